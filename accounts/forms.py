@@ -1,0 +1,39 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.utils.translation import gettext_lazy as _
+
+from .models import User
+from .phone import InvalidPhone, looks_like_phone, normalize_phone
+
+
+def _login_name(value: str) -> str:
+    """Phone-number logins are stored as 0xxxxxxxxx; accept them as people type them."""
+    value = value.strip()
+    if looks_like_phone(value):
+        try:
+            return normalize_phone(value)
+        except InvalidPhone:
+            return value
+    return value
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.CharField(
+        label=_("Login name or phone number"),
+        max_length=150,
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "autocomplete": "username", "autocapitalize": "none"}
+        ),
+    )
+
+    def clean_username(self) -> str:
+        return _login_name(self.cleaned_data["username"])
+
+
+class AdminUserCreationForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "full_name")
+
+    def clean_username(self) -> str:
+        return _login_name(super().clean_username())

@@ -1,0 +1,135 @@
+"""Users of the portal, each with one scope: the province, a district, a commune or a team."""
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from communes.models import Commune, District, Province
+
+
+class ScopeLevel(models.TextChoices):
+    PROVINCE = "province", _("Province")
+    DISTRICT = "district", _("District")
+    COMMUNE = "commune", _("Commune")
+    # A team leader's team comes from the Member record the outreach app links to the user.
+    TEAM = "team", _("Team")
+
+
+class User(AbstractUser):
+    """A login. The login name may be a phone number: team leaders rarely have e-mail."""
+
+    # One full name, as Vietnamese names are written, instead of first and last names.
+    first_name = None
+    last_name = None
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+
+    scope_level = models.CharField(
+        _("scope"),
+        max_length=10,
+        choices=ScopeLevel.choices,
+        blank=True,
+        help_text=_("What this user may see. A user with no scope sees nothing."),
+    )
+    scope_province = models.ForeignKey(
+        Province,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("province in scope"),
+    )
+    scope_district = models.ForeignKey(
+        District,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("district in scope"),
+    )
+    scope_commune = models.ForeignKey(
+        Commune,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("commune in scope"),
+    )
+    is_demo = models.BooleanField(_("demo login"), default=False)
+
+    objects = UserManager()
+
+    REQUIRED_FIELDS = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            # Exactly the unit the level names is set, and no other.
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        scope_level="",
+                        scope_province__isnull=True,
+                        scope_district__isnull=True,
+                        scope_commune__isnull=True,
+                    )
+                    | Q(
+                        scope_level=ScopeLevel.PROVINCE,
+                        scope_province__isnull=False,
+                        scope_district__isnull=True,
+                        scope_commune__isnull=True,
+                    )
+                    | Q(
+                        scope_level=ScopeLevel.DISTRICT,
+                        scope_province__isnull=True,
+                        scope_district__isnull=False,
+                        scope_commune__isnull=True,
+                    )
+                    | Q(
+                        scope_level=ScopeLevel.COMMUNE,
+                        scope_province__isnull=True,
+                        scope_district__isnull=True,
+                        scope_commune__isnull=False,
+                    )
+                    | Q(
+                        scope_level=ScopeLevel.TEAM,
+                        scope_province__isnull=True,
+                        scope_district__isnull=True,
+                        scope_commune__isnull=True,
+                    )
+                ),
+                name="user_scope_matches_level",
+                violation_error_message=_("The scope's unit does not match its level."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.username
+
+    def get_short_name(self) -> str:
+        return self.full_name or self.username
+
+    # The unit each level needs; the other unit fields must stay empty.
+    SCOPE_UNIT_FIELD = {
+        ScopeLevel.PROVINCE: "scope_province",
+        ScopeLevel.DISTRICT: "scope_district",
+        ScopeLevel.COMMUNE: "scope_commune",
+    }
+
+    def clean(self) -> None:
+        super().clean()
+        needed = self.SCOPE_UNIT_FIELD.get(self.scope_level)
+        errors = {}
+        for field in self.SCOPE_UNIT_FIELD.values():
+            has_value = getattr(self, f"{field}_id") is not None
+            if field == needed and not has_value:
+                errors[field] = _("Choose the unit for this scope.")
+            elif field != needed and has_value:
+                errors[field] = _("Leave this empty for the chosen scope.")
+        if errors:
+            raise ValidationError(errors)

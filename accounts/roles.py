@@ -1,0 +1,76 @@
+"""Roles are Django groups, one for each scope level, with the permissions they carry.
+
+The groups are created by a migration (and kept in line by later ones) from this table.
+Permissions say which kinds of objects a role may change; the scope says which ones.
+Later apps add their models' permissions here and a migration of theirs calls
+`role_groups_sync`.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+from .models import ScopeLevel
+
+PROVINCIAL_STAFF = "provincial_staff"
+DISTRICT_STAFF = "district_staff"
+COMMUNE_OFFICIALS = "commune_officials"
+TEAM_LEADERS = "team_leaders"
+
+# Group names are stored in the database, so they are stable keys; labels translate.
+ROLE_LABELS = {
+    PROVINCIAL_STAFF: _("Provincial staff"),
+    DISTRICT_STAFF: _("District staff"),
+    COMMUNE_OFFICIALS: _("Commune officials"),
+    TEAM_LEADERS: _("Team leaders"),
+}
+
+ROLE_FOR_LEVEL = {
+    ScopeLevel.PROVINCE: PROVINCIAL_STAFF,
+    ScopeLevel.DISTRICT: DISTRICT_STAFF,
+    ScopeLevel.COMMUNE: COMMUNE_OFFICIALS,
+    ScopeLevel.TEAM: TEAM_LEADERS,
+}
+
+_VIEW_UNITS = [
+    "communes.view_province",
+    "communes.view_district",
+    "communes.view_commune",
+    "communes.view_hamlet",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    PROVINCIAL_STAFF: [*_VIEW_UNITS],
+    DISTRICT_STAFF: [*_VIEW_UNITS],
+    # Commune officials keep their commune's hamlets (teams and members come with outreach).
+    COMMUNE_OFFICIALS: [*_VIEW_UNITS, "communes.add_hamlet", "communes.change_hamlet"],
+    TEAM_LEADERS: ["communes.view_commune", "communes.view_hamlet"],
+}
+
+
+def role_groups_sync(apps) -> None:
+    """Create the role groups and give each exactly the permissions in ROLE_PERMISSIONS.
+
+    Takes an app registry so that migrations can call it with their historical models.
+    Permissions whose models are not migrated yet are skipped; the migration of the app
+    that adds them calls this again.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    # Permissions are normally created after all migrations ran; create them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        wanted = []
+        for name in names:
+            app_label, codename = name.split(".")
+            perm = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.set(wanted)

@@ -1,0 +1,155 @@
+"""The one answer to "what may this user see?", used by every selector.
+
+A user's scope is the province, a district, a commune or a team. Django permissions
+(from the role groups) say which kinds of objects a user may change; the scope says
+which ones. Selectors pass the lookup paths of their queryset, for example
+
+    scope_for(user).filter(Visit.objects.all(), commune="household__commune", team="team")
+
+and get back only the rows inside the scope. Superusers see everything; a user with no
+scope sees nothing.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+
+from communes.models import Commune, District
+
+from .models import ScopeLevel, User
+
+ALL = "all"
+NONE = "none"
+
+# (team id, commune id, district id) for each team a team-level user leads.
+TeamRow = tuple[int, int, int]
+_team_resolver: Callable[[User], Iterable[TeamRow]] | None = None
+
+
+def register_team_resolver(resolver: Callable[[User], Iterable[TeamRow]]) -> None:
+    """Let the outreach app say which teams a team-level user leads.
+
+    Teams live in outreach, which depends on accounts and not the other way round, so
+    outreach registers this when it starts. Until it does, a team scope sees nothing.
+    """
+    global _team_resolver
+    _team_resolver = resolver
+
+
+def _join(path: str, name: str) -> str:
+    return name if path in ("", "pk") else f"{path}__{name}"
+
+
+@dataclass(frozen=True)
+class Scope:
+    level: str
+    province_id: int | None = None
+    district_ids: frozenset[int] = field(default_factory=frozenset)
+    commune_ids: frozenset[int] = field(default_factory=frozenset)
+    team_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.level == ALL
+
+    @property
+    def sees_nothing(self) -> bool:
+        return self.level == NONE
+
+    def q(
+        self, *, commune: str | None = None, district: str | None = None, team: str | None = None
+    ) -> Q:
+        """A filter for the rows in scope, given the lookup paths of the queryset's model.
+
+        `commune` is the path to a commune (its district and province follow from it),
+        `district` the path to a district for rows that belong to a district and not a
+        commune, `team` the path to a team. Use "pk" for the model itself.
+        """
+        commune_path = commune or (_join(team, "commune") if team is not None else None)
+        district_path = district or (
+            _join(commune_path, "district") if commune_path is not None else None
+        )
+        if district_path is None:
+            raise ValueError("A scope filter needs at least one lookup path.")
+        if self.level == ALL:
+            return Q()
+        if self.level == NONE:
+            return Q(pk__in=[])
+        if self.level == ScopeLevel.PROVINCE:
+            return Q(**{_join(district_path, "province"): self.province_id})
+        if self.level == ScopeLevel.TEAM and team is not None:
+            return Q(**{f"{team}__in": self.team_ids})
+        if self.level in (ScopeLevel.COMMUNE, ScopeLevel.TEAM) and commune_path is not None:
+            return Q(**{f"{commune_path}__in": self.commune_ids})
+        # District staff, and the district of a commune or team for rows that belong to
+        # a district (a district training session, the district itself).
+        return Q(**{f"{district_path}__in": self.district_ids})
+
+    def filter(self, queryset: QuerySet, **paths: str) -> QuerySet:
+        """The rows of `queryset` inside the scope; see `q` for the paths."""
+        if self.level == NONE:
+            return queryset.none()
+        return queryset.filter(self.q(**paths))
+
+    def districts(self) -> QuerySet[District]:
+        return self.filter(District.objects.all(), district="pk")
+
+    def communes(self) -> QuerySet[Commune]:
+        return self.filter(Commune.objects.select_related("district"), commune="pk")
+
+    def contains_commune(self, commune: Commune) -> bool:
+        """Whether a commune lies in the scope, without a query."""
+        if self.level == ALL:
+            return True
+        if self.level == NONE:
+            return False
+        if self.level == ScopeLevel.PROVINCE:
+            return commune.district.province_id == self.province_id
+        if self.level == ScopeLevel.DISTRICT:
+            return commune.district_id in self.district_ids
+        return commune.pk in self.commune_ids
+
+
+def scope_for(user: User) -> Scope:
+    """The user's scope, computed once per user object (so once per request)."""
+    cached = getattr(user, "_portal_scope", None)
+    if cached is not None:
+        return cached
+    scope = _compute_scope(user)
+    if getattr(user, "pk", None) is not None:
+        user._portal_scope = scope
+    return scope
+
+
+def _compute_scope(user: User) -> Scope:
+    if not user.is_authenticated or not user.is_active:
+        return Scope(NONE)
+    if user.is_superuser:
+        return Scope(ALL)
+    level = user.scope_level
+    if level == ScopeLevel.PROVINCE:
+        return Scope(level, province_id=user.scope_province_id)
+    if level == ScopeLevel.DISTRICT:
+        return Scope(level, district_ids=frozenset({user.scope_district_id}))
+    if level == ScopeLevel.COMMUNE:
+        district_id = (
+            Commune.objects.filter(pk=user.scope_commune_id)
+            .values_list("district_id", flat=True)
+            .get()
+        )
+        return Scope(
+            level,
+            district_ids=frozenset({district_id}),
+            commune_ids=frozenset({user.scope_commune_id}),
+        )
+    if level == ScopeLevel.TEAM and _team_resolver is not None:
+        rows = list(_team_resolver(user))
+        if rows:
+            return Scope(
+                level,
+                team_ids=frozenset(r[0] for r in rows),
+                commune_ids=frozenset(r[1] for r in rows),
+                district_ids=frozenset(r[2] for r in rows),
+            )
+    return Scope(NONE)
