@@ -18,6 +18,13 @@ def _login_name(value: str) -> str:
 
 
 class LoginForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": _(
+            "The login name or password is not right. Check both and try again; the "
+            "password is case-sensitive."
+        ),
+        "inactive": _("This login has been deactivated. Ask your commune official."),
+    }
     username = forms.CharField(
         label=_("Login name or phone number"),
         max_length=150,

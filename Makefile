@@ -1,0 +1,66 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+# CI gets a fresh test database each run; locally pytest keeps it between runs.
+ifdef CI
+PYTEST_DB := --create-db
+endif
+
+.PHONY: run test install lint format messages migrate worker beat serve smoke clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The embedded default: SQLite, tasks run eagerly, no Redis, no worker.
+run: export DEBUG ?= true
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_divisions
+	$(PY) manage.py seed_demo
+	@echo "Serving on http://127.0.0.1:8000 (demo logins are listed above)"
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+test: install lint
+	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
+	$(VENV)/bin/pytest $(PYTEST_DB) $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Refresh the Vietnamese catalogue after changing source strings, then translate the
+# new entries in locale/vi/LC_MESSAGES/django.po and run this again to compile.
+messages: export DEBUG ?= true
+messages: install
+	$(PY) manage.py makemessages -l vi --no-obsolete --ignore=.venv --ignore=scripts --ignore=staticfiles
+	$(PY) manage.py compilemessages -l vi --ignore=.venv
+
+# Production-like processes (set DATABASE_URL, REDIS_URL, SECRET_KEY first).
+worker: install
+	$(VENV)/bin/celery -A config worker --loglevel=info --concurrency=2
+
+beat: install
+	$(VENV)/bin/celery -A config beat --loglevel=info
+
+serve: install
+	$(PY) manage.py collectstatic --noinput
+	$(VENV)/bin/gunicorn config.wsgi --bind 127.0.0.1:8000 --workers 3 --timeout 30
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

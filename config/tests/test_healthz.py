@@ -1,0 +1,91 @@
+import socket
+import threading
+import time
+
+import pytest
+from django.conf import settings
+
+
+@pytest.fixture
+def hanging_redis():
+    """A server that accepts connections and never answers, like a Redis that hangs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"redis://127.0.0.1:{server.getsockname()[1]}/0"
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        server.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.django_db
+def test_healthz_answers_200_when_the_database_answers_and_tasks_run_eagerly(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["broker"]["mode"] == "eager"
+
+
+@pytest.mark.broker
+@pytest.mark.django_db
+def test_healthz_answers_200_with_the_real_redis_broker(client, settings):
+    settings.REDIS_URL = settings.TEST_REDIS_URL
+    response = client.get("/healthz")
+    assert response.status_code == 200, response.json()
+    assert response.json()["checks"]["broker"] == {"ok": True, "error": None, "mode": "redis"}
+
+
+@pytest.mark.django_db
+def test_healthz_names_a_broker_that_refuses_connections_with_503(client, settings):
+    settings.REDIS_URL = f"redis://127.0.0.1:{_free_port()}/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failing"] == ["broker"]
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["broker"]["error"]
+
+
+@pytest.mark.django_db
+def test_healthz_answers_within_3_seconds_when_redis_hangs(client, settings, hanging_redis):
+    settings.REDIS_URL = hanging_redis
+    started = time.monotonic()
+    response = client.get("/healthz")
+    # A correctness bound (a hung broker must not hang the check), with a wide margin.
+    assert time.monotonic() - started < 3
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["broker"]
+
+
+def test_every_redis_client_has_short_timeouts():
+    """The broker and the cache give up in seconds; kombu's default waits forever."""
+    transport = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    assert 0 < transport["socket_timeout"] <= 5
+    assert 0 < transport["socket_connect_timeout"] <= 5
+    assert 0 < settings.CELERY_BROKER_CONNECTION_TIMEOUT <= 5
+    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
