@@ -84,7 +84,8 @@ def test_figures_entered_in_admin_are_no_longer_demo(superuser_client):
 
 
 @pytest.mark.django_db
-def test_admin_refuses_working_age_above_population_and_keeps_the_input(superuser_client):
+def test_admin_refuses_working_age_above_population_and_keeps_the_input(superuser_client, settings):
+    settings.LANGUAGE_CODE = "en"
     commune = Commune.objects.get(code=14269)
     data = {
         "code": commune.code,
@@ -178,3 +179,11 @@ def test_an_import_with_one_bad_row_is_refused_whole_and_names_the_row(
     assert reason in html
     after = list(Commune.objects.order_by("code").values_list("code", *Commune.FIGURE_FIELDS))
     assert after == before
+
+
+@pytest.mark.django_db
+def test_import_errors_are_explained_in_vietnamese_by_default(superuser_client):
+    preview = _import(superuser_client, HEADER + "14270,Xã Hải Sơn,xã,999,8000,4000,2500\n")
+    html = preview.content.decode()
+    assert "Không có huyện nào mang mã 999." in html
+    assert Commune.objects.get(code=14270).population is None

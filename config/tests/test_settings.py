@@ -109,3 +109,14 @@ def test_the_celery_app_runs_tasks_eagerly_in_tests():
     assert celery_app.conf.task_always_eager is True
     assert celery_app.conf.task_acks_late is True
     assert celery_app.conf.worker_prefetch_multiplier == 1
+
+
+def test_every_variable_the_settings_read_is_documented_in_env_example():
+    import re
+
+    source = "".join(p.read_text() for p in (ROOT / "config").glob("settings*.py"))
+    read = set(re.findall(r"env\.\w+\(\s*\"([A-Z_]+)\"", source))
+    read |= set(re.findall(r"os\.environ(?:\.get|\.setdefault)?\(\s*\"([A-Z_]+)\"", source))
+    documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read - documented == set()
+    assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL"} <= read
