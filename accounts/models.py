@@ -17,6 +17,26 @@ class ScopeLevel(models.TextChoices):
     TEAM = "team", _("Team")
 
 
+# The unit each level needs; the other unit fields must stay empty. A team scope needs
+# none: the team comes from the Member record.
+SCOPE_UNIT_FIELD = {
+    ScopeLevel.PROVINCE: "scope_province",
+    ScopeLevel.DISTRICT: "scope_district",
+    ScopeLevel.COMMUNE: "scope_commune",
+}
+
+
+def _scope_matches_level() -> Q:
+    condition = Q()
+    for level in ["", *ScopeLevel.values]:
+        needed = SCOPE_UNIT_FIELD.get(level)
+        condition |= Q(
+            scope_level=level,
+            **{f"{field}__isnull": field != needed for field in SCOPE_UNIT_FIELD.values()},
+        )
+    return condition
+
+
 class User(AbstractUser):
     """A login. The login name may be a phone number: team leaders rarely have e-mail."""
 
@@ -68,38 +88,7 @@ class User(AbstractUser):
         constraints = [
             # Exactly the unit the level names is set, and no other.
             models.CheckConstraint(
-                condition=(
-                    Q(
-                        scope_level="",
-                        scope_province__isnull=True,
-                        scope_district__isnull=True,
-                        scope_commune__isnull=True,
-                    )
-                    | Q(
-                        scope_level=ScopeLevel.PROVINCE,
-                        scope_province__isnull=False,
-                        scope_district__isnull=True,
-                        scope_commune__isnull=True,
-                    )
-                    | Q(
-                        scope_level=ScopeLevel.DISTRICT,
-                        scope_province__isnull=True,
-                        scope_district__isnull=False,
-                        scope_commune__isnull=True,
-                    )
-                    | Q(
-                        scope_level=ScopeLevel.COMMUNE,
-                        scope_province__isnull=True,
-                        scope_district__isnull=True,
-                        scope_commune__isnull=False,
-                    )
-                    | Q(
-                        scope_level=ScopeLevel.TEAM,
-                        scope_province__isnull=True,
-                        scope_district__isnull=True,
-                        scope_commune__isnull=True,
-                    )
-                ),
+                condition=_scope_matches_level(),
                 name="user_scope_matches_level",
                 violation_error_message=_("The scope's unit does not match its level."),
             ),
@@ -114,18 +103,11 @@ class User(AbstractUser):
     def get_short_name(self) -> str:
         return self.full_name or self.username
 
-    # The unit each level needs; the other unit fields must stay empty.
-    SCOPE_UNIT_FIELD = {
-        ScopeLevel.PROVINCE: "scope_province",
-        ScopeLevel.DISTRICT: "scope_district",
-        ScopeLevel.COMMUNE: "scope_commune",
-    }
-
     def clean(self) -> None:
         super().clean()
-        needed = self.SCOPE_UNIT_FIELD.get(self.scope_level)
+        needed = SCOPE_UNIT_FIELD.get(self.scope_level)
         errors = {}
-        for field in self.SCOPE_UNIT_FIELD.values():
+        for field in SCOPE_UNIT_FIELD.values():
             has_value = getattr(self, f"{field}_id") is not None
             if field == needed and not has_value:
                 errors[field] = _("Choose the unit for this scope.")

@@ -70,17 +70,7 @@ class CommuneAdmin(UnitAdmin):
         (None, {"fields": ("code", "name", "kind", "district")}),
         (
             _("Figures"),
-            {
-                "fields": (
-                    "population",
-                    "working_age_population",
-                    "households",
-                    "enterprises",
-                    "new_rural_status",
-                    "new_rural_year",
-                    "figures_are_demo",
-                )
-            },
+            {"fields": (*Commune.FIGURE_FIELDS, "figures_are_demo")},
         ),
     )
     inlines = [HamletInline]

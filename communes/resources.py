@@ -70,6 +70,12 @@ class UniqueInFileResource(resources.ModelResource):
 
     file_key_field = "code"
 
+    class Meta:
+        # Rows go through full_clean(), so the model's validation names each bad row.
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = True
+
     def file_key(self, row) -> str | None:
         value = row.get("code")
         return None if value in (None, "") else str(value).strip()
@@ -98,9 +104,6 @@ class ProvinceResource(UniqueInFileResource):
         model = Province
         fields = ("code", "name")
         import_id_fields = ("code",)
-        clean_model_instances = True
-        skip_unchanged = True
-        report_skipped = True
 
 
 class DistrictResource(UniqueInFileResource):
@@ -117,9 +120,6 @@ class DistrictResource(UniqueInFileResource):
         model = District
         fields = ("code", "name", "kind", "province")
         import_id_fields = ("code",)
-        clean_model_instances = True
-        skip_unchanged = True
-        report_skipped = True
 
 
 class CommuneResource(UniqueInFileResource):
@@ -141,9 +141,6 @@ class CommuneResource(UniqueInFileResource):
         model = Commune
         fields = ("code", "name", "kind", "district", *Commune.FIGURE_FIELDS)
         import_id_fields = ("code",)
-        clean_model_instances = True
-        skip_unchanged = True
-        report_skipped = True
 
     def before_import(self, dataset, **kwargs):
         super().before_import(dataset, **kwargs)
@@ -162,9 +159,6 @@ class HamletResource(UniqueInFileResource):
     class Meta:
         model = Hamlet
         fields = ("id", "commune", "name", "is_active")
-        clean_model_instances = True
-        skip_unchanged = True
-        report_skipped = True
 
     file_key_field = "name"
 

@@ -1,5 +1,7 @@
 import io
 
+import openpyxl
+
 import pytest
 from django.urls import reverse
 
@@ -57,24 +59,32 @@ def test_admin_commune_page_shows_its_hamlets_inline(superuser_client):
     assert "Thôn Đông Hải" in response.content.decode()
 
 
-@pytest.mark.django_db
-def test_figures_entered_in_admin_are_no_longer_demo(superuser_client):
-    commune = Commune.objects.get(code=14269)
-    Commune.objects.filter(pk=commune.pk).update(population=9000, figures_are_demo=True)
-    data = {
+def change_form_data(commune: Commune, **figures) -> dict:
+    """What the admin's commune page posts: the unit's fields, figures and no hamlets."""
+    return {
         "code": commune.code,
         "name": commune.name,
         "kind": commune.kind,
         "district": commune.district_id,
-        "population": 9000,
-        "working_age_population": 5000,
-        "households": 2800,
-        "enterprises": 12,
-        "new_rural_status": "advanced",
-        "new_rural_year": 2023,
         "hamlets-TOTAL_FORMS": 0,
         "hamlets-INITIAL_FORMS": 0,
+        **figures,
     }
+
+
+@pytest.mark.django_db
+def test_figures_entered_in_admin_are_no_longer_demo(superuser_client):
+    commune = Commune.objects.get(code=14269)
+    Commune.objects.filter(pk=commune.pk).update(population=9000, figures_are_demo=True)
+    data = change_form_data(
+        commune,
+        population=9000,
+        working_age_population=5000,
+        households=2800,
+        enterprises=12,
+        new_rural_status="advanced",
+        new_rural_year=2023,
+    )
     response = superuser_client.post(
         reverse("admin:communes_commune_change", args=[commune.pk]), data
     )
@@ -87,16 +97,7 @@ def test_figures_entered_in_admin_are_no_longer_demo(superuser_client):
 def test_admin_refuses_working_age_above_population_and_keeps_the_input(superuser_client, settings):
     settings.LANGUAGE_CODE = "en"
     commune = Commune.objects.get(code=14269)
-    data = {
-        "code": commune.code,
-        "name": commune.name,
-        "kind": commune.kind,
-        "district": commune.district_id,
-        "population": 1000,
-        "working_age_population": 1500,
-        "hamlets-TOTAL_FORMS": 0,
-        "hamlets-INITIAL_FORMS": 0,
-    }
+    data = change_form_data(commune, population=1000, working_age_population=1500)
     response = superuser_client.post(
         reverse("admin:communes_commune_change", args=[commune.pk]), data
     )
@@ -110,13 +111,13 @@ def test_admin_refuses_working_age_above_population_and_keeps_the_input(superuse
 HEADER = "code,name,kind,district,population,working_age_population,households\n"
 
 
-def _import(superuser_client, content: str):
-    """Upload a CSV to the commune import page, as an admin does: the preview step."""
-    upload = io.BytesIO(content.encode("utf-8"))
-    upload.name = "communes.csv"
+def _import(superuser_client, content: str | bytes, file_format: str = "csv"):
+    """Upload a file to the commune import page, as an admin does: the preview step."""
+    upload = io.BytesIO(content.encode("utf-8") if isinstance(content, str) else content)
+    upload.name = f"communes.{file_format}"
     return superuser_client.post(
         reverse("admin:communes_commune_import"),
-        {"resource": 0, "format": 0, "import_file": upload},
+        {"resource": 0, "format": ["csv", "xlsx"].index(file_format), "import_file": upload},
     )
 
 
@@ -187,3 +188,36 @@ def test_import_errors_are_explained_in_vietnamese_by_default(superuser_client):
     html = preview.content.decode()
     assert "Không có huyện nào mang mã 999." in html
     assert not Commune.objects.filter(code=14270).exists()
+
+
+@pytest.mark.django_db
+def test_an_xlsx_file_imports_like_a_csv(superuser_client):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append([14269, "Xã Hải Đông", "Xã", 366, 9100, 5300, 2950])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    preview = _import(superuser_client, buffer.getvalue(), "xlsx")
+    assert not preview.context["result"].has_validation_errors()
+    response = _confirm(superuser_client, preview)
+
+    assert response.status_code == 302
+    assert Commune.objects.get(code=14269).households == 2950
+
+
+@pytest.mark.django_db
+def test_communes_export_as_csv_with_their_district_codes(superuser_client):
+    response = superuser_client.post(
+        reverse("admin:communes_commune_export"),
+        {
+            "format": 0,
+            "resource": 0,
+            **{f"communeresource_{f}": True for f in ("code", "name", "kind", "district")},
+        },
+    )
+    assert response.status_code == 200
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert len(lines) == 1 + 226
+    assert "14269,Xã Hải Đông,rural_commune,366" in lines

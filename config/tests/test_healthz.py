@@ -89,3 +89,24 @@ def test_every_redis_client_has_short_timeouts():
     assert 0 < transport["socket_connect_timeout"] <= 5
     assert 0 < settings.CELERY_BROKER_CONNECTION_TIMEOUT <= 5
     assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+
+
+@pytest.mark.broker
+def test_the_celery_app_reaches_the_real_redis_broker_with_its_timeouts(settings):
+    """The broker options the worker and the web process use are accepted by kombu."""
+    from config import celery_app
+
+    with celery_app.connection_for_write(settings.TEST_REDIS_URL) as conn:
+        conn.ensure_connection(max_retries=1)
+        assert conn.connected
+        assert conn.transport_options["socket_timeout"] == settings.REDIS_TIMEOUT
+        # A round trip on the tests' own database number, cleaned up afterwards.
+        queue = conn.SimpleQueue("portal-test-broker")
+        try:
+            queue.put({"ping": 1})
+            message = queue.get(timeout=2)
+            message.ack()
+            assert message.payload == {"ping": 1}
+        finally:
+            queue.clear()
+            queue.close()
