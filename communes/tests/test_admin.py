@@ -1,7 +1,6 @@
 import io
 
 import openpyxl
-
 import pytest
 from django.urls import reverse
 
