@@ -37,12 +37,42 @@ _VIEW_UNITS = [
     "communes.view_hamlet",
 ]
 
+_VIEW_OUTREACH = [
+    "outreach.view_team",
+    "outreach.view_member",
+    "outreach.view_household",
+    "outreach.view_visit",
+    "outreach.view_service",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    PROVINCIAL_STAFF: [*_VIEW_UNITS],
-    DISTRICT_STAFF: [*_VIEW_UNITS],
-    # Commune officials keep their commune's hamlets (teams and members come with outreach).
-    COMMUNE_OFFICIALS: [*_VIEW_UNITS, "communes.add_hamlet", "communes.change_hamlet"],
-    TEAM_LEADERS: ["communes.view_commune", "communes.view_hamlet"],
+    PROVINCIAL_STAFF: [*_VIEW_UNITS, *_VIEW_OUTREACH],
+    DISTRICT_STAFF: [*_VIEW_UNITS, *_VIEW_OUTREACH],
+    # Commune officials keep their commune's hamlets, teams, members and households.
+    COMMUNE_OFFICIALS: [
+        *_VIEW_UNITS,
+        *_VIEW_OUTREACH,
+        "communes.add_hamlet",
+        "communes.change_hamlet",
+        "outreach.add_team",
+        "outreach.change_team",
+        "outreach.add_member",
+        "outreach.change_member",
+        "outreach.add_household",
+        "outreach.change_household",
+    ],
+    # Team leaders keep their team's roster and log its visits.
+    TEAM_LEADERS: [
+        "communes.view_commune",
+        "communes.view_hamlet",
+        *_VIEW_OUTREACH,
+        "outreach.add_member",
+        "outreach.change_member",
+        "outreach.add_household",
+        "outreach.add_visit",
+        "outreach.change_visit",
+        "outreach.delete_visit",
+    ],
 }
 
 

@@ -213,3 +213,32 @@ class Hamlet(FoldedNameModel):
                 violation_error_message=_("This commune already has a hamlet with this name."),
             ),
         ]
+
+
+class PendingRollup(models.Model):
+    """A (place, day) whose figures changed and wait for the dashboard's roll-up.
+
+    Writers add a row in the same transaction as their change; the roll-up claims rows
+    by id and deletes exactly those, so a bucket marked during a run is kept for the
+    next. Rows are not unique on purpose: a second mark of the same bucket must survive
+    the claim of the first. A row names a commune, or a district for what happens at
+    district level, or neither for the province.
+    """
+
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, null=True, related_name="+")
+    district = models.ForeignKey(District, on_delete=models.CASCADE, null=True, related_name="+")
+    day = models.DateField()
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pending roll-up bucket")
+        verbose_name_plural = _("pending roll-up buckets")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(commune__isnull=True) | Q(district__isnull=True),
+                name="pending_rollup_one_place",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commune_id or self.district_id or 'province'} {self.day}"

@@ -1,13 +1,18 @@
 """Writes to the administrative units: loading the official list, admin edits."""
 
 import json
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from django.db import transaction
 
-from .models import Commune, District, Province
+from .models import Commune, District, PendingRollup, Province
 from .text import fold
+
+logger = logging.getLogger(__name__)
 
 DIVISIONS_FILE = Path(__file__).resolve().parent / "data" / "nam_dinh_2023.json"
 
@@ -97,3 +102,39 @@ def commune_save(*, commune: Commune, figures_entered: bool) -> Commune:
     commune.full_clean()
     commune.save()
     return commune
+
+
+ROLLUP_TASK = "dashboard.rollup_pending"
+
+
+def _rollup_queue() -> None:
+    """Ask for the pending roll-up, by the task's registered name.
+
+    A signature by name runs eagerly when Celery is in eager mode (send_task would
+    not). Until the dashboard app registers the task, or while the broker is down,
+    the buckets simply wait in the database for the next run.
+    """
+    from celery import current_app
+
+    if ROLLUP_TASK not in current_app.tasks:
+        logger.info("roll-up task %s not registered; buckets wait for the next run", ROLLUP_TASK)
+        return
+    current_app.signature(ROLLUP_TASK).apply_async()
+
+
+def rollup_buckets_mark(
+    *, commune_days: Iterable[tuple[int, date]] = (), district_days: Iterable[tuple[int, date]] = ()
+) -> int:
+    """Record which (commune, day) and (district, day) buckets a change touched.
+
+    Call inside the writer's transaction: the marks commit or roll back with the
+    change. The roll-up is queued on commit; a broker that is down is logged, never
+    raised to the user (the beat safety net picks the buckets up later).
+    """
+    rows = [PendingRollup(commune_id=c, day=d) for c, d in set(commune_days) if c and d]
+    rows += [PendingRollup(district_id=c, day=d) for c, d in set(district_days) if c and d]
+    if not rows:
+        return 0
+    PendingRollup.objects.bulk_create(rows)
+    transaction.on_commit(_rollup_queue, robust=True)
+    return len(rows)

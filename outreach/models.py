@@ -1,0 +1,373 @@
+"""Community tech teams, their members, the households they visit and the visits."""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from communes.models import Commune, FoldedNameModel, Hamlet, VietnameseOrder
+from communes.text import fold
+
+from .catalogue import SERVICE_LABELS
+
+
+class Service(models.Model):
+    """One entry of the service catalogue that visits help residents with."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["sort_order", "code"]
+
+    def __str__(self) -> str:
+        return str(SERVICE_LABELS.get(self.code, self.name))
+
+
+class TeamQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(dissolved_on__isnull=True)
+
+
+class Team(FoldedNameModel):
+    """A community digital technology team (tổ công nghệ số cộng đồng) of one commune."""
+
+    commune = models.ForeignKey(
+        Commune, on_delete=models.PROTECT, related_name="teams", verbose_name=_("commune")
+    )
+    hamlet = models.ForeignKey(
+        Hamlet,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="teams",
+        verbose_name=_("hamlet"),
+    )
+    formed_on = models.DateField(_("formed on"))
+    dissolved_on = models.DateField(_("dissolved on"), null=True, blank=True)
+    is_demo = models.BooleanField(_("demo data"), default=False)
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = [VietnameseOrder("name")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commune", "name_folded"],
+                name="team_name_unique_in_commune",
+                violation_error_message=_("This commune already has a team with this name."),
+            ),
+            models.CheckConstraint(
+                condition=Q(dissolved_on__isnull=True) | Q(dissolved_on__gte=F("formed_on")),
+                name="team_dissolved_after_formed",
+                violation_error_message=_("A team cannot be dissolved before it was formed."),
+            ),
+        ]
+
+    @property
+    def is_active(self) -> bool:
+        return self.dissolved_on is None
+
+
+class MemberQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class Member(models.Model):
+    """A member of a team; the leader may have a login (their phone number)."""
+
+    class Role(models.TextChoices):
+        LEADER = "leader", _("Leader")
+        DEPUTY = "deputy", _("Deputy")
+        MEMBER = "member", _("Member")
+
+    class Gender(models.TextChoices):
+        FEMALE = "female", _("Female")
+        MALE = "male", _("Male")
+        OTHER = "other", _("Other")
+
+    class Affiliation(models.TextChoices):
+        YOUTH_UNION = "youth_union", _("Youth union")
+        POLICE = "police", _("Police")
+        TEACHER = "teacher", _("Teacher")
+        HAMLET_STAFF = "hamlet_staff", _("Hamlet staff")
+        BANK_TELECOM = "bank_telecom", _("Bank or telecom staff")
+        OTHER = "other", _("Other")
+
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="members", verbose_name=_("team")
+    )
+    full_name = models.CharField(_("full name"), max_length=150)
+    full_name_folded = models.CharField(max_length=150, editable=False, db_index=True)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
+    birth_year = models.PositiveSmallIntegerField(
+        _("year of birth"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1920), MaxValueValidator(2015)],
+    )
+    phone = models.CharField(
+        _("phone"),
+        max_length=10,
+        blank=True,
+        help_text=_("Mobile number; +84, spaces and old 11-digit numbers are accepted."),
+    )
+    role = models.CharField(_("role in the team"), max_length=10, choices=Role.choices)
+    is_youth_union_member = models.BooleanField(_("youth union member"), default=False)
+    affiliation = models.CharField(
+        _("affiliation"), max_length=20, choices=Affiliation.choices, default=Affiliation.OTHER
+    )
+    on_zalo_oa = models.BooleanField(_("joined the national DX Zalo OA"), default=False)
+    zalo_joined_on = models.DateField(_("joined the Zalo OA on"), null=True, blank=True)
+    joined_on = models.DateField(_("joined on"))
+    left_on = models.DateField(_("left on"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="member",
+        verbose_name=_("login"),
+    )
+    is_demo = models.BooleanField(_("demo data"), default=False)
+
+    objects = MemberQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        ordering = [VietnameseOrder("full_name")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team"],
+                condition=Q(role="leader", is_active=True),
+                name="one_active_leader_per_team",
+                violation_error_message=_("This team already has an active leader."),
+            ),
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=Q(is_active=True) & ~Q(phone=""),
+                name="phone_unique_among_active_members",
+                violation_error_message=_("This phone number belongs to another active member."),
+            ),
+            models.CheckConstraint(
+                condition=Q(is_active=True, left_on__isnull=True)
+                | Q(is_active=False, left_on__isnull=False),
+                name="member_left_on_iff_inactive",
+                violation_error_message=_("A member who left needs the date they left."),
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=F("joined_on")),
+                name="member_left_after_joining",
+                violation_error_message=_("A member cannot leave before joining."),
+            ),
+            models.CheckConstraint(
+                condition=Q(on_zalo_oa=True) | Q(zalo_joined_on__isnull=True),
+                name="member_zalo_date_only_when_joined",
+                violation_error_message=_("Give the Zalo OA date only for a member who joined."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def save(self, *args, **kwargs):
+        # Derived for search, as for FoldedNameModel.
+        self.full_name_folded = fold(self.full_name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "full_name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "full_name_folded"}
+        super().save(*args, **kwargs)
+
+
+class ReadinessChecklist(models.Model):
+    """The digital-readiness checklist: yes, no, or not known (empty)."""
+
+    has_smartphone = models.BooleanField(_("has a smartphone"), null=True, blank=True)
+    vneid_level2 = models.BooleanField(_("VNeID level-2 identity activated"), null=True, blank=True)
+    portal_account = models.BooleanField(
+        _("has a public-service portal account"), null=True, blank=True
+    )
+    mobile_banking = models.BooleanField(
+        _("uses mobile banking or cashless payment"), null=True, blank=True
+    )
+    online_shopping = models.BooleanField(_("buys or sells online"), null=True, blank=True)
+    digital_address = models.BooleanField(
+        _("has a national digital address"), null=True, blank=True
+    )
+    telemedicine = models.BooleanField(_("has a telemedicine app"), null=True, blank=True)
+    knows_scams = models.BooleanField(_("knows the common online scams"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+READINESS_FIELDS = (
+    "has_smartphone",
+    "vneid_level2",
+    "portal_account",
+    "mobile_banking",
+    "online_shopping",
+    "digital_address",
+    "telemedicine",
+    "knows_scams",
+)
+
+
+class Household(ReadinessChecklist):
+    """A household of a hamlet, found again by its address label."""
+
+    commune = models.ForeignKey(
+        Commune, on_delete=models.PROTECT, related_name="households_set", verbose_name=_("commune")
+    )
+    hamlet = models.ForeignKey(
+        Hamlet, on_delete=models.PROTECT, related_name="households", verbose_name=_("hamlet")
+    )
+    address_label = models.CharField(
+        _("address"), max_length=200, help_text=_("House number and alley, as people say it.")
+    )
+    address_folded = models.CharField(max_length=200, editable=False)
+    head_name = models.CharField(_("head of household"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=10, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    is_demo = models.BooleanField(_("demo data"), default=False)
+    # The checklist fields hold the current answers: per item, the answer of the latest
+    # visit that gave one. The visit services keep them in step; visits keep the history.
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        ordering = ["hamlet_id", "address_folded"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hamlet", "address_folded"],
+                name="household_address_unique_in_hamlet",
+                violation_error_message=_("This hamlet already has a household at this address."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.address_label
+
+    def save(self, *args, **kwargs):
+        self.address_folded = normalize_address(self.address_label)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "address_label" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "address_folded"}
+        super().save(*args, **kwargs)
+
+    def validate_constraints(self, exclude=None):
+        self.address_folded = normalize_address(self.address_label)
+        if exclude and "address_label" not in exclude:
+            exclude = set(exclude) - {"address_folded"}
+        super().validate_constraints(exclude=exclude)
+
+
+def normalize_address(label: str) -> str:
+    """ "Số 12, ngõ 3" and "so 12 ngo 3" are one address."""
+    return " ".join(fold(label).replace(",", " ").replace(".", " ").split())
+
+
+class Visit(ReadinessChecklist):
+    """A door-to-door visit by a team to a household."""
+
+    class Outcome(models.TextChoices):
+        HELPED = "helped", _("Helped hands-on")
+        INFORMED = "informed", _("Informed only")
+        NOT_HOME = "not_home", _("Nobody at home")
+        DECLINED = "declined", _("Declined help")
+
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="visits", verbose_name=_("team")
+    )
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="visits", verbose_name=_("household")
+    )
+    visited_on = models.DateField(_("visited on"))
+    members = models.ManyToManyField(
+        Member, related_name="visits", verbose_name=_("members who went")
+    )
+    residents_helped = models.PositiveSmallIntegerField(
+        _("residents helped"), default=0, validators=[MaxValueValidator(50)]
+    )
+    services = models.ManyToManyField(
+        Service, related_name="visits", blank=True, verbose_name=_("services")
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=Outcome.choices, default=Outcome.HELPED
+    )
+    notes = models.TextField(_("notes"), max_length=2000, blank=True)
+    submission_id = models.UUIDField(_("submission id"), unique=True, default=uuid.uuid4)
+    # What the submission said, so that a resend can be told from a different visit.
+    submission_digest = models.CharField(max_length=64, editable=False, blank=True)
+    created_at = models.DateTimeField(_("entered at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("entered by"),
+    )
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+    is_demo = models.BooleanField(_("demo data"), default=False)
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["-visited_on", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-visited_on"], name="visit_team_day"),
+            models.Index(fields=["household", "visited_on"], name="visit_household_day"),
+            models.Index(fields=["visited_on"], name="visit_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} {self.visited_on:%d/%m/%Y}"
+
+
+class VisitChange(models.Model):
+    """Who created, changed or deleted a visit, when, and what changed."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        CHANGED = "changed", _("Changed")
+        DELETED = "deleted", _("Deleted")
+
+    visit = models.ForeignKey(
+        Visit, on_delete=models.SET_NULL, null=True, related_name="changes", verbose_name=_("visit")
+    )
+    visit_number = models.BigIntegerField(_("visit number"))
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("when"), auto_now_add=True)
+    changes = models.JSONField(_("what changed"), default=dict)
+
+    class Meta:
+        verbose_name = _("visit change")
+        verbose_name_plural = _("visit changes")
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.visit_number} {self.action}"

@@ -1,0 +1,101 @@
+"""Households: found by address within a hamlet, merged when recorded twice."""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.phone import InvalidPhone, normalize_phone
+from communes.models import Hamlet
+from communes.services import rollup_buckets_mark
+
+from ..models import Household, VisitChange, normalize_address
+from .access import ensure_can
+from .readiness import household_readiness_refresh, household_visit_days
+
+
+def household_get_or_create(
+    *,
+    by: User,
+    hamlet: Hamlet,
+    address_label: str,
+    head_name: str = "",
+    phone: str = "",
+    is_demo: bool = False,
+) -> tuple[Household, bool]:
+    """The household at this address of the hamlet, created if it is new."""
+    ensure_can(by, "outreach.view_household", commune_id=hamlet.commune_id)
+    address_label = " ".join(address_label.split())
+    if not normalize_address(address_label):
+        raise ValidationError({"address_label": _("Enter the house number and alley.")})
+    existing = Household.objects.filter(
+        hamlet=hamlet, address_folded=normalize_address(address_label)
+    ).first()
+    if existing is not None:
+        return existing, False
+    ensure_can(by, "outreach.add_household", commune_id=hamlet.commune_id)
+    if phone.strip():
+        try:
+            phone = normalize_phone(phone)
+        except InvalidPhone:
+            raise ValidationError(
+                {"phone": _("Enter a Vietnamese mobile number, such as 0912 345 678.")}
+            ) from None
+    household = Household(
+        commune_id=hamlet.commune_id,
+        hamlet=hamlet,
+        address_label=address_label,
+        head_name=" ".join(head_name.split()),
+        phone=phone,
+        created_by=by if by.pk else None,
+        is_demo=is_demo,
+    )
+    household.full_clean()
+    try:
+        # Two leaders may add the same address at once: the second finds the first's.
+        with transaction.atomic():
+            household.save()
+    except IntegrityError:
+        return Household.objects.get(hamlet=hamlet, address_folded=household.address_folded), False
+    return household, True
+
+
+@transaction.atomic
+def households_merge(*, by: User, keep: Household, remove: Household) -> Household:
+    """Two records of one household: the visits of `remove` move to `keep`, then it goes.
+
+    The first visit of the merged household may change, so every day either household
+    was visited is marked for the roll-up.
+    """
+    if keep.pk == remove.pk:
+        raise ValidationError(_("Choose two different households."))
+    keep, remove = (
+        Household.objects.select_for_update().get(pk=keep.pk),
+        Household.objects.select_for_update().get(pk=remove.pk),
+    )
+    for household in (keep, remove):
+        ensure_can(by, "outreach.change_household", commune_id=household.commune_id)
+    if keep.commune_id != remove.commune_id:
+        raise ValidationError(_("Only households of the same commune can be merged."))
+    days = household_visit_days([keep.pk, remove.pk])
+    moved = list(remove.visits.values_list("pk", "team_id"))
+    remove.visits.update(household=keep)
+    VisitChange.objects.bulk_create(
+        VisitChange(
+            visit_id=visit_id,
+            visit_number=visit_id,
+            team_id=team_id,
+            action=VisitChange.Action.CHANGED,
+            changed_by=by if by.pk else None,
+            changes={"household": [remove.address_label, keep.address_label]},
+        )
+        for visit_id, team_id in moved
+    )
+    for field in ("head_name", "phone"):
+        if not getattr(keep, field) and getattr(remove, field):
+            setattr(keep, field, getattr(remove, field))
+    keep.save(update_fields=["head_name", "phone"])
+    remove.delete()
+    household_readiness_refresh(keep)
+    rollup_buckets_mark(commune_days=days)
+    return keep

@@ -1,0 +1,246 @@
+"""Teams, their members, and team leaders' logins."""
+
+import secrets
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import ScopeLevel, User
+from accounts.phone import InvalidPhone, normalize_phone
+from accounts.services import user_create, user_role_sync
+from communes.models import Commune, Hamlet
+from communes.services import rollup_buckets_mark
+
+from ..models import Member, Team
+from .access import ensure_can
+
+TEAM_FIELDS = ("name", "hamlet", "formed_on", "dissolved_on")
+MEMBER_FIELDS = (
+    "full_name",
+    "gender",
+    "birth_year",
+    "phone",
+    "role",
+    "is_youth_union_member",
+    "affiliation",
+    "on_zalo_oa",
+    "zalo_joined_on",
+    "joined_on",
+)
+
+
+def _team_days(team: Team) -> set[tuple[int, date]]:
+    return {(team.commune_id, d) for d in (team.formed_on, team.dissolved_on) if d}
+
+
+def _member_days(member: Member, commune_id: int) -> set[tuple[int, date]]:
+    days = (member.joined_on, member.left_on, member.zalo_joined_on)
+    return {(commune_id, d) for d in days if d}
+
+
+def _check_hamlet(hamlet: Hamlet | None, commune_id: int) -> None:
+    if hamlet is not None and hamlet.commune_id != commune_id:
+        raise ValidationError({"hamlet": _("Choose a hamlet of the team's commune.")})
+
+
+@transaction.atomic
+def team_create(
+    *,
+    by: User,
+    commune: Commune,
+    name: str,
+    formed_on: date,
+    hamlet: Hamlet | None = None,
+    is_demo: bool = False,
+) -> Team:
+    ensure_can(by, "outreach.add_team", commune_id=commune.pk)
+    _check_hamlet(hamlet, commune.pk)
+    team = Team(commune=commune, hamlet=hamlet, name=name.strip(), formed_on=formed_on)
+    team.is_demo = is_demo
+    team.full_clean()
+    team.save()
+    rollup_buckets_mark(commune_days=_team_days(team))
+    return team
+
+
+@transaction.atomic
+def team_update(*, by: User, team: Team, **changes) -> Team:
+    """Change a team's name, hamlet or dates; only the given fields are written."""
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    ensure_can(by, "outreach.change_team", commune_id=team.commune_id, team_id=team.pk)
+    unknown = set(changes) - set(TEAM_FIELDS)
+    if unknown:
+        raise TypeError(f"team_update does not change {sorted(unknown)}")
+    before = _team_days(team)
+    for field, value in changes.items():
+        setattr(team, field, value.strip() if field == "name" else value)
+    _check_hamlet(team.hamlet, team.commune_id)
+    team.full_clean()
+    team.save(update_fields=list(changes))
+    rollup_buckets_mark(commune_days=before | _team_days(team))
+    return team
+
+
+def team_dissolve(*, by: User, team: Team, dissolved_on: date) -> Team:
+    return team_update(by=by, team=team, dissolved_on=dissolved_on)
+
+
+def _normalized_phone(raw: str) -> str:
+    if not raw or not raw.strip():
+        return ""
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone:
+        raise ValidationError(
+            {"phone": _("Enter a Vietnamese mobile number, such as 0912 345 678.")}
+        ) from None
+
+
+def _validate_member(member: Member) -> None:
+    """full_clean() plus the rules whose message must name the field."""
+    errors = {}
+    if member.is_active and member.role == Member.Role.LEADER:
+        other_leader = (
+            Member.objects.filter(team_id=member.team_id, role=Member.Role.LEADER, is_active=True)
+            .exclude(pk=member.pk)
+            .exists()
+        )
+        if other_leader:
+            errors["role"] = _("This team already has an active leader.")
+    if member.is_active and member.phone:
+        taken = (
+            Member.objects.filter(phone=member.phone, is_active=True).exclude(pk=member.pk).exists()
+        )
+        if taken:
+            errors["phone"] = _("This phone number belongs to another active member.")
+    if member.zalo_joined_on and not member.on_zalo_oa:
+        member.on_zalo_oa = True
+    if errors:
+        raise ValidationError(errors)
+    member.full_clean()
+
+
+@transaction.atomic
+def member_create(*, by: User, team: Team, is_demo: bool = False, **fields) -> Member:
+    """Add a member to a team. `fields` are those of MEMBER_FIELDS."""
+    ensure_can(by, "outreach.add_member", commune_id=team.commune_id, team_id=team.pk)
+    unknown = set(fields) - set(MEMBER_FIELDS)
+    if unknown:
+        raise TypeError(f"member_create does not take {sorted(unknown)}")
+    fields["phone"] = _normalized_phone(fields.get("phone", ""))
+    fields["full_name"] = " ".join(fields.get("full_name", "").split())
+    member = Member(team=team, is_demo=is_demo, **fields)
+    _validate_member(member)
+    member.save()
+    rollup_buckets_mark(commune_days=_member_days(member, team.commune_id))
+    return member
+
+
+@transaction.atomic
+def member_update(*, by: User, member: Member, team: Team | None = None, **changes) -> Member:
+    """Change a member's details, or move them to another team of the user's scope."""
+    member = Member.objects.select_for_update().select_related("team").get(pk=member.pk)
+    ensure_can(
+        by, "outreach.change_member", commune_id=member.team.commune_id, team_id=member.team_id
+    )
+    unknown = set(changes) - set(MEMBER_FIELDS)
+    if unknown:
+        raise TypeError(f"member_update does not change {sorted(unknown)}")
+    before = _member_days(member, member.team.commune_id)
+    if "phone" in changes:
+        changes["phone"] = _normalized_phone(changes["phone"])
+    if "full_name" in changes:
+        changes["full_name"] = " ".join(changes["full_name"].split())
+    for field, value in changes.items():
+        setattr(member, field, value)
+    update_fields = list(changes)
+    if team is not None and team.pk != member.team_id:
+        ensure_can(by, "outreach.change_member", commune_id=team.commune_id, team_id=team.pk)
+        member.team = team
+        update_fields.append("team")
+    if "zalo_joined_on" in changes:
+        update_fields.append("on_zalo_oa")
+    _validate_member(member)
+    member.save(update_fields=update_fields)
+    after = _member_days(member, member.team.commune_id)
+    rollup_buckets_mark(commune_days=before | after)
+    if member.user_id and "role" in changes:
+        _login_follow_role(member)
+    return member
+
+
+@transaction.atomic
+def member_deactivate(*, by: User, member: Member, left_on: date) -> Member:
+    """A member leaves the team: kept for the history, no longer counted or able to log in."""
+    member = Member.objects.select_for_update().select_related("team").get(pk=member.pk)
+    ensure_can(
+        by, "outreach.change_member", commune_id=member.team.commune_id, team_id=member.team_id
+    )
+    if not member.is_active:
+        return member
+    member.is_active = False
+    member.left_on = left_on
+    member.full_clean()
+    member.save(update_fields=["is_active", "left_on"])
+    if member.user_id:
+        User.objects.filter(pk=member.user_id).update(is_active=False)
+    rollup_buckets_mark(commune_days=_member_days(member, member.team.commune_id))
+    return member
+
+
+def _login_follow_role(member: Member) -> None:
+    """Only an active leader's login works; a leader who steps down loses it."""
+    is_leader = member.is_active and member.role == Member.Role.LEADER
+    User.objects.filter(pk=member.user_id).update(is_active=is_leader)
+
+
+@transaction.atomic
+def member_login_create(*, by: User, member: Member) -> tuple[User, str]:
+    """Give a team leader a login named by their phone number; returns it and its password.
+
+    Only commune officials (and admins) create logins. The password is shown once.
+    """
+    member = Member.objects.select_for_update().select_related("team").get(pk=member.pk)
+    ensure_can(by, "outreach.change_team", commune_id=member.team.commune_id)
+    if member.role != Member.Role.LEADER or not member.is_active:
+        raise ValidationError(_("Only an active team leader gets a login."))
+    if not member.phone:
+        raise ValidationError({"phone": _("The leader needs a phone number to log in with.")})
+    if member.user_id:
+        raise ValidationError(_("This leader already has a login."))
+    if User.objects.filter(username=member.phone).exists():
+        raise ValidationError({"phone": _("Another login already uses this phone number.")})
+    password = _new_password()
+    user = user_create(
+        username=member.phone,
+        password=password,
+        full_name=member.full_name,
+        scope_level=ScopeLevel.TEAM,
+        is_demo=member.is_demo,
+    )
+    member.user = user
+    member.save(update_fields=["user"])
+    user_role_sync(user=user)
+    return user, password
+
+
+@transaction.atomic
+def member_login_password_reset(*, by: User, member: Member) -> str:
+    """A new password for a leader's login, to be handed over in person."""
+    member = Member.objects.select_related("team", "user").get(pk=member.pk)
+    ensure_can(by, "outreach.change_team", commune_id=member.team.commune_id)
+    if member.user is None:
+        raise ValidationError(_("This member has no login."))
+    password = _new_password()
+    member.user.set_password(password)
+    member.user.save(update_fields=["password"])
+    return password
+
+
+def _new_password() -> str:
+    # Easy to read aloud and type on a phone: three groups of four lower-case letters
+    # and digits, without look-alikes (about 59 bits).
+    alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
+    return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3))

@@ -1,0 +1,248 @@
+"""Door-to-door visits: recorded once per submission, edited for 7 days, every change kept."""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import ScopeLevel, User
+from accounts.scopes import scope_for
+from communes.models import Hamlet
+from communes.services import rollup_buckets_mark
+
+from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit, VisitChange
+from .access import OutsideScope, ensure_can
+from .households import household_get_or_create
+from .readiness import household_readiness_refresh, household_visit_days
+
+EDIT_WINDOW = timedelta(days=7)
+
+
+class VisitConflict(Exception):
+    """The submission id is already used by a different visit or another team (HTTP 409)."""
+
+    def __init__(self, visit: Visit | None = None):
+        super().__init__(_("This submission was already used for a different visit."))
+        self.visit = visit
+
+
+@dataclass
+class VisitData:
+    """What a visit says, as the form (or an import) hands it over."""
+
+    visited_on: date
+    members: list[Member]
+    services: list[Service] = field(default_factory=list)
+    residents_helped: int = 0
+    outcome: str = Visit.Outcome.HELPED
+    notes: str = ""
+    readiness: dict[str, bool | None] = field(default_factory=dict)
+
+    def digest(self, team: Team, hamlet: Hamlet, address_label: str) -> str:
+        """A fingerprint of the submission, to tell a resend from a different visit."""
+        from ..models import normalize_address
+
+        canonical = {
+            "team": team.pk,
+            "hamlet": hamlet.pk,
+            "address": normalize_address(address_label),
+            "visited_on": self.visited_on.isoformat(),
+            "members": sorted(m.pk for m in self.members),
+            "services": sorted(s.pk for s in self.services),
+            "residents_helped": self.residents_helped,
+            "outcome": self.outcome,
+            "notes": self.notes.strip(),
+            "readiness": {f: self.readiness.get(f) for f in READINESS_FIELDS},
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def _validate(team: Team, household: Household, data: VisitData) -> None:
+    errors = {}
+    today = timezone.localdate()
+    if data.visited_on > today:
+        errors["visited_on"] = _("A visit cannot be in the future.")
+    elif data.visited_on < team.formed_on:
+        errors["visited_on"] = _("The team was formed on %(day)s, after this day.") % {
+            "day": team.formed_on.strftime("%d/%m/%Y")
+        }
+    if household.commune_id != team.commune_id:
+        errors["household"] = _("Choose a household of the team's commune.")
+    if not data.members:
+        errors["members"] = _("Choose who went.")
+    elif any(m.team_id != team.pk or not m.is_active for m in data.members):
+        errors["members"] = _("Choose active members of your team.")
+    if any(not s.is_active for s in data.services):
+        errors["services"] = _("Choose services from the catalogue.")
+    unknown = set(data.readiness) - set(READINESS_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown readiness items {sorted(unknown)}")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _snapshot(visit: Visit) -> dict:
+    """The visit's content as the audit trail records it."""
+    return {
+        "team": visit.team_id,
+        "household": visit.household.address_label,
+        "hamlet": visit.household.hamlet_id,
+        "visited_on": visit.visited_on.isoformat(),
+        "members": sorted(visit.members.values_list("pk", flat=True)),
+        "services": sorted(visit.services.values_list("code", flat=True)),
+        "residents_helped": visit.residents_helped,
+        "outcome": visit.outcome,
+        "notes": visit.notes,
+        **{f: getattr(visit, f) for f in READINESS_FIELDS},
+    }
+
+
+def _audit(visit: Visit, by: User, action: str, before: dict | None, after: dict | None):
+    if action == VisitChange.Action.CHANGED:
+        changes = {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
+    else:
+        changes = after if action == VisitChange.Action.CREATED else before
+    VisitChange.objects.create(
+        visit=visit if action != VisitChange.Action.DELETED else None,
+        visit_number=visit.pk,
+        team_id=visit.team_id,
+        action=action,
+        changed_by=by if by.pk else None,
+        changes=changes,
+    )
+
+
+def _apply(visit: Visit, data: VisitData) -> None:
+    visit.visited_on = data.visited_on
+    visit.residents_helped = data.residents_helped
+    visit.outcome = data.outcome
+    visit.notes = data.notes.strip()
+    for item in READINESS_FIELDS:
+        setattr(visit, item, data.readiness.get(item))
+
+
+def _mark(household_ids: Iterable[int], before: set) -> None:
+    rollup_buckets_mark(commune_days=before | household_visit_days(household_ids))
+
+
+def visit_record(
+    *,
+    by: User,
+    team: Team,
+    submission_id: uuid.UUID,
+    hamlet: Hamlet,
+    address_label: str,
+    data: VisitData,
+    head_name: str = "",
+    household_phone: str = "",
+    is_demo: bool = False,
+) -> tuple[Visit, bool]:
+    """Store a visit once per submission id; returns it and whether it is new.
+
+    A double tap or a resend of the same submission returns the visit stored the first
+    time. The same id with different content, or from another team, is a
+    VisitConflict and changes nothing.
+    """
+    ensure_can(by, "outreach.add_visit", commune_id=team.commune_id, team_id=team.pk)
+    digest = data.digest(team, hamlet, address_label)
+    existing = _existing(submission_id, team, digest)
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            household, _created = household_get_or_create(
+                by=by,
+                hamlet=hamlet,
+                address_label=address_label,
+                head_name=head_name,
+                phone=household_phone,
+                is_demo=is_demo,
+            )
+            _validate(team, household, data)
+            before = household_visit_days([household.pk])
+            visit = Visit(
+                team=team,
+                household=household,
+                submission_id=submission_id,
+                submission_digest=digest,
+                created_by=by if by.pk else None,
+                is_demo=is_demo,
+            )
+            _apply(visit, data)
+            visit.full_clean(exclude=["submission_id"])
+            visit.save()
+            visit.members.set(data.members)
+            visit.services.set(data.services)
+            _audit(visit, by, VisitChange.Action.CREATED, None, _snapshot(visit))
+            household_readiness_refresh(household)
+            _mark([household.pk], before)
+    except IntegrityError:
+        # The same submission committed by a concurrent request in the meantime.
+        existing = _existing(submission_id, team, digest)
+        if existing is None:
+            raise
+        return existing, False
+    return visit, True
+
+
+def _existing(submission_id: uuid.UUID, team: Team, digest: str) -> Visit | None:
+    visit = Visit.objects.filter(submission_id=submission_id).first()
+    if visit is None:
+        return None
+    if visit.team_id != team.pk or visit.submission_digest != digest:
+        # Never hand another team's visit back: the conflict carries it only for its own.
+        raise VisitConflict(visit if visit.team_id == team.pk else None)
+    return visit
+
+
+def ensure_can_edit(by: User, visit: Visit, permission: str) -> None:
+    """Leaders edit or delete their team's visits for 7 days after entering them."""
+    ensure_can(by, permission, commune_id=visit.team.commune_id, team_id=visit.team_id)
+    if scope_for(by).level == ScopeLevel.TEAM and timezone.now() - visit.created_at > EDIT_WINDOW:
+        raise OutsideScope(_("Visits can be changed for 7 days after they were entered."))
+
+
+@transaction.atomic
+def visit_update(
+    *, by: User, visit: Visit, hamlet: Hamlet, address_label: str, data: VisitData
+) -> Visit:
+    """Change a visit, possibly to another day or household; the change is recorded."""
+    visit = Visit.objects.select_for_update().select_related("team", "household").get(pk=visit.pk)
+    ensure_can_edit(by, visit, "outreach.change_visit")
+    before_snapshot = _snapshot(visit)
+    old_household = visit.household
+    household, _created = household_get_or_create(by=by, hamlet=hamlet, address_label=address_label)
+    _validate(visit.team, household, data)
+    before_days = household_visit_days({old_household.pk, household.pk})
+    visit.household = household
+    _apply(visit, data)
+    visit.full_clean(exclude=["submission_id"])
+    visit.save()
+    visit.members.set(data.members)
+    visit.services.set(data.services)
+    after_snapshot = _snapshot(visit)
+    if after_snapshot != before_snapshot:
+        _audit(visit, by, VisitChange.Action.CHANGED, before_snapshot, after_snapshot)
+    for h in {old_household, household}:
+        household_readiness_refresh(h)
+    _mark({old_household.pk, household.pk}, before_days)
+    return visit
+
+
+@transaction.atomic
+def visit_delete(*, by: User, visit: Visit) -> None:
+    visit = Visit.objects.select_for_update().select_related("team", "household").get(pk=visit.pk)
+    ensure_can_edit(by, visit, "outreach.delete_visit")
+    household = visit.household
+    before_days = household_visit_days([household.pk])
+    _audit(visit, by, VisitChange.Action.DELETED, _snapshot(visit), None)
+    visit.delete()
+    household_readiness_refresh(household)
+    _mark([household.pk], before_days)
