@@ -14,3 +14,15 @@ SERVICE_LABELS = {
     "cyber_safety": _("Cyber safety and scam awareness"),
     "other": _("Other"),
 }
+
+
+def services_sync(apps) -> None:
+    """Create or rename the catalogue's services; takes an app registry like migrations."""
+    from django.utils import translation
+
+    Service = apps.get_model("outreach", "Service")
+    with translation.override("en"):
+        for order, (code, label) in enumerate(SERVICE_LABELS.items(), start=1):
+            Service.objects.update_or_create(
+                code=code, defaults={"name": str(label), "sort_order": order}
+            )

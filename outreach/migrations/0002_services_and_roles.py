@@ -1,16 +1,10 @@
 from django.db import migrations
-from django.utils import translation
 
 
 def load_catalogue(apps, schema_editor):
-    from outreach.catalogue import SERVICE_LABELS
+    from outreach.catalogue import services_sync
 
-    Service = apps.get_model("outreach", "Service")
-    with translation.override("en"):
-        for order, (code, label) in enumerate(SERVICE_LABELS.items(), start=1):
-            Service.objects.update_or_create(
-                code=code, defaults={"name": str(label), "sort_order": order}
-            )
+    services_sync(apps)
 
 
 def sync_roles(apps, schema_editor):
