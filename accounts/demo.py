@@ -11,7 +11,7 @@ DEMO_PASSWORD = "demo-namdinh-2026"
 DEMO_DISTRICT_CODE = 366
 
 
-def seed_demo(*, seed: int) -> list[str]:
+def seed_demo(*, seed: int, scale: float = 1.0) -> list[str]:
     """Create the demo logins that do not exist yet; return the lines to print."""
     district = District.objects.get(code=DEMO_DISTRICT_CODE)
     commune = (

@@ -88,7 +88,7 @@ def role_groups_sync(apps) -> None:
     # Permissions are normally created after all migrations ran; create them now.
     for app_config in apps.get_app_configs():
         # Historical app configs have no models module, which create_permissions skips.
-        original = app_config.models_module
+        original = getattr(app_config, "models_module", None)
         app_config.models_module = original or True
         try:
             create_permissions(app_config, apps=apps, verbosity=0)

@@ -62,7 +62,7 @@ def _demo_figures(communes: list[Commune], seed: int) -> dict[int, dict]:
 
 
 @transaction.atomic
-def seed_demo(*, seed: int) -> list[str]:
+def seed_demo(*, seed: int, scale: float = 1.0) -> list[str]:
     """Fill demo figures and hamlets where a commune has none; return lines to print."""
     communes = list(Commune.objects.all())
     figures = _demo_figures(communes, seed)

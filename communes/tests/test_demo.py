@@ -19,7 +19,7 @@ def _demo_snapshot():
 
 @pytest.mark.django_db
 def test_seed_demo_fills_province_sized_figures_marked_as_demo(divisions):
-    call_command("seed_demo")
+    call_command("seed_demo", scale=0.02)
 
     totals = Commune.objects.aggregate(
         population=Sum("population"),
@@ -45,7 +45,7 @@ def test_seed_demo_fills_province_sized_figures_marked_as_demo(divisions):
 
 @pytest.mark.django_db
 def test_seed_demo_creates_a_login_for_each_role_with_a_scope(divisions, capsys):
-    call_command("seed_demo")
+    call_command("seed_demo", scale=0.02)
 
     out = capsys.readouterr().out
     users = {u.username: u for u in User.objects.filter(is_demo=True)}
@@ -53,6 +53,7 @@ def test_seed_demo_creates_a_login_for_each_role_with_a_scope(divisions, capsys)
         ScopeLevel.PROVINCE,
         ScopeLevel.DISTRICT,
         ScopeLevel.COMMUNE,
+        ScopeLevel.TEAM,
     }
     for username, user in users.items():
         assert username in out
@@ -62,15 +63,15 @@ def test_seed_demo_creates_a_login_for_each_role_with_a_scope(divisions, capsys)
 
 @pytest.mark.django_db
 def test_a_second_seed_demo_run_changes_nothing(divisions):
-    call_command("seed_demo")
+    call_command("seed_demo", scale=0.02)
     before = _demo_snapshot()
-    call_command("seed_demo")
+    call_command("seed_demo", scale=0.02)
     assert _demo_snapshot() == before
 
 
 @pytest.mark.django_db
 def test_seed_demo_is_deterministic_for_a_seed(divisions):
-    call_command("seed_demo", seed=7)
+    call_command("seed_demo", seed=7, scale=0.02)
     first = _demo_snapshot()[0]
     Commune.objects.update(
         **dict.fromkeys(Commune.FIGURE_FIELDS[:4]),
@@ -78,7 +79,7 @@ def test_seed_demo_is_deterministic_for_a_seed(divisions):
         new_rural_year=None,
         figures_are_demo=False,
     )
-    call_command("seed_demo", seed=7)
+    call_command("seed_demo", seed=7, scale=0.02)
     assert _demo_snapshot()[0] == first
     Commune.objects.update(
         **dict.fromkeys(Commune.FIGURE_FIELDS[:4]),
@@ -86,7 +87,7 @@ def test_seed_demo_is_deterministic_for_a_seed(divisions):
         new_rural_year=None,
         figures_are_demo=False,
     )
-    call_command("seed_demo", seed=8)
+    call_command("seed_demo", seed=8, scale=0.02)
     assert _demo_snapshot()[0] != first
 
 
@@ -109,7 +110,7 @@ def test_figures_an_admin_entered_survive_load_divisions_and_seed_demo(divisions
     assert response.status_code == 302
 
     call_command("load_divisions")
-    call_command("seed_demo")
+    call_command("seed_demo", scale=0.02)
 
     commune.refresh_from_db()
     assert (commune.households, commune.population, commune.figures_are_demo) == (1234, None, False)
@@ -120,7 +121,7 @@ def test_figures_an_admin_entered_survive_load_divisions_and_seed_demo(divisions
 def test_seed_demo_refuses_a_site_that_does_not_allow_demo_data(divisions, settings):
     settings.ALLOW_DEMO_DATA = False
     with pytest.raises(CommandError, match="ALLOW_DEMO_DATA"):
-        call_command("seed_demo")
+        call_command("seed_demo", scale=0.02)
     assert not User.objects.exists()
 
 
@@ -129,7 +130,7 @@ def test_every_page_shows_the_demo_ribbon_while_demo_data_is_present(divisions, 
     for url in ("/", reverse("login")):
         assert RIBBON not in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
 
-    call_command("seed_demo")
+    call_command("seed_demo", scale=0.02)
 
     for url in ("/", reverse("login")):
         assert RIBBON in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()

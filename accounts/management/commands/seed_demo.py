@@ -1,6 +1,6 @@
 """Fill the portal with generated demo data, labelled as such, for trials and training.
 
-Each app may have a `demo.py` with `seed_demo(*, seed) -> list[str]`; they run in the
+Each app may have a `demo.py` with `seed_demo(*, seed, scale) -> list[str]`; they run in the
 order of INSTALLED_APPS (so communes before the accounts and teams that refer to them),
 all in one transaction. Every step only adds what is missing and never touches figures
 an admin entered, so a second run changes nothing.
@@ -23,8 +23,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=2023)
+        parser.add_argument(
+            "--scale",
+            type=float,
+            default=1.0,
+            help="Share of the province's teams, members and visits to create (default 1).",
+        )
 
-    def handle(self, *args, seed: int, **options):
+    def handle(self, *args, seed: int, scale: float, **options):
         if not settings.ALLOW_DEMO_DATA:
             raise CommandError(
                 "Demo data creates logins with known passwords. Set ALLOW_DEMO_DATA=true "
@@ -38,7 +44,7 @@ class Command(BaseCommand):
                 module_name = f"{app_config.name}.demo"
                 if find_spec(module_name) is None:
                     continue
-                lines += import_module(module_name).seed_demo(seed=seed)
+                lines += import_module(module_name).seed_demo(seed=seed, scale=scale)
         demo_data_changed()
         self.stdout.write(self.style.SUCCESS("Demo data (generated, not real):"))
         for line in lines:
