@@ -64,7 +64,13 @@ class VisitData:
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-def _validate(team: Team, household: Household, data: VisitData) -> None:
+def _validate(
+    team: Team,
+    household: Household,
+    data: VisitData,
+    already_on_visit: frozenset[int] = frozenset(),
+) -> None:
+    """The visit's rules; members who went on it before they left stay valid on an edit."""
     errors = {}
     today = timezone.localdate()
     if data.visited_on > today:
@@ -77,7 +83,9 @@ def _validate(team: Team, household: Household, data: VisitData) -> None:
         errors["household"] = _("Choose a household of the team's commune.")
     if not data.members:
         errors["members"] = _("Choose who went.")
-    elif any(m.team_id != team.pk or not m.is_active for m in data.members):
+    elif any(
+        m.team_id != team.pk or not (m.is_active or m.pk in already_on_visit) for m in data.members
+    ):
         errors["members"] = _("Choose active members of your team.")
     if any(not s.is_active for s in data.services):
         errors["services"] = _("Choose services from the catalogue.")
@@ -219,7 +227,7 @@ def visit_update(
     before_snapshot = _snapshot(visit)
     old_household = visit.household
     household, _created = household_get_or_create(by=by, hamlet=hamlet, address_label=address_label)
-    _validate(visit.team, household, data)
+    _validate(visit.team, household, data, frozenset(visit.members.values_list("pk", flat=True)))
     before_days = household_visit_days({old_household.pk, household.pk})
     visit.household = household
     _apply(visit, data)

@@ -1,3 +1,339 @@
-from django.urls import path  # noqa: F401
+"""Door-to-door visits: the team leader's phone form, a visit's page and the visit list."""
 
-urlpatterns: list = []
+import uuid
+from datetime import date
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.models import ScopeLevel
+from accounts.scopes import scope_for
+
+from ..catalogue import SERVICE_LABELS
+from ..forms.visits import READINESS_CHOICES, EditVisitForm, NewVisitForm, VisitFilterForm
+from ..models import READINESS_FIELDS, Visit, VisitChange
+from ..selectors import (
+    get_in_scope_or_404,
+    hamlets_visible,
+    households_matching,
+    last_visit_defaults,
+    members_visible,
+    team_for_leader,
+    visits_filtered,
+    visits_visible,
+)
+from ..services import OutsideScope, VisitConflict, visit_delete, visit_record, visit_update
+from ..services.visits import EDIT_WINDOW, ensure_can_edit
+
+VISITS_PER_PAGE = 50
+HOUSEHOLD_MATCHES = 10
+
+
+def permission_needed(permission: str):
+    """Log in first, then refuse (403) a role that lacks the permission."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_perm(permission):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _refused(request, refusal: OutsideScope, visit: Visit | None = None):
+    """A 403 page that says why, e.g. the 7 days to change a visit are over."""
+    return render(
+        request,
+        "outreach/visits/refused.html",
+        {"reason": str(refusal), "visit": visit},
+        status=403,
+    )
+
+
+def _with_fresh_submission_id(data):
+    """The posted values under a new submission id, so that saving again stores a new visit."""
+    data = data.copy()
+    data["submission_id"] = str(uuid.uuid4())
+    return data
+
+
+def _form_page(request, form, *, team, visit=None, status=200, conflict=None):
+    return render(
+        request,
+        "outreach/visits/form.html",
+        {"form": form, "team": team, "visit": visit, "conflict": conflict},
+        status=status,
+    )
+
+
+@never_cache  # so that Back after saving fetches a fresh submission id, not the old page
+@require_http_methods(["GET", "POST"])
+@permission_needed("outreach.add_visit")
+def visit_new(request):
+    # The team comes from the login, never from the form.
+    team = team_for_leader(request.user)
+    if team is None:
+        return render(request, "outreach/visits/no_team.html", status=403)
+    if request.method != "POST":
+        initial = NewVisitForm.initial_for_team(team, last_visit_defaults(team))
+        form = NewVisitForm(initial=initial, team=team, user=request.user)
+        return _form_page(request, form, team=team)
+
+    form = NewVisitForm(request.POST, team=team, user=request.user)
+    if not form.is_valid():
+        if "submission_id" in form.errors:
+            # A page that lost its id: the rest is kept and a new id lets it be sent again.
+            form = NewVisitForm(
+                _with_fresh_submission_id(request.POST), team=team, user=request.user
+            )
+        return _form_page(request, form, team=team)
+    data = form.cleaned_data
+    try:
+        visit, _created = visit_record(
+            by=request.user,
+            team=team,
+            submission_id=data["submission_id"],
+            hamlet=data["hamlet"],
+            address_label=data["address_label"],
+            data=form.visit_data(),
+            head_name=data["head_name"],
+        )
+    except VisitConflict as conflict:
+        # Most often the browser's Back button re-sent an old page with new content.
+        # Nothing was stored; the content stays on the page under a fresh id, so that
+        # the leader can save it as a new visit once they have checked it.
+        form = NewVisitForm(_with_fresh_submission_id(request.POST), team=team, user=request.user)
+        return _form_page(request, form, team=team, status=409, conflict=conflict)
+    except OutsideScope as refusal:
+        return _refused(request, refusal)
+    except ValidationError as error:
+        form.add_service_errors(error)
+        return _form_page(request, form, team=team)
+    # A resend of a visit already stored lands on the same page as the first send.
+    messages.success(request, _("Visit saved."))
+    return redirect("outreach:visit_detail", pk=visit.pk)
+
+
+@require_GET
+@permission_needed("outreach.view_household")
+def household_search(request):
+    """Households of the user's scope whose address starts like the text typed, as JSON."""
+    try:
+        hamlet_id = int(request.GET.get("hamlet", ""))
+    except ValueError:
+        hamlet_id = None
+    households = households_matching(
+        request.user,
+        hamlet_id=hamlet_id,
+        text=request.GET.get("q", "")[:200],
+        limit=HOUSEHOLD_MATCHES,
+    )
+    return JsonResponse(
+        [
+            {"id": h.pk, "address_label": h.address_label, "head_name": h.head_name}
+            for h in households
+        ],
+        safe=False,
+    )
+
+
+def _can_still_change(user, visit: Visit) -> bool:
+    """Whether to offer the edit and delete buttons; the services decide for real."""
+    if not user.has_perm("outreach.change_visit"):
+        return False
+    if scope_for(user).level == ScopeLevel.TEAM:
+        return timezone.now() - visit.created_at <= EDIT_WINDOW
+    return True
+
+
+def _answer(value) -> str:
+    choices = dict(READINESS_CHOICES)
+    return str(choices["yes" if value is True else "no" if value is False else ""])
+
+
+def _history(user, changes: list[VisitChange]) -> list[dict]:
+    """The audit rows in words: what each change turned from what into what."""
+    labels = {
+        "team": _("Team"),
+        "household": _("Address"),
+        "hamlet": _("Hamlet"),
+        "visited_on": _("Day of the visit"),
+        "members": _("Who went"),
+        "services": _("What you helped with"),
+        "residents_helped": _("Residents helped"),
+        "outcome": _("Outcome"),
+        "notes": _("Notes"),
+        **{item: capfirst(Visit._meta.get_field(item).verbose_name) for item in READINESS_FIELDS},
+    }
+    order = {key: position for position, key in enumerate(labels)}
+    edits = [c for c in changes if c.action == VisitChange.Action.CHANGED]
+    hamlet_ids, member_ids = set(), set()
+    for change in edits:
+        hamlet_ids.update(v for v in change.changes.get("hamlet", []) if v)
+        for values in change.changes.get("members", []):
+            member_ids.update(values or [])
+    hamlet_names = dict(
+        hamlets_visible(user).filter(pk__in=hamlet_ids).values_list("pk", "name")
+        if hamlet_ids
+        else []
+    )
+    member_names = dict(
+        members_visible(user).filter(pk__in=member_ids).values_list("pk", "full_name")
+        if member_ids
+        else []
+    )
+    outcomes = dict(Visit.Outcome.choices)
+
+    def words(key, value) -> str:
+        if key in READINESS_FIELDS:
+            return _answer(value)
+        if value in (None, "", []):
+            return "—"
+        if key == "hamlet":
+            return hamlet_names.get(value, f"#{value}")
+        if key == "members":
+            return ", ".join(member_names.get(pk, f"#{pk}") for pk in value)
+        if key == "services":
+            return ", ".join(str(SERVICE_LABELS.get(code, code)) for code in value)
+        if key == "outcome":
+            return str(outcomes.get(value, value))
+        if key == "visited_on":
+            return date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT")
+        return str(value)
+
+    rows = []
+    for change in changes:
+        items = []
+        if change.action == VisitChange.Action.CHANGED:
+            items = [
+                {
+                    "label": labels.get(key, key),
+                    "before": words(key, before),
+                    "after": words(key, after),
+                }
+                for key, (before, after) in sorted(
+                    change.changes.items(), key=lambda item: order.get(item[0], len(order))
+                )
+            ]
+        rows.append({"change": change, "items": items})
+    return rows
+
+
+@require_GET
+@permission_needed("outreach.view_visit")
+def visit_detail(request, pk: int):
+    visit = get_in_scope_or_404(
+        visits_visible(request.user).select_related("household__hamlet__commune"), pk=pk
+    )
+    changes = list(visit.changes.select_related("changed_by"))
+    readiness = [
+        (capfirst(Visit._meta.get_field(item).verbose_name), _answer(getattr(visit, item)))
+        for item in READINESS_FIELDS
+    ]
+    context = {
+        "visit": visit,
+        "readiness": readiness,
+        "history": _history(request.user, changes),
+        "can_change": _can_still_change(request.user, visit),
+        "can_delete": request.user.has_perm("outreach.delete_visit")
+        and _can_still_change(request.user, visit),
+    }
+    return render(request, "outreach/visits/detail.html", context)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@permission_needed("outreach.change_visit")
+def visit_edit(request, pk: int):
+    visit = get_in_scope_or_404(visits_visible(request.user), pk=pk)
+    try:
+        # Said before the leader types anything, not after they press save.
+        ensure_can_edit(request.user, visit, "outreach.change_visit")
+    except OutsideScope as refusal:
+        return _refused(request, refusal, visit)
+    team = visit.team
+    if request.method != "POST":
+        form = EditVisitForm(
+            initial=EditVisitForm.initial_for(visit), team=team, user=request.user, visit=visit
+        )
+        return _form_page(request, form, team=team, visit=visit)
+
+    form = EditVisitForm(request.POST, team=team, user=request.user, visit=visit)
+    if not form.is_valid():
+        return _form_page(request, form, team=team, visit=visit)
+    try:
+        visit_update(
+            by=request.user,
+            visit=visit,
+            hamlet=form.cleaned_data["hamlet"],
+            address_label=form.cleaned_data["address_label"],
+            data=form.visit_data(),
+        )
+    except OutsideScope as refusal:
+        return _refused(request, refusal, visit)
+    except ValidationError as error:
+        form.add_service_errors(error)
+        return _form_page(request, form, team=team, visit=visit)
+    messages.success(request, _("Visit changed."))
+    return redirect("outreach:visit_detail", pk=visit.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_needed("outreach.delete_visit")
+def visit_delete_view(request, pk: int):
+    visit = get_in_scope_or_404(visits_visible(request.user), pk=pk)
+    try:
+        ensure_can_edit(request.user, visit, "outreach.delete_visit")
+        if request.method == "POST":
+            visit_delete(by=request.user, visit=visit)
+            messages.success(request, _("Visit deleted."))
+            return redirect("outreach:visit_list")
+    except OutsideScope as refusal:
+        return _refused(request, refusal, visit)
+    return render(request, "outreach/visits/confirm_delete.html", {"visit": visit})
+
+
+@require_GET
+@permission_needed("outreach.view_visit")
+def visit_list(request):
+    form = VisitFilterForm(request.GET, user=request.user)
+    visits = (
+        visits_filtered(request.user, **form.filters())
+        .select_related("household__hamlet__commune")
+        .order_by("-visited_on", "-id")
+    )
+    page = Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "show_commune": form.narrow,
+        "can_add": request.user.has_perm("outreach.add_visit"),
+    }
+    return render(request, "outreach/visits/list.html", context)
+
+
+urlpatterns = [
+    path("visits/", visit_list, name="visit_list"),
+    path("visits/new/", visit_new, name="visit_new"),
+    path("visits/households/", household_search, name="household_search"),
+    path("visits/<int:pk>/", visit_detail, name="visit_detail"),
+    path("visits/<int:pk>/edit/", visit_edit, name="visit_edit"),
+    path("visits/<int:pk>/delete/", visit_delete_view, name="visit_delete"),
+]

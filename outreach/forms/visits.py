@@ -1,0 +1,303 @@
+"""The team leader's visit form and the visit list's filters."""
+
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import ScopeLevel, User
+from accounts.scopes import scope_for
+from communes.models import Hamlet
+
+from ..models import READINESS_FIELDS, Member, Service, Team, Visit
+from ..selectors import hamlets_visible, members_visible, services_active
+from ..services.visits import VisitData
+
+# How a readiness answer travels in the form: the checklist stores yes, no or not known.
+YES, NO, NOT_ASKED = "yes", "no", ""
+READINESS_CHOICES = [(YES, _("Yes")), (NO, _("No")), (NOT_ASKED, _("Not asked"))]
+_ANSWER_VALUES = {YES: True, NO: False, NOT_ASKED: None}
+_VALUE_ANSWERS = {v: k for k, v in _ANSWER_VALUES.items()}
+
+# Where a service's error belongs in the form; keys not listed go above the form.
+_ERROR_FIELDS = {
+    "visited_on": "visited_on",
+    "household": "address_label",
+    "address_label": "address_label",
+    "hamlet": "hamlet",
+    "head_name": "head_name",
+    "members": "members",
+    "services": "services",
+    "residents_helped": "residents_helped",
+    "outcome": "outcome",
+    "notes": "notes",
+    **{item: item for item in READINESS_FIELDS},
+}
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class HamletChoiceField(forms.ModelChoiceField):
+    """A hamlet, named with its commune when the list spans several communes."""
+
+    def __init__(self, *args, with_commune: bool = False, **kwargs):
+        self.with_commune = with_commune
+        super().__init__(*args, **kwargs)
+
+    def label_from_instance(self, obj: Hamlet) -> str:
+        return f"{obj.commune.name} — {obj.name}" if self.with_commune else obj.name
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    """A member, named with their team when the list spans several teams."""
+
+    def __init__(self, *args, with_team: bool = False, **kwargs):
+        self.with_team = with_team
+        super().__init__(*args, **kwargs)
+
+    def label_from_instance(self, obj: Member) -> str:
+        return f"{obj.full_name} — {obj.team.name}" if self.with_team else obj.full_name
+
+
+class VisitForm(forms.Form):
+    """One door-to-door visit, as a team leader types it on a phone.
+
+    The team is never a field: the view passes the leader's team (or, when editing, the
+    visit's own), and every choice list is limited to that team and its commune.
+    """
+
+    visited_on = forms.DateField(label=_("Day of the visit"), widget=DATE_WIDGET)
+    hamlet = HamletChoiceField(
+        label=_("Hamlet"), queryset=Hamlet.objects.none(), empty_label=_("Choose the hamlet")
+    )
+    address_label = forms.CharField(
+        label=_("Address"),
+        max_length=200,
+        help_text=_("House number and alley. A household visited before is found by its address."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "list": "household-options"}),
+    )
+    head_name = forms.CharField(
+        label=_("Head of household (if new)"),
+        max_length=150,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    members = forms.ModelMultipleChoiceField(
+        label=_("Who went"),
+        queryset=Member.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose who went.")},
+    )
+    residents_helped = forms.IntegerField(
+        label=_("Residents helped"),
+        min_value=0,
+        max_value=50,
+        initial=0,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    services = forms.ModelMultipleChoiceField(
+        label=_("What you helped with"),
+        queryset=Service.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=Visit.Outcome.choices,
+        initial=Visit.Outcome.HELPED,
+        widget=forms.RadioSelect,
+    )
+    notes = forms.CharField(
+        label=_("Notes"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, team: Team, user: User, visit: Visit | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.team = team
+        hamlets = hamlets_visible(user).filter(commune_id=team.commune_id)
+        members = members_visible(user).filter(team=team)
+        if visit is None:
+            hamlets = hamlets.filter(is_active=True)
+            members = members.filter(is_active=True)
+        else:
+            # An edited visit shows its own hamlet and members even if they were retired
+            # since, rather than silently dropping them from the record.
+            hamlets = hamlets.filter(Q(is_active=True) | Q(pk=visit.household.hamlet_id))
+            members = members.filter(
+                Q(is_active=True) | Q(pk__in=[m.pk for m in visit.members.all()])
+            )
+        self.fields["hamlet"].queryset = hamlets
+        self.fields["members"].queryset = members
+        # The phone's date picker then offers only days the service accepts.
+        self.fields["visited_on"].widget.attrs.update(
+            min=team.formed_on.isoformat(), max=timezone.localdate().isoformat()
+        )
+        self.fields["services"].queryset = services_active()
+        for item in READINESS_FIELDS:
+            self.fields[item] = forms.TypedChoiceField(
+                label=capfirst(Visit._meta.get_field(item).verbose_name),
+                choices=READINESS_CHOICES,
+                coerce=_ANSWER_VALUES.get,
+                empty_value=None,
+                required=False,
+                initial=NOT_ASKED,
+                widget=forms.RadioSelect,
+            )
+
+    def readiness_fields(self):
+        """The checklist's bound fields, for the template's own section."""
+        return [self[item] for item in READINESS_FIELDS]
+
+    def visit_data(self) -> VisitData:
+        data = self.cleaned_data
+        return VisitData(
+            visited_on=data["visited_on"],
+            members=list(data["members"]),
+            services=list(data["services"]),
+            residents_helped=data["residents_helped"],
+            outcome=data["outcome"],
+            notes=data["notes"],
+            readiness={item: data.get(item) for item in READINESS_FIELDS},
+        )
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Show a service's refusal beside the fields it names, keeping what was typed."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for key, messages in error.message_dict.items():
+            field = _ERROR_FIELDS.get(key)
+            if field is not None and field not in self.fields:
+                field = None
+            for message in messages:
+                self.add_error(field, message)
+
+    @staticmethod
+    def initial_for(visit: Visit) -> dict:
+        """The form's starting values for editing a stored visit."""
+        return {
+            "visited_on": visit.visited_on,
+            "hamlet": visit.household.hamlet_id,
+            "address_label": visit.household.address_label,
+            "members": [m.pk for m in visit.members.all()],
+            "services": [s.pk for s in visit.services.all()],
+            "residents_helped": visit.residents_helped,
+            "outcome": visit.outcome,
+            "notes": visit.notes,
+            **{item: _VALUE_ANSWERS[getattr(visit, item)] for item in READINESS_FIELDS},
+        }
+
+
+class NewVisitForm(VisitForm):
+    """A new visit carries the submission id that makes a resend store it only once."""
+
+    submission_id = forms.UUIDField(widget=forms.HiddenInput)
+
+    @staticmethod
+    def initial_for_team(team: Team, defaults: dict) -> dict:
+        """Today, a fresh submission id, and the hamlet and members of the last visit."""
+        initial = {
+            "submission_id": uuid.uuid4(),
+            "visited_on": timezone.localdate(),
+            "hamlet": defaults.get("hamlet") or team.hamlet_id,
+        }
+        if defaults.get("members"):
+            initial["members"] = defaults["members"]
+        return initial
+
+
+class EditVisitForm(VisitForm):
+    """Editing changes the visit, not the household: its head's name is kept elsewhere."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["head_name"]
+
+
+class VisitFilterForm(forms.Form):
+    """The visit list's filters; every choice list stays inside the user's scope."""
+
+    start = forms.DateField(label=_("From"), required=False, widget=DATE_WIDGET)
+    end = forms.DateField(label=_("To"), required=False, widget=DATE_WIDGET)
+    hamlet = HamletChoiceField(
+        label=_("Hamlet"),
+        queryset=Hamlet.objects.none(),
+        required=False,
+        empty_label=_("All hamlets"),
+    )
+    service = forms.ModelChoiceField(
+        label=_("Service"),
+        queryset=Service.objects.none(),
+        required=False,
+        empty_label=_("All services"),
+    )
+    member = MemberChoiceField(
+        label=_("Member"),
+        queryset=Member.objects.none(),
+        required=False,
+        empty_label=_("All members"),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        scope = scope_for(user)
+        # A team or a commune names a few hundred members at most; a district or the
+        # province names thousands, too many for one list, so there a hamlet is chosen
+        # first and the members of its commune are offered.
+        self.narrow = scope.level not in (ScopeLevel.TEAM, ScopeLevel.COMMUNE)
+        self.fields["hamlet"].with_commune = self.narrow
+        self.fields["hamlet"].queryset = hamlets_visible(user)
+        # Visits keep services the catalogue has since retired, so all stay filterable.
+        self.fields["service"].queryset = Service.objects.all()
+        # Two teams may each have a Nguyễn Văn An: beyond one team, names carry the team.
+        self.fields["member"].with_team = scope.level != ScopeLevel.TEAM
+        members = (
+            members_visible(user)
+            .select_related(None)
+            .select_related("team")
+            .only("id", "full_name", "team__name")
+        )
+        hamlet_id = self._raw_int("hamlet")
+        # Whether the member list waits for a hamlet (the template says so instead).
+        self.members_wait_for_hamlet = self.narrow and not hamlet_id
+        if self.narrow:
+            members = (
+                members.filter(team__commune__hamlets__pk=hamlet_id)
+                if hamlet_id
+                else members.none()
+            )
+        self.fields["member"].queryset = members
+
+    def _raw_int(self, name: str) -> int | None:
+        value = self.data.get(self.add_prefix(name)) if self.is_bound else None
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            return None
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end < start:
+            self.add_error("end", _("The end of the period is before its start."))
+        return cleaned
+
+    def filters(self) -> dict:
+        """The valid filters as visits_filtered takes them; invalid ones are left out."""
+        self.is_valid()
+        data = self.cleaned_data
+        hamlet, service, member = data.get("hamlet"), data.get("service"), data.get("member")
+        return {
+            "start": data.get("start"),
+            "end": data.get("end"),
+            "hamlet_id": hamlet.pk if hamlet else None,
+            "service_id": service.pk if service else None,
+            "member_id": member.pk if member else None,
+        }

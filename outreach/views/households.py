@@ -1,0 +1,83 @@
+"""Households: the commune's list, and merging two records of the same household."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Max, Q
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+
+from communes.text import fold
+
+from ..forms.households import HouseholdMergeForm, HouseholdSearchForm
+from ..selectors import hamlets_visible, households_visible
+from ..services import households_merge
+
+# A select longer than this is no help on a phone: search first.
+MERGE_CHOICES = 200
+
+
+def _searched(request):
+    """The user's households narrowed by the search form, and the form itself."""
+    hamlets = hamlets_visible(request.user).filter(is_active=True)
+    form = HouseholdSearchForm(request.GET or None, hamlets=hamlets)
+    households = households_visible(request.user)
+    if form.is_valid():
+        if form.cleaned_data["hamlet"]:
+            households = households.filter(hamlet_id=form.cleaned_data["hamlet"])
+        if text := form.cleaned_data["q"].strip():
+            folded = " ".join(fold(text).replace(",", " ").split())
+            households = households.filter(
+                Q(address_folded__contains=folded) | Q(head_name__icontains=text)
+            )
+    return households.order_by("hamlet__name_folded", "address_folded"), form
+
+
+@login_required
+@permission_required("outreach.view_household", raise_exception=True)
+def household_list(request):
+    households, form = _searched(request)
+    households = households.annotate(
+        visit_count=Count("visits"), last_visit=Max("visits__visited_on")
+    )
+    page = Paginator(households, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "outreach/households/list.html",
+        {"form": form, "page": page, "query": request.GET.copy()},
+    )
+
+
+@login_required
+@permission_required("outreach.change_household", raise_exception=True)
+def household_merge(request):
+    """Two records of the same household: visits move to the one kept, the other goes."""
+    # The choices are the households the official searched for on the list page.
+    households, search = _searched(request)
+    first = households.filter(pk__in=households.values("pk")[:MERGE_CHOICES])
+    form = HouseholdMergeForm(request.POST or None, households=first)
+    if request.method == "POST" and form.is_valid():
+        try:
+            kept = households_merge(
+                by=request.user, keep=form.cleaned_data["keep"], remove=form.cleaned_data["remove"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, _("The two records are now one: %(address)s.") % {"address": kept}
+            )
+            return redirect("outreach:household_list")
+    return render(
+        request,
+        "outreach/households/merge.html",
+        {"form": form, "search": search},
+    )
+
+
+urlpatterns = [
+    path("households/", household_list, name="household_list"),
+    path("households/merge/", household_merge, name="household_merge"),
+]
