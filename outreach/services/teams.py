@@ -148,6 +148,8 @@ def member_update(*, by: User, member: Member, team: Team | None = None, **chang
     unknown = set(changes) - set(MEMBER_FIELDS)
     if unknown:
         raise TypeError(f"member_update does not change {sorted(unknown)}")
+    if member.user_id == by.pk and changes.get("role", member.role) != member.role:
+        raise ValidationError({"role": _("Ask your commune official to change your own role.")})
     before = _member_days(member, member.team.commune_id)
     if "phone" in changes:
         changes["phone"] = _normalized_phone(changes["phone"])
@@ -180,6 +182,8 @@ def member_deactivate(*, by: User, member: Member, left_on: date) -> Member:
     )
     if not member.is_active:
         return member
+    if member.user_id == by.pk:
+        raise ValidationError(_("Ask your commune official to record that you left the team."))
     member.is_active = False
     member.left_on = left_on
     member.full_clean()

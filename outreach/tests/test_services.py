@@ -451,3 +451,16 @@ def test_concurrent_double_submissions_store_one_visit(divisions):
     assert Visit.objects.count() == 1
     assert sorted(created for _visit, created in results) == [False] * 5 + [True]
     assert len({visit.pk for visit, _created in results}) == 1
+
+
+@pytest.mark.django_db
+def test_a_leader_cannot_demote_or_remove_themselves(leader):
+    member = Member.objects.get(user=leader)
+    leader = User.objects.get(pk=leader.pk)
+    with pytest.raises(ValidationError) as demoted:
+        member_update(by=leader, member=member, role="member")
+    assert "role" in demoted.value.message_dict
+    with pytest.raises(ValidationError):
+        member_deactivate(by=leader, member=member, left_on=DAY)
+    member.refresh_from_db()
+    assert (member.role, member.is_active) == ("leader", True)

@@ -1,3 +1,532 @@
-from django.urls import path  # noqa: F401
+"""Pages where commune officials keep their hamlets, teams and members, and team leaders
+keep their own team's roster.
 
-urlpatterns: list = []
+Every object is loaded through a scoped selector (outside the scope: 404), every write
+goes through a service (which checks permission and scope again), and the commune or
+team a new object belongs to comes from the user's scope or the scoped URL, never from
+a hidden field.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import ScopeLevel, User
+from accounts.phone import InvalidPhone, looks_like_phone, normalize_phone
+from accounts.scopes import scope_for
+from communes.models import Commune, Hamlet, VietnameseOrder
+from communes.text import fold
+
+from .. import services
+from ..forms.teams import (
+    HamletFilterForm,
+    HamletForm,
+    MemberDeactivateForm,
+    MemberFilterForm,
+    MemberForm,
+    TeamDissolveForm,
+    TeamFilterForm,
+    TeamForm,
+    errors_to_form,
+)
+from ..models import Household, Member, Team
+from ..selectors import (
+    get_in_scope_or_404,
+    hamlets_visible,
+    members_visible,
+    teams_visible,
+)
+from ..services.hamlets import hamlet_create as hamlet_create_service
+from ..services.hamlets import hamlet_update as hamlet_update_service
+
+PAGE_SIZE = 50
+
+# The database reports a duplicate team name as a constraint of the whole row; the
+# official has to change the name, so the message goes beside that field.
+TEAM_NAME_TAKEN = next(
+    c.violation_error_message
+    for c in Team._meta.constraints
+    if c.name == "team_name_unique_in_commune"
+)
+
+# Leader first, then deputies, then members: how a roster is read.
+ROLE_ORDER = Case(
+    When(role=Member.Role.LEADER, then=Value(0)),
+    When(role=Member.Role.DEPUTY, then=Value(1)),
+    default=Value(2),
+)
+
+
+# --- Helpers -------------------------------------------------------------------------
+
+
+def _require(user: User, permission: str) -> None:
+    if not user.has_perm(permission):
+        raise PermissionDenied(_("Your role does not allow this."))
+
+
+def _own_commune(user: User) -> Commune:
+    """The commune of a commune official: new teams and hamlets belong to it.
+
+    Only a commune-level scope names one commune; anyone else (an administrator)
+    uses the admin site or the import to add teams and hamlets elsewhere.
+    """
+    if scope_for(user).level != ScopeLevel.COMMUNE:
+        raise PermissionDenied(_("Teams and hamlets are added by the officials of their commune."))
+    return Commune.objects.select_related("district").get(pk=user.scope_commune_id)
+
+
+def _commune_filter_choices(user: User) -> QuerySet[Commune] | None:
+    """The communes to filter by, or None for a user who works in a single commune."""
+    scope = scope_for(user)
+    if scope.level in (ScopeLevel.COMMUNE, ScopeLevel.TEAM) and len(scope.commune_ids) == 1:
+        return None
+    return scope.communes()
+
+
+def _page(request: HttpRequest, queryset: QuerySet) -> Page:
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _post_data(request: HttpRequest):
+    return request.POST if request.method == "POST" else None
+
+
+def _count_of(queryset: QuerySet, link: str) -> Coalesce:
+    """How many rows of `queryset` point at the outer row through `link`, as a subquery.
+
+    A subquery per count keeps two counts over different joins from multiplying.
+    """
+    counted = (
+        queryset.filter(**{link: OuterRef("pk")})
+        .order_by()
+        .values(link)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
+def _member_search(queryset: QuerySet[Member], text: str) -> QuerySet[Member]:
+    """Members whose name contains `text` (ignoring accents), or whose phone matches it.
+
+    Phones are stored as 0xxxxxxxxx: a whole number is normalised as the form does
+    (+84, spaces, old 11 digits); a part of one is matched as digits.
+    """
+    text = text.strip()
+    if not looks_like_phone(text):
+        return queryset.filter(full_name_folded__contains=fold(text))
+    try:
+        return queryset.filter(phone=normalize_phone(text))
+    except InvalidPhone:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if text.lstrip().startswith("+84"):
+            digits = "0" + digits[2:]
+        return queryset.filter(phone__contains=digits)
+
+
+# --- Teams ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def team_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require(user, "outreach.view_team")
+    form = TeamFilterForm(
+        request.GET, communes=_commune_filter_choices(user), hamlets=hamlets_visible(user)
+    )
+    chosen = form.filters()
+    # The database allows one active leader per team, so this is one row or none.
+    leader = (
+        Member.objects.filter(team=OuterRef("pk"), role=Member.Role.LEADER, is_active=True)
+        .order_by()
+        .values("full_name")[:1]
+    )
+    teams = teams_visible(user).annotate(
+        active_member_count=Count("members", filter=Q(members__is_active=True)),
+        leader_name=Subquery(leader),
+    )
+    status = chosen.get("status", "active")
+    if status == "active":
+        teams = teams.active()
+    elif status == "dissolved":
+        teams = teams.filter(dissolved_on__isnull=False)
+    if "q" in chosen:
+        teams = teams.filter(name_folded__contains=fold(chosen["q"]))
+    if "commune" in chosen:
+        teams = teams.filter(commune=chosen["commune"])
+    if "hamlet" in chosen:
+        teams = teams.filter(hamlet=chosen["hamlet"])
+    teams = teams.order_by("commune__code", VietnameseOrder("name"), "pk")
+    context = {
+        "form": form,
+        "page_obj": _page(request, teams),
+        "show_commune": "commune" in form.fields,
+        "can_add": user.has_perm("outreach.add_team")
+        and scope_for(user).level == ScopeLevel.COMMUNE,
+    }
+    return render(request, "outreach/teams/team_list.html", context)
+
+
+@login_required
+@require_GET
+def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    _require(user, "outreach.view_team")
+    team = get_in_scope_or_404(teams_visible(user), pk=pk)
+    roster = (
+        members_visible(user)
+        .filter(team=team)
+        .order_by(ROLE_ORDER, VietnameseOrder("full_name"), "pk")
+    )
+    roster = list(roster)
+    context = {
+        "team": team,
+        "active_members": [m for m in roster if m.is_active],
+        "former_members": [m for m in roster if not m.is_active],
+        "can_change_team": user.has_perm("outreach.change_team"),
+        "can_add_member": user.has_perm("outreach.add_member") and team.is_active,
+        "can_change_member": user.has_perm("outreach.change_member"),
+    }
+    return render(request, "outreach/teams/team_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require(user, "outreach.add_team")
+    commune = _own_commune(user)
+    hamlets = hamlets_visible(user).filter(commune=commune, is_active=True)
+    form = TeamForm(
+        _post_data(request), hamlets=hamlets, initial={"formed_on": timezone.localdate()}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            team = services.team_create(by=user, commune=commune, **form.cleaned_data)
+        except ValidationError as error:
+            errors_to_form(form, error, messages_for_field={TEAM_NAME_TAKEN: "name"})
+        else:
+            messages.success(request, _("Team “%(name)s” added.") % {"name": team.name})
+            return redirect("outreach:team_detail", pk=team.pk)
+    context = {"form": form, "commune": commune, "team": None}
+    return render(request, "outreach/teams/team_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    _require(user, "outreach.change_team")
+    team = get_in_scope_or_404(teams_visible(user), pk=pk)
+    # The team's own hamlet stays a choice even after the hamlet was deactivated.
+    hamlets = hamlets_visible(user).filter(
+        Q(is_active=True) | Q(pk=team.hamlet_id), commune_id=team.commune_id
+    )
+    initial = {"name": team.name, "hamlet": team.hamlet_id, "formed_on": team.formed_on}
+    form = TeamForm(_post_data(request), hamlets=hamlets, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.team_update(by=user, team=team, **form.cleaned_data)
+        except ValidationError as error:
+            errors_to_form(form, error, messages_for_field={TEAM_NAME_TAKEN: "name"})
+        else:
+            messages.success(request, _("Team saved."))
+            return redirect("outreach:team_detail", pk=team.pk)
+    context = {"form": form, "commune": team.commune, "team": team}
+    return render(request, "outreach/teams/team_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def team_dissolve(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for the date (a confirmation page); POST dissolves the team."""
+    user = request.user
+    _require(user, "outreach.change_team")
+    team = get_in_scope_or_404(teams_visible(user).active(), pk=pk)
+    form = TeamDissolveForm(_post_data(request), initial={"dissolved_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.team_dissolve(
+                by=user, team=team, dissolved_on=form.cleaned_data["dissolved_on"]
+            )
+        except ValidationError as error:
+            errors_to_form(form, error, fallback_field="dissolved_on")
+        else:
+            messages.success(request, _("Team “%(name)s” dissolved.") % {"name": team.name})
+            return redirect("outreach:team_detail", pk=team.pk)
+    return render(request, "outreach/teams/team_dissolve.html", {"form": form, "team": team})
+
+
+# --- Members -------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def member_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require(user, "outreach.view_member")
+    form = MemberFilterForm(
+        request.GET, communes=_commune_filter_choices(user), teams=teams_visible(user)
+    )
+    chosen = form.filters()
+    members = members_visible(user)
+    status = chosen.get("status", "active")
+    if status == "active":
+        members = members.filter(is_active=True)
+    elif status == "former":
+        members = members.filter(is_active=False)
+    if "q" in chosen:
+        members = _member_search(members, chosen["q"])
+    if "commune" in chosen:
+        members = members.filter(team__commune=chosen["commune"])
+    if "team" in chosen:
+        members = members.filter(team=chosen["team"])
+    if "role" in chosen:
+        members = members.filter(role=chosen["role"])
+    if "zalo" in chosen:
+        members = members.filter(on_zalo_oa=chosen["zalo"] == "yes")
+    members = members.order_by(
+        "team__commune__code",
+        VietnameseOrder("team__name"),
+        "team_id",
+        ROLE_ORDER,
+        VietnameseOrder("full_name"),
+        "pk",
+    )
+    context = {
+        "form": form,
+        "page_obj": _page(request, members),
+        "show_commune": "commune" in form.fields,
+        "chosen_team": chosen.get("team"),
+    }
+    return render(request, "outreach/teams/member_list.html", context)
+
+
+@login_required
+@require_GET
+def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    _require(user, "outreach.view_member")
+    member = get_in_scope_or_404(members_visible(user), pk=pk)
+    manages_logins = user.has_perm("outreach.change_team")
+    is_active_leader = member.is_active and member.role == Member.Role.LEADER
+    context = {
+        "member": member,
+        "can_change": user.has_perm("outreach.change_member"),
+        "can_create_login": manages_logins
+        and is_active_leader
+        and bool(member.phone)
+        and member.user_id is None,
+        "can_reset_password": manages_logins and member.user_id is not None,
+    }
+    return render(request, "outreach/teams/member_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_create(request: HttpRequest, team_id: int) -> HttpResponse:
+    user = request.user
+    _require(user, "outreach.add_member")
+    # A leader's scope holds only their own team: another team's URL is not found.
+    team = get_in_scope_or_404(teams_visible(user).active(), pk=team_id)
+    initial = {"joined_on": timezone.localdate(), "role": Member.Role.MEMBER}
+    form = MemberForm(_post_data(request), initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.member_create(by=user, team=team, **form.member_fields())
+        except ValidationError as error:
+            errors_to_form(form, error)
+        else:
+            messages.success(request, _("%(name)s added to the team.") % {"name": member})
+            return redirect("outreach:team_detail", pk=team.pk)
+    context = {"form": form, "team": team, "member": None}
+    return render(request, "outreach/teams/member_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    _require(user, "outreach.change_member")
+    member = get_in_scope_or_404(members_visible(user), pk=pk)
+    if scope_for(user).level == ScopeLevel.TEAM:
+        # Team leaders keep their own roster; moving people between teams is the commune's.
+        teams = None
+    else:
+        teams = teams_visible(user).filter(
+            Q(dissolved_on__isnull=True) | Q(pk=member.team_id), commune_id=member.team.commune_id
+        )
+    initial = {name: getattr(member, name) for name in MemberForm.base_fields}
+    initial["team"] = member.team_id
+    form = MemberForm(_post_data(request), initial=initial, teams=teams)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_update(
+                by=user, member=member, team=form.cleaned_data.get("team"), **form.member_fields()
+            )
+        except ValidationError as error:
+            errors_to_form(form, error)
+        else:
+            messages.success(request, _("Member saved."))
+            return redirect("outreach:member_detail", pk=member.pk)
+    context = {"form": form, "team": member.team, "member": member}
+    return render(request, "outreach/teams/member_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET asks for the day they left (a confirmation page); POST records it."""
+    user = request.user
+    _require(user, "outreach.change_member")
+    member = get_in_scope_or_404(members_visible(user).filter(is_active=True), pk=pk)
+    form = MemberDeactivateForm(_post_data(request), initial={"left_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.member_deactivate(by=user, member=member, left_on=form.cleaned_data["left_on"])
+        except ValidationError as error:
+            errors_to_form(form, error, fallback_field="left_on")
+        else:
+            messages.success(request, _("%(name)s has left the team.") % {"name": member})
+            return redirect("outreach:team_detail", pk=member.team_id)
+    return render(
+        request, "outreach/teams/member_deactivate.html", {"form": form, "member": member}
+    )
+
+
+def _password_page(request: HttpRequest, member: Member, login: str, password: str, *, new: bool):
+    """The one time a password is shown: rendered into this response, stored nowhere."""
+    context = {"member": member, "login_name": login, "password": password, "new_login": new}
+    response = render(request, "outreach/teams/member_password.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@login_required
+@require_POST
+def member_login_create(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    _require(user, "outreach.change_team")
+    member = get_in_scope_or_404(members_visible(user), pk=pk)
+    try:
+        login_user, password = services.member_login_create(by=user, member=member)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("outreach:member_detail", pk=member.pk)
+    return _password_page(request, member, login_user.username, password, new=True)
+
+
+@never_cache
+@login_required
+@require_POST
+def member_login_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    _require(user, "outreach.change_team")
+    member = get_in_scope_or_404(members_visible(user), pk=pk)
+    try:
+        password = services.member_login_password_reset(by=user, member=member)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("outreach:member_detail", pk=member.pk)
+    return _password_page(request, member, member.user.username, password, new=False)
+
+
+# --- Hamlets -------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def hamlet_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require(user, "communes.view_hamlet")
+    form = HamletFilterForm(request.GET, communes=_commune_filter_choices(user))
+    chosen = form.filters()
+    hamlets = hamlets_visible(user).annotate(
+        team_count=_count_of(Team.objects.active(), "hamlet"),
+        household_count=_count_of(Household.objects.all(), "hamlet"),
+    )
+    if "q" in chosen:
+        hamlets = hamlets.filter(name_folded__contains=fold(chosen["q"]))
+    if "commune" in chosen:
+        hamlets = hamlets.filter(commune=chosen["commune"])
+    hamlets = hamlets.order_by("commune__code", "-is_active", VietnameseOrder("name"), "pk")
+    context = {
+        "form": form,
+        "page_obj": _page(request, hamlets),
+        "show_commune": "commune" in form.fields,
+        "can_add": user.has_perm("communes.add_hamlet")
+        and scope_for(user).level == ScopeLevel.COMMUNE,
+        "can_change": user.has_perm("communes.change_hamlet"),
+    }
+    return render(request, "outreach/teams/hamlet_list.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def hamlet_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    _require(user, "communes.add_hamlet")
+    commune = _own_commune(user)
+    form = HamletForm(_post_data(request), creating=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            hamlet = hamlet_create_service(by=user, commune=commune, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            errors_to_form(form, error)
+        else:
+            messages.success(request, _("Hamlet “%(name)s” added.") % {"name": hamlet.name})
+            return redirect("outreach:hamlet_list")
+    context = {"form": form, "commune": commune, "hamlet": None}
+    return render(request, "outreach/teams/hamlet_form.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def hamlet_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    _require(user, "communes.change_hamlet")
+    hamlet: Hamlet = get_in_scope_or_404(hamlets_visible(user), pk=pk)
+    initial = {"name": hamlet.name, "is_active": hamlet.is_active}
+    form = HamletForm(_post_data(request), initial=initial, creating=False)
+    if request.method == "POST" and form.is_valid():
+        try:
+            hamlet_update_service(by=user, hamlet=hamlet, **form.cleaned_data)
+        except ValidationError as error:
+            errors_to_form(form, error)
+        else:
+            messages.success(request, _("Hamlet saved."))
+            return redirect("outreach:hamlet_list")
+    context = {"form": form, "commune": hamlet.commune, "hamlet": hamlet}
+    return render(request, "outreach/teams/hamlet_form.html", context)
+
+
+urlpatterns = [
+    path("teams/", team_list, name="team_list"),
+    path("teams/new/", team_create, name="team_create"),
+    path("teams/<int:pk>/", team_detail, name="team_detail"),
+    path("teams/<int:pk>/edit/", team_edit, name="team_edit"),
+    path("teams/<int:pk>/dissolve/", team_dissolve, name="team_dissolve"),
+    path("teams/<int:team_id>/members/new/", member_create, name="member_create"),
+    path("members/", member_list, name="member_list"),
+    path("members/<int:pk>/", member_detail, name="member_detail"),
+    path("members/<int:pk>/edit/", member_edit, name="member_edit"),
+    path("members/<int:pk>/deactivate/", member_deactivate, name="member_deactivate"),
+    path("members/<int:pk>/login/", member_login_create, name="member_login_create"),
+    path("members/<int:pk>/login/reset/", member_login_reset, name="member_login_reset"),
+    path("hamlets/", hamlet_list, name="hamlet_list"),
+    path("hamlets/new/", hamlet_create, name="hamlet_create"),
+    path("hamlets/<int:pk>/edit/", hamlet_edit, name="hamlet_edit"),
+]

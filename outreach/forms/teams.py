@@ -1,0 +1,323 @@
+"""Forms of the pages where teams, their members and the commune's hamlets are kept.
+
+The forms only validate what was typed. The team, the commune and every choice come
+from querysets the views build from the user's scope, never from hidden fields; the
+services check permission and scope again when they write.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.phone import InvalidPhone, normalize_phone
+from communes.models import Commune, Hamlet
+
+from ..models import Member, Team
+
+PHONE_INVALID = _("Enter a Vietnamese mobile number, such as 0912 345 678.")
+
+
+def _date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _not_in_future(day, message):
+    if day and day > timezone.localdate():
+        raise ValidationError(message)
+    return day
+
+
+def _raw_id(data, name: str) -> int | None:
+    """An id the filter bar sent, before validation (to narrow another filter's choices)."""
+    try:
+        return int(data.get(name) or "")
+    except (TypeError, ValueError):
+        return None
+
+
+def errors_to_form(
+    form: forms.Form,
+    error: ValidationError,
+    *,
+    fallback_field: str | None = None,
+    messages_for_field: dict[str, str] | None = None,
+) -> None:
+    """Put a service's ValidationError on the form, each message beside its field.
+
+    Messages for fields the form does not show go above the form, or beside
+    `fallback_field`; `messages_for_field` moves a known non-field message (a
+    constraint's) beside the field it concerns.
+    """
+    moves = {str(message): field for message, field in (messages_for_field or {}).items()}
+    items = error.error_dict.items() if hasattr(error, "error_dict") else [(None, error.error_list)]
+    for field, errors in items:
+        for item in errors:
+            for message in item.messages:
+                target = field if field in form.fields else moves.get(message, fallback_field)
+                form.add_error(target, message)
+
+
+# --- Filter bars ---------------------------------------------------------------------
+
+
+class FilterForm(forms.Form):
+    """A GET filter bar: a value that does not validate is simply not applied."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+
+    def filters(self) -> dict:
+        self.is_valid()
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+
+
+class TeamFilterForm(FilterForm):
+    STATUS_CHOICES = [
+        ("active", _("Active teams")),
+        ("dissolved", _("Dissolved teams")),
+        ("all", _("All teams")),
+    ]
+
+    commune = forms.ModelChoiceField(
+        label=_("Commune"),
+        queryset=Commune.objects.none(),
+        required=False,
+        empty_label=_("Any commune"),
+    )
+    hamlet = forms.ModelChoiceField(
+        label=_("Hamlet"),
+        queryset=Hamlet.objects.none(),
+        required=False,
+        empty_label=_("Any hamlet"),
+    )
+    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False)
+
+    def __init__(
+        self, data, *, communes: QuerySet[Commune] | None, hamlets: QuerySet[Hamlet], **kwargs
+    ):
+        """`communes` is None for a user who works in a single commune: no commune filter.
+
+        Hamlets are offered once the commune is known, so a province never lists
+        thousands of them.
+        """
+        super().__init__(data, **kwargs)
+        self.fields["q"].widget.attrs["placeholder"] = _("Team name")
+        if communes is None:
+            del self.fields["commune"]
+            self.fields["hamlet"].queryset = hamlets
+        else:
+            self.fields["commune"].queryset = communes
+            commune_id = _raw_id(data, "commune")
+            if commune_id is None:
+                del self.fields["hamlet"]
+            else:
+                self.fields["hamlet"].queryset = hamlets.filter(commune_id=commune_id)
+
+
+class MemberFilterForm(FilterForm):
+    ROLE_CHOICES = [("", _("Any role")), *Member.Role.choices]
+    STATUS_CHOICES = [
+        ("active", _("Active members")),
+        ("former", _("Former members")),
+        ("all", _("All members")),
+    ]
+    ZALO_CHOICES = [("", _("Either")), ("yes", _("Joined")), ("no", _("Not joined"))]
+
+    commune = forms.ModelChoiceField(
+        label=_("Commune"),
+        queryset=Commune.objects.none(),
+        required=False,
+        empty_label=_("Any commune"),
+    )
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("Any team")
+    )
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, required=False)
+    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False)
+    zalo = forms.ChoiceField(label=_("National DX Zalo OA"), choices=ZALO_CHOICES, required=False)
+
+    def __init__(
+        self, data, *, communes: QuerySet[Commune] | None, teams: QuerySet[Team], **kwargs
+    ):
+        """`communes` is None for a user who works in a single commune.
+
+        The team list is offered once the commune is known; before that a team can
+        still be chosen by link (from a team's page) through a hidden field.
+        """
+        super().__init__(data, **kwargs)
+        self.fields["q"].widget.attrs["placeholder"] = _("Name or phone number")
+        if communes is None:
+            del self.fields["commune"]
+            self.fields["team"].queryset = teams
+            return
+        self.fields["commune"].queryset = communes
+        commune_id = _raw_id(data, "commune")
+        if commune_id is None:
+            self.fields["team"].queryset = teams
+            self.fields["team"].widget = forms.HiddenInput()
+        else:
+            self.fields["team"].queryset = teams.filter(commune_id=commune_id)
+
+
+class HamletFilterForm(FilterForm):
+    commune = forms.ModelChoiceField(
+        label=_("Commune"),
+        queryset=Commune.objects.none(),
+        required=False,
+        empty_label=_("Any commune"),
+    )
+
+    def __init__(self, data, *, communes: QuerySet[Commune] | None, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["q"].widget.attrs["placeholder"] = _("Hamlet name")
+        if communes is None:
+            del self.fields["commune"]
+        else:
+            self.fields["commune"].queryset = communes
+
+
+# --- Teams ---------------------------------------------------------------------------
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=_("Team name"), max_length=100)
+    hamlet = forms.ModelChoiceField(
+        label=_("Hamlet"),
+        queryset=Hamlet.objects.none(),
+        required=False,
+        empty_label=_("The whole commune"),
+        help_text=_("The residential area the team is formed in, if it is one."),
+    )
+    formed_on = forms.DateField(label=_("Formed on"), widget=_date_input())
+
+    def __init__(self, *args, hamlets: QuerySet[Hamlet], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["hamlet"].queryset = hamlets
+
+    def clean_formed_on(self):
+        return _not_in_future(
+            self.cleaned_data["formed_on"], _("A team cannot be formed in the future.")
+        )
+
+
+class TeamDissolveForm(forms.Form):
+    dissolved_on = forms.DateField(label=_("Dissolved on"), widget=_date_input())
+
+    def clean_dissolved_on(self):
+        return _not_in_future(
+            self.cleaned_data["dissolved_on"], _("Choose today or a day in the past.")
+        )
+
+
+# --- Members -------------------------------------------------------------------------
+
+
+def _member_field(name: str, **kwargs) -> forms.Field:
+    """The form field of a Member model field: its label, choices and help text."""
+    return Member._meta.get_field(name).formfield(**kwargs)
+
+
+class MemberForm(forms.Form):
+    full_name = _member_field("full_name")
+    phone = forms.CharField(
+        label=_("Phone"),
+        # What people type: "+84 912 345 678" is longer than the ten digits stored.
+        max_length=20,
+        required=False,
+        help_text=Member._meta.get_field("phone").help_text,
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
+    )
+    role = _member_field("role")
+    gender = _member_field("gender")
+    birth_year = _member_field(
+        "birth_year", min_value=1920, max_value=2015, widget=forms.NumberInput()
+    )
+    affiliation = _member_field("affiliation")
+    is_youth_union_member = _member_field("is_youth_union_member")
+    on_zalo_oa = _member_field("on_zalo_oa")
+    zalo_joined_on = _member_field("zalo_joined_on", widget=_date_input())
+    joined_on = _member_field("joined_on", widget=_date_input())
+    team = forms.ModelChoiceField(
+        label=_("Team"),
+        queryset=Team.objects.none(),
+        help_text=_("Move the member to another team of the commune."),
+    )
+
+    # The order the page shows them in: what is needed first, the details after.
+    field_order = [
+        "full_name",
+        "phone",
+        "role",
+        "team",
+        "joined_on",
+        "gender",
+        "birth_year",
+        "affiliation",
+        "is_youth_union_member",
+        "on_zalo_oa",
+        "zalo_joined_on",
+    ]
+
+    def __init__(self, *args, teams: QuerySet[Team] | None = None, **kwargs):
+        """`teams` are the teams the member may be moved to; None when they may not move."""
+        super().__init__(*args, **kwargs)
+        if teams is None:
+            del self.fields["team"]
+        else:
+            self.fields["team"].queryset = teams
+
+    def clean_phone(self) -> str:
+        raw = self.cleaned_data["phone"].strip()
+        if not raw:
+            return ""
+        try:
+            return normalize_phone(raw)
+        except InvalidPhone:
+            raise ValidationError(PHONE_INVALID) from None
+
+    def clean_joined_on(self):
+        return _not_in_future(
+            self.cleaned_data["joined_on"], _("Choose today or a day in the past.")
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        # A date of joining says they joined: tick the box rather than refuse the form.
+        if cleaned.get("zalo_joined_on"):
+            cleaned["on_zalo_oa"] = True
+        return cleaned
+
+    def member_fields(self) -> dict:
+        """The cleaned values the member services take (everything but the team)."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "team"}
+
+
+class MemberDeactivateForm(forms.Form):
+    left_on = forms.DateField(label=_("Left on"), widget=_date_input())
+
+    def clean_left_on(self):
+        return _not_in_future(self.cleaned_data["left_on"], _("Choose today or a day in the past."))
+
+
+# --- Hamlets -------------------------------------------------------------------------
+
+
+class HamletForm(forms.Form):
+    name = forms.CharField(
+        label=_("Hamlet name"),
+        max_length=100,
+        help_text=_("As people call it: thôn, xóm or tổ dân phố and its name or number."),
+    )
+    is_active = forms.BooleanField(
+        label=_("Active"),
+        required=False,
+        initial=True,
+        help_text=_("An inactive hamlet is no longer offered for new teams and households."),
+    )
+
+    def __init__(self, *args, creating: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if creating:
+            # A new hamlet is active; deactivating is an edit.
+            del self.fields["is_active"]
