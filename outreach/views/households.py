@@ -46,7 +46,7 @@ def household_list(request):
     return render(
         request,
         "outreach/households/list.html",
-        {"form": form, "page": page, "query": request.GET.copy()},
+        {"form": form, "page": page},
     )
 
 
