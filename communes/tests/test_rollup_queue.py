@@ -1,0 +1,85 @@
+"""Writers mark buckets in their transaction and ask for the roll-up on commit, by name."""
+
+import datetime as dt
+import logging
+
+import pytest
+from celery import current_app
+from django.db import transaction
+
+from communes.models import Commune, PendingRollup
+from communes.services import ROLLUP_TASK, rollup_buckets_mark
+
+DAY = dt.date(2026, 11, 20)
+
+
+@pytest.fixture
+def rollup_task():
+    """A stand-in for the dashboard's task, registered under its name for the test."""
+    calls = []
+
+    @current_app.task(name=ROLLUP_TASK)
+    def stand_in():
+        calls.append(PendingRollup.objects.count())
+
+    yield calls
+    current_app.tasks.unregister(ROLLUP_TASK)
+
+
+@pytest.mark.django_db
+def test_marks_are_stored_and_the_roll_up_is_queued_once_on_commit(
+    divisions, rollup_task, django_capture_on_commit_callbacks
+):
+    commune = Commune.objects.get(code=14269)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        rollup_buckets_mark(commune_days=[(commune.pk, DAY), (commune.pk, DAY)])
+        assert rollup_task == []  # nothing runs before the commit
+
+    assert list(PendingRollup.objects.values_list("commune_id", "day")) == [(commune.pk, DAY)]
+    assert len(callbacks) == 1
+    assert rollup_task == [1]  # eager mode ran the task by name, after the marks were stored
+
+
+@pytest.mark.django_db
+def test_a_second_mark_of_the_same_bucket_is_kept_for_the_next_run(divisions):
+    commune = Commune.objects.get(code=14269)
+    rollup_buckets_mark(commune_days=[(commune.pk, DAY)])
+    rollup_buckets_mark(commune_days=[(commune.pk, DAY)])
+    # Not merged: a roll-up that claimed the first must leave the second behind.
+    assert PendingRollup.objects.filter(commune=commune, day=DAY).count() == 2
+
+
+@pytest.mark.django_db
+def test_marks_roll_back_with_the_change_that_made_them(divisions):
+    commune = Commune.objects.get(code=14269)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        rollup_buckets_mark(commune_days=[(commune.pk, DAY)])
+        raise RuntimeError("the writer's change failed")
+    assert not PendingRollup.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_broker_that_is_down_is_logged_never_raised(
+    divisions, rollup_task, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(current_app.tasks[ROLLUP_TASK], "apply_async", broker_down)
+    commune = Commune.objects.get(code=14269)
+    with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
+        rollup_buckets_mark(commune_days=[(commune.pk, DAY)])
+
+    assert PendingRollup.objects.count() == 1  # the figures will catch up later
+    assert "broker unreachable" in caplog.text
+
+
+@pytest.mark.django_db
+def test_without_the_dashboards_task_the_buckets_wait(
+    divisions, caplog, django_capture_on_commit_callbacks
+):
+    commune = Commune.objects.get(code=14269)
+    with caplog.at_level(logging.INFO), django_capture_on_commit_callbacks(execute=True):
+        rollup_buckets_mark(commune_days=[(commune.pk, DAY)])
+    assert PendingRollup.objects.count() == 1
+    assert "not registered" in caplog.text
