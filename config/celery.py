@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -12,4 +13,11 @@ app.autodiscover_tasks()
 
 # The schedule lives in code so that it is reviewed with the tasks it runs. The
 # dashboard issue adds its roll-up entries here.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Uploaded member lists and unread leader passwords are personal data: forget them
+    # once they are no longer needed.
+    "expire-member-imports": {
+        "task": "outreach.member_imports_expire",
+        "schedule": crontab(hour=2, minute=30),
+    },
+}

@@ -7,7 +7,7 @@ catalogue is reference data that admins keep here.
 
 from django.contrib import admin
 
-from .models import Household, Member, Service, Team, Visit, VisitChange
+from .models import Household, Member, MemberImport, Service, Team, Visit, VisitChange
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -63,3 +63,12 @@ class VisitChangeAdmin(ReadOnlyAdmin):
     list_display = ("visit_number", "action", "changed_by", "changed_at")
     list_filter = ("action",)
     list_select_related = ("changed_by",)
+
+
+@admin.register(MemberImport)
+class MemberImportAdmin(ReadOnlyAdmin):
+    # The file itself and unread passwords are not shown: they are personal data.
+    list_display = ("file_name", "created_by", "status", "rows_total", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("created_by",)
+    fields = ("file_name", "created_by", "status", "rows_done", "rows_total", "created_at")

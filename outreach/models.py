@@ -371,3 +371,56 @@ class VisitChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visit_number} {self.action}"
+
+
+class MemberImport(models.Model):
+    """An uploaded list of teams and members, checked and then applied in the background.
+
+    The file is kept in the database (no media storage to configure) so that a worker on
+    another machine can read it; the check and the apply both read it from here.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Waiting to be checked")
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Ready to import")
+        INVALID = "invalid", _("Has errors")
+        APPLYING = "applying", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    MAX_FILE_SIZE = 5 * 1024 * 1024
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        # An import is its uploader's working file, readable by them alone.
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    file_name = models.CharField(_("file name"), max_length=255)
+    content = models.BinaryField(_("file content"))
+    language = models.CharField(_("language"), max_length=10, default="vi")
+    create_logins = models.BooleanField(_("create logins for the leaders"), default=False)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED
+    )
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    # Passwords of the logins the import created, until they are downloaded once.
+    new_logins = models.JSONField(default=list, blank=True, editable=False)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("member import")
+        verbose_name_plural = _("member imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (self.Status.UPLOADED, self.Status.CHECKING, self.Status.APPLYING)

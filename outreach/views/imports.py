@@ -1,3 +1,275 @@
-from django.urls import path  # noqa: F401
+"""Bulk import of teams and members, and the exports of members and teams.
 
-urlpatterns: list = []
+URLs (namespace "outreach"):
+- imports/new/                 member_import_new       upload a file
+- imports/template.xlsx        member_import_template  the template to fill in
+- imports/<id>/                member_import_detail    progress, errors or preview
+- imports/<id>/apply/          member_import_apply     POST: apply a checked file
+- imports/<id>/check/          member_import_check     POST: check the file again
+- imports/<id>/logins.csv      member_import_logins    POST: the new passwords, once
+- members/export.<csv|xlsx>    member_export           (kwarg fmt)
+- teams/export.<csv|xlsx>      team_export             (kwarg fmt)
+"""
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, re_path
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.models import ScopeLevel
+from accounts.scopes import scope_for
+from communes.models import Commune
+
+from .. import exports
+from ..forms.imports import MemberImportForm
+from ..imports import (
+    import_progress,
+    member_import_apply_request,
+    member_import_create,
+    member_import_logins_take,
+    member_import_recheck,
+)
+from ..models import Member, MemberImport
+
+NO_STORE = "no-store, max-age=0"
+
+
+def importer_required(view: Callable) -> Callable:
+    """Imports are for commune officials (their commune) and administrators.
+
+    Team leaders may add members, but a whole list is the commune's to load; provincial
+    and district staff read and do not write rosters.
+    """
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        user = request.user
+        allowed = user.has_perm("outreach.add_member") and (
+            user.is_superuser or scope_for(user).level == ScopeLevel.COMMUNE
+        )
+        if not allowed:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _own_import(request, pk: int) -> MemberImport:
+    # An import is its uploader's: anyone else's is simply not found.
+    return get_object_or_404(MemberImport.objects.defer("content"), pk=pk, created_by=request.user)
+
+
+@importer_required
+@require_http_methods(["GET", "POST"])
+def member_import_new(request):
+    form = MemberImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        member_import = member_import_create(
+            by=request.user,
+            file_name=upload.name,
+            content=upload.read(),
+            create_logins=form.cleaned_data["create_logins"],
+            language=request.LANGUAGE_CODE,
+        )
+        return redirect("outreach:member_import_detail", pk=member_import.pk)
+    recent = MemberImport.objects.filter(created_by=request.user).defer("content")[:10]
+    return render(request, "outreach/imports/new.html", {"form": form, "recent": recent})
+
+
+@importer_required
+@require_GET
+@never_cache
+def member_import_detail(request, pk: int):
+    member_import = _own_import(request, pk)
+    result = member_import.result or {}
+    response = render(
+        request,
+        "outreach/imports/detail.html",
+        {
+            "import": member_import,
+            "result": result,
+            "counts": result.get("counts", {}),
+            "applied": result.get("applied"),
+            "percent": import_progress(member_import),
+            "can_apply": member_import.status == MemberImport.Status.CHECKED,
+            "can_recheck": member_import.status
+            in (
+                MemberImport.Status.UPLOADED,
+                MemberImport.Status.INVALID,
+                MemberImport.Status.FAILED,
+            ),
+            "has_logins": bool(member_import.new_logins),
+        },
+    )
+    if member_import.in_progress:
+        # The page follows a background task: reload until it is done (no script needed).
+        response["Refresh"] = "2"
+    return response
+
+
+@importer_required
+@require_POST
+def member_import_apply(request, pk: int):
+    member_import = _own_import(request, pk)
+    if not member_import_apply_request(member_import=member_import):
+        messages.error(request, _("This file is not ready to be imported."))
+    return redirect("outreach:member_import_detail", pk=member_import.pk)
+
+
+@importer_required
+@require_POST
+def member_import_check(request, pk: int):
+    member_import = _own_import(request, pk)
+    if not member_import_recheck(member_import=member_import):
+        messages.error(request, _("This file cannot be checked again now."))
+    return redirect("outreach:member_import_detail", pk=member_import.pk)
+
+
+@importer_required
+@require_POST
+def member_import_logins(request, pk: int):
+    """The logins the import created and their passwords, handed out once."""
+    member_import = _own_import(request, pk)
+    logins = member_import_logins_take(member_import=member_import)
+    if not logins:
+        messages.error(
+            request,
+            _(
+                "The passwords were already downloaded. Reset a leader's password from "
+                "their member page if it was lost."
+            ),
+        )
+        return redirect("outreach:member_import_detail", pk=member_import.pk)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([_("Login name"), _("Password"), _("Full name"), _("Team")])
+    for login in logins:
+        writer.writerow(
+            [
+                login["username"],
+                login["password"],
+                *map(exports.neutralise, [login["full_name"], login["team"]]),
+            ]
+        )
+    response = HttpResponse(exports.BOM + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="logins-{member_import.pk}.csv"'
+    response["Cache-Control"] = NO_STORE
+    return response
+
+
+@importer_required
+@require_GET
+def member_import_template(request):
+    scope = scope_for(request.user)
+    commune = (
+        Commune.objects.filter(pk__in=scope.commune_ids).first()
+        if scope.commune_ids
+        else Commune.objects.order_by("code").first()
+    )
+    example = [
+        commune.code if commune else "",
+        commune.name if commune else "",
+        _("Team 1"),
+        "",
+        "Nguyễn Văn An",
+        str(Member.Gender.MALE.label),
+        1995,
+        "0912345678",
+        str(Member.Role.LEADER.label),
+        str(exports.YES),
+        str(Member.Affiliation.YOUTH_UNION.label),
+        str(exports.YES),
+        date(2023, 3, 15),
+        date(2023, 3, 1),
+    ]
+    response = HttpResponse(exports.template_bytes(example), content_type=exports.XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = 'attachment; filename="member-import-template.xlsx"'
+    return response
+
+
+# --- Exports ---------------------------------------------------------------------------
+
+
+def _export_permission(permission: str):
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_perm(permission):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _in_language(rows: Iterable, language: str) -> Iterator:
+    # A streamed response is written after the view returned: keep the request's language.
+    with translation.override(language):
+        yield from rows
+
+
+def _export_response(request, fmt: str, name: str, header: list[str], rows, title: str):
+    rows = _in_language(rows, request.LANGUAGE_CODE)
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    filename = f"{name}-{stamp}.{fmt}"
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            exports.csv_stream(header, rows), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        response = HttpResponse(
+            exports.xlsx_bytes(header, rows, title=title), content_type=exports.XLSX_CONTENT_TYPE
+        )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Rosters hold phone numbers: not for shared caches or the browser's disk.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@_export_permission("outreach.view_member")
+@require_GET
+def member_export(request, fmt: str):
+    return _export_response(
+        request,
+        fmt,
+        "members",
+        exports.member_header(),
+        exports.member_rows(request.user),
+        _("Members"),
+    )
+
+
+@_export_permission("outreach.view_team")
+@require_GET
+def team_export(request, fmt: str):
+    return _export_response(
+        request, fmt, "teams", exports.team_header(), exports.team_rows(request.user), _("Teams")
+    )
+
+
+urlpatterns = [
+    path("imports/new/", member_import_new, name="member_import_new"),
+    path("imports/template.xlsx", member_import_template, name="member_import_template"),
+    path("imports/<int:pk>/", member_import_detail, name="member_import_detail"),
+    path("imports/<int:pk>/apply/", member_import_apply, name="member_import_apply"),
+    path("imports/<int:pk>/check/", member_import_check, name="member_import_check"),
+    path("imports/<int:pk>/logins.csv", member_import_logins, name="member_import_logins"),
+    re_path(r"^members/export\.(?P<fmt>csv|xlsx)$", member_export, name="member_export"),
+    re_path(r"^teams/export\.(?P<fmt>csv|xlsx)$", team_export, name="team_export"),
+]

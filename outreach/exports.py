@@ -1,0 +1,197 @@
+"""Exports of the members and teams a user can see, in the shape the import reads.
+
+CSV is written as UTF-8 with a byte-order mark, without which Excel shows Vietnamese
+as mojibake, and streamed row by row. XLSX is built with openpyxl's write-only workbook,
+which keeps one row in memory at a time. Text that a spreadsheet would run as a formula
+is neutralised (the import takes the quote off again, so an export re-imports as is).
+"""
+
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any
+
+import openpyxl
+from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+
+from .imports import COLUMNS_BY_KEY, NO, TEMPLATE_COLUMNS, YES
+from .models import Member
+from .selectors import members_visible, teams_visible
+
+BOM = "\ufeff"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+DATE_FORMAT = "%d/%m/%Y"
+XLSX_DATE_FORMAT = "DD/MM/YYYY"
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+MEMBER_COLUMNS = (*TEMPLATE_COLUMNS, "left_on")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell that a spreadsheet would read as a formula, made plain text."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _yes_no(value: bool) -> str:
+    return str(YES if value else NO)
+
+
+def member_header() -> list[str]:
+    return [capfirst(str(COLUMNS_BY_KEY[key].label)) for key in MEMBER_COLUMNS]
+
+
+def member_rows(user: User) -> Iterator[list[Any]]:
+    """One row per member the user can see, grouped by commune and team, leaders first."""
+    role_rank = Case(
+        When(role=Member.Role.LEADER, then=Value(0)),
+        When(role=Member.Role.DEPUTY, then=Value(1)),
+        default=Value(2),
+    )
+    members = (
+        members_visible(user)
+        .select_related("team__hamlet")
+        .order_by(
+            "team__commune__code",
+            "team__name_folded",
+            "team_id",
+            "-is_active",
+            role_rank,
+            "full_name_folded",
+            "pk",
+        )
+    )
+    for member in members.iterator(chunk_size=2000):
+        team = member.team
+        yield [
+            team.commune.code,
+            team.commune.name,
+            team.name,
+            team.hamlet.name if team.hamlet else "",
+            member.full_name,
+            member.get_gender_display() if member.gender else "",
+            member.birth_year,
+            member.phone,
+            member.get_role_display(),
+            _yes_no(member.is_youth_union_member),
+            member.get_affiliation_display(),
+            _yes_no(member.on_zalo_oa),
+            member.zalo_joined_on,
+            member.joined_on,
+            member.left_on,
+        ]
+
+
+TEAM_COLUMNS = ("commune_code", "commune_name", "team", "hamlet", "team_formed_on")
+
+
+def team_header() -> list[str]:
+    # Only the first columns are read back by the import; the rest are for the reader.
+    return [
+        *(capfirst(str(COLUMNS_BY_KEY[key].label)) for key in TEAM_COLUMNS),
+        _("Dissolved on"),
+        _("Active members"),
+        _("Leader"),
+        _("Leader's phone"),
+    ]
+
+
+def team_rows(user: User) -> Iterator[list[Any]]:
+    leader = Member.objects.filter(
+        team=OuterRef("pk"), role=Member.Role.LEADER, is_active=True
+    ).order_by("pk")
+    teams = (
+        teams_visible(user)
+        .annotate(
+            active_members=Count("members", filter=Q(members__is_active=True)),
+            leader_name=Subquery(leader.values("full_name")[:1]),
+            leader_phone=Subquery(leader.values("phone")[:1]),
+        )
+        .order_by("commune__code", "name_folded", "pk")
+    )
+    for team in teams.iterator(chunk_size=2000):
+        yield [
+            team.commune.code,
+            team.commune.name,
+            team.name,
+            team.hamlet.name if team.hamlet else "",
+            team.formed_on,
+            team.dissolved_on,
+            team.active_members,
+            team.leader_name or "",
+            team.leader_phone or "",
+        ]
+
+
+class _Line:
+    """A file-like object that hands back what csv.writer writes to it."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_stream(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
+    """The CSV text, a row at a time, starting with the byte-order mark."""
+    writer = csv.writer(_Line())
+    yield BOM + writer.writerow([neutralise(v) for v in header])
+    for row in rows:
+        yield writer.writerow([_csv_cell(v) for v in row])
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.strftime(DATE_FORMAT)
+    return neutralise(value)
+
+
+def xlsx_bytes(header: list[str], rows: Iterable[list[Any]], *, title: str) -> bytes:
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=title[:31])
+    sheet.freeze_panes = "A2"
+    sheet.append(header)
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, v) for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_cell(sheet, value: Any) -> Any:
+    if isinstance(value, date):
+        cell = openpyxl.cell.WriteOnlyCell(sheet, value=value)
+        cell.number_format = XLSX_DATE_FORMAT
+        return cell
+    # openpyxl stores a string that starts with "=" as a formula: neutralise first.
+    return neutralise(value)
+
+
+def template_bytes(example: list[Any]) -> bytes:
+    """The import template: the header row and one example row."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "members"
+    header = [capfirst(str(COLUMNS_BY_KEY[key].label)) for key in TEMPLATE_COLUMNS]
+    sheet.append(header)
+    sheet.append(example)
+    for cell in sheet[2]:
+        if isinstance(cell.value, date):
+            cell.number_format = XLSX_DATE_FORMAT
+    for index, text in enumerate(header, start=1):
+        letter = openpyxl.utils.get_column_letter(index)
+        sheet.column_dimensions[letter].width = max(12, len(text) + 4)
+    # Phone numbers as text, or Excel drops their leading zero (the import copes either way).
+    phone = openpyxl.utils.get_column_letter(TEMPLATE_COLUMNS.index("phone") + 1)
+    sheet.column_dimensions[phone].number_format = "@"
+    sheet[f"{phone}2"].number_format = "@"
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,39 @@
+"""The upload form of the member import."""
+
+from django import forms
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from ..models import MemberImport
+
+ACCEPTED_EXTENSIONS = (".xlsx", ".csv")
+
+
+class MemberImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("List of teams and members"),
+        help_text=_("An Excel workbook (.xlsx) or a CSV file, up to 5 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(ACCEPTED_EXTENSIONS)}),
+    )
+    create_logins = forms.BooleanField(
+        label=_("Create logins for the leaders (login name: their phone number)"),
+        required=False,
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        name = upload.name.lower()
+        if name.endswith(".xls"):
+            raise forms.ValidationError(
+                _("Old Excel files (.xls) cannot be read. Save the file as .xlsx or as CSV UTF-8.")
+            )
+        if not name.endswith(ACCEPTED_EXTENSIONS):
+            raise forms.ValidationError(_("Upload an Excel workbook (.xlsx) or a CSV file."))
+        if upload.size > MemberImport.MAX_FILE_SIZE:
+            raise forms.ValidationError(
+                _("The file is larger than %(limit)s. Split it into several files.")
+                % {"limit": filesizeformat(MemberImport.MAX_FILE_SIZE)}
+            )
+        if not upload.size:
+            raise forms.ValidationError(_("The file is empty."))
+        return upload

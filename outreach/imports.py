@@ -1,0 +1,1328 @@
+"""Bulk import of teams and members from the lists provinces keep (XLSX or CSV).
+
+One row per member: the commune (official code or full name), the team's name and the
+member's details, under a header row that may have title rows above it. Headers are
+recognised in Vietnamese or English, whatever their case and accents.
+
+An import runs in two steps, each in a Celery task (outreach/tasks.py) so that a list of
+16,000 rows never holds a web request:
+
+- check: read the file and validate every row against the rules the services apply,
+  then describe what would be created and updated. It writes nothing but the import's
+  own status, so a file with one bad row leaves the database as it was.
+- apply: check again (the database may have changed since), then, in one transaction,
+  call team_create, team_update, member_create, member_update and, when asked,
+  member_login_create for each change: the same write path as the forms, all or nothing.
+
+A member is the same person as a row when, within the row's team, they have the row's
+phone number or, for a row without a phone, the row's full name. Empty cells leave what
+the portal holds as it is, so re-importing a file (or an export) changes nothing.
+"""
+
+import csv
+import io
+import logging
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import partial
+from typing import Any
+
+import openpyxl
+from celery import current_app
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import User
+from accounts.phone import InvalidPhone, normalize_phone
+from accounts.scopes import scope_for
+from communes.models import Commune, Hamlet
+from communes.text import fold
+
+from .models import Member, MemberImport, Team
+from .services import member_create, member_login_create, member_update, team_create, team_update
+
+logger = logging.getLogger(__name__)
+
+HEADER_SEARCH_ROWS = 10
+MAX_ROWS = 20_000
+MAX_COLUMNS = 60
+# What the result keeps for the page: enough to fix a file, not a second copy of it.
+MAX_LISTED_ERRORS = 1000
+MAX_LISTED_CHANGES = 200
+PROGRESS_EVERY = 250
+
+# The tasks' registered names (outreach/tasks.py).
+CHECK_TASK = "outreach.member_import_check"
+APPLY_TASK = "outreach.member_import_apply"
+
+
+# --- The file's columns ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: Promise
+    # Headers as found in provincial lists, in the form `header_key` gives them.
+    aliases: tuple[str, ...] = ()
+
+
+COLUMNS = (
+    Column(
+        "commune_code",
+        gettext_lazy("Commune code"),
+        ("ma xa", "ma xa phuong", "ma don vi", "ma don vi hanh chinh", "commune code"),
+    ),
+    Column(
+        "commune_name",
+        gettext_lazy("Commune"),
+        ("xa", "ten xa", "xa phuong", "xa phuong thi tran", "ten xa phuong thi tran", "commune"),
+    ),
+    Column(
+        "team",
+        gettext_lazy("Team"),
+        (
+            "ten to",
+            "to",
+            "to cong nghe so",
+            "ten to cong nghe so",
+            "to cong nghe so cong dong",
+            "ten to cong nghe so cong dong",
+            "team",
+            "team name",
+        ),
+    ),
+    Column(
+        "hamlet",
+        gettext_lazy("Hamlet"),
+        ("thon xom", "thon", "xom", "to dan pho", "thon to dan pho", "thon xom to dan pho"),
+    ),
+    Column(
+        "full_name",
+        gettext_lazy("Full name"),
+        ("ho va ten", "ho ten", "ten thanh vien", "full name", "name"),
+    ),
+    Column("gender", gettext_lazy("Gender"), ("gioi tinh", "gender", "sex")),
+    Column("birth_year", gettext_lazy("Year of birth"), ("nam sinh", "year of birth")),
+    Column(
+        "phone",
+        gettext_lazy("Phone"),
+        ("so dien thoai", "dien thoai", "sdt", "so dt", "phone", "phone number", "mobile"),
+    ),
+    Column("role", gettext_lazy("Role in the team"), ("vai tro", "chuc vu", "role")),
+    Column(
+        "youth_union",
+        gettext_lazy("Youth union member"),
+        ("doan vien", "la doan vien", "youth union"),
+    ),
+    Column("affiliation", gettext_lazy("Affiliation"), ("don vi", "don vi cong tac", "thanh phan")),
+    Column(
+        "on_zalo_oa",
+        gettext_lazy("Joined the Zalo OA"),
+        ("tham gia zalo oa", "da tham gia zalo oa", "zalo oa", "on zalo oa"),
+    ),
+    Column(
+        "zalo_joined_on",
+        gettext_lazy("Joined the Zalo OA on"),
+        ("ngay tham gia zalo oa", "ngay tham gia zalo", "zalo oa joined on"),
+    ),
+    Column("joined_on", gettext_lazy("Joined on"), ("ngay tham gia", "ngay vao to", "date joined")),
+    Column(
+        "team_formed_on",
+        gettext_lazy("Team formed on"),
+        ("ngay thanh lap", "ngay thanh lap to", "formed on"),
+    ),
+    Column("left_on", gettext_lazy("Left on"), ("ngay roi to", "ngay roi khoi to")),
+)
+COLUMNS_BY_KEY = {c.key: c for c in COLUMNS}
+
+# The template's columns, in order; the member export adds "left on".
+TEMPLATE_COLUMNS = (
+    "commune_code",
+    "commune_name",
+    "team",
+    "hamlet",
+    "full_name",
+    "gender",
+    "birth_year",
+    "phone",
+    "role",
+    "youth_union",
+    "affiliation",
+    "on_zalo_oa",
+    "zalo_joined_on",
+    "joined_on",
+)
+
+
+def header_key(text: Any) -> str:
+    """A header as compared: folded, without notes in brackets or punctuation."""
+    folded = fold(unicodedata.normalize("NFC", str(text or "")))
+    folded = re.sub(r"\(.*?\)|\[.*?\]", " ", folded)
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
+
+
+def _in_every_language(label: Promise) -> set[str]:
+    """The label as each of the portal's languages writes it, so its own files round-trip."""
+    names = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            names.add(header_key(label))
+    return names
+
+
+def _header_aliases() -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for column in COLUMNS:
+        for alias in (*column.aliases, *_in_every_language(column.label)):
+            aliases.setdefault(alias, column.key)
+    return aliases
+
+
+# --- Reading the file ------------------------------------------------------------------
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be used (not a spreadsheet, no header row, no rows)."""
+
+
+@dataclass
+class Table:
+    columns: dict[str, int]  # column key -> index in the row
+    header_row: int
+    rows: list[tuple[int, list[Any]]]  # (spreadsheet row number, cells)
+
+
+def read_table(content: bytes) -> Table:
+    """The header and the data rows of an XLSX or CSV file, with spreadsheet row numbers."""
+    if content.startswith(b"PK\x03\x04"):
+        return _xlsx_table(content)
+    if content.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError(
+            _("Old Excel files (.xls) cannot be read. Save the file as .xlsx or as CSV UTF-8.")
+        )
+    return _find_header(_csv_rows(content))
+
+
+def _xlsx_table(content: bytes) -> Table:
+    """The first sheet with a header row, the active sheet looked at first."""
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        sheets = [workbook.active, *(s for s in workbook.worksheets if s != workbook.active)]
+    except Exception as exc:
+        logger.info("unreadable workbook: %r", exc)
+        raise ImportFileError(
+            _("This Excel file cannot be read. Open it in Excel and save it again as .xlsx.")
+        ) from None
+    refusal = None
+    for sheet in sheets:
+        if sheet is None or not hasattr(sheet, "reset_dimensions"):
+            continue  # a chart sheet
+        # Some programs write a wrong sheet size; reading every row is the safe way.
+        sheet.reset_dimensions()
+        try:
+            return _find_header(sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True))
+        except ImportFileError as exc:
+            refusal = refusal or exc
+    raise refusal or ImportFileError(_("The workbook has no sheet."))
+
+
+def _csv_rows(content: bytes) -> Iterator[list[str]]:
+    # Excel saves "CSV UTF-8" with a BOM; older Vietnamese Windows saves in cp1258.
+    for encoding in ("utf-8-sig", "cp1258"):
+        try:
+            text = content.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ImportFileError(
+            _(
+                "The file is neither an Excel workbook nor a CSV file in a known encoding. "
+                "In Excel choose Save As, then CSV UTF-8."
+            )
+        )
+    if "\x00" in text:
+        raise ImportFileError(
+            _("This is not a CSV file. Upload an Excel workbook (.xlsx) or a CSV UTF-8 file.")
+        )
+    # Excel writes ";" where the decimal mark is a comma. The delimiter is the one that
+    # splits the opening lines (title rows included) into the most columns.
+    head = text[:16384].splitlines()[: HEADER_SEARCH_ROWS + 5]
+    delimiter = max(
+        ",;\t", key=lambda d: max((len(r) for r in csv.reader(head, delimiter=d)), default=0)
+    )
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _find_header(rows: Iterable[list[Any] | tuple]) -> Table:
+    """The header is the first row, among the first ten, naming the commune and the team.
+
+    Rows are read up to a limit: a province's list has at most some 16,000 members, and a
+    file that unpacks into far more (or into endless columns) must not exhaust a worker.
+    Empty rows are dropped as they come, so rows that are merely formatted cost nothing.
+    """
+    kept: list[tuple[int, list[Any]]] = []
+    for number, cells in enumerate(rows, start=1):
+        cells = list(cells[:MAX_COLUMNS])
+        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
+            continue
+        if len(kept) > MAX_ROWS:
+            raise ImportFileError(
+                _("The file has more than %(limit)s rows. Split it into several files.")
+                % {"limit": f"{MAX_ROWS:,}".replace(",", ".")}
+            )
+        kept.append((number, cells))
+    aliases = _header_aliases()
+    for index, (number, cells) in enumerate(kept):
+        if number > HEADER_SEARCH_ROWS:
+            break
+        columns: dict[str, int] = {}
+        for position, cell in enumerate(cells):
+            key = aliases.get(header_key(cell))
+            if key is not None:
+                columns.setdefault(key, position)
+        has_commune = "commune_code" in columns or "commune_name" in columns
+        if has_commune and "team" in columns:
+            return Table(columns=columns, header_row=number, rows=kept[index + 1 :])
+    raise ImportFileError(
+        _(
+            "No header row was found in the first 10 rows. The file needs a column for the "
+            "commune (code or name) and one for the team's name; download the template "
+            "to see every column."
+        )
+    )
+
+
+# --- Reading cells ---------------------------------------------------------------------
+
+
+class CellError(ValueError):
+    pass
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = " ".join(unicodedata.normalize("NFC", str(value)).split())
+    # Undo the quote our exports put before text a spreadsheet would run as a formula.
+    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
+        text = text[1:]
+    return text
+
+
+def _phone(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # A number cell has lost the leading zero (912345678, or 1621234567 for an old one).
+        digits = str(int(value))
+        if not digits.startswith(("0", "84")):
+            digits = "0" + digits
+        value = digits
+    text = _text(value)
+    if not text:
+        return ""
+    try:
+        return normalize_phone(text)
+    except InvalidPhone:
+        raise CellError(_("Enter a Vietnamese mobile number, such as 0912 345 678.")) from None
+
+
+_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d/%m/%y")
+
+
+def _date(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1 < value < 100000:
+        # An Excel serial day number in a cell not formatted as a date.
+        return date(1899, 12, 30) + timedelta(days=int(value))
+    text = _text(value).split(" ")[0]
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a day, no time)
+        except ValueError:
+            continue
+    raise CellError(_("Enter the date as day/month/year, such as 29/11/2026."))
+
+
+def _year(value: Any) -> int | None:
+    if isinstance(value, datetime | date):
+        return value.year
+    text = _text(value)
+    if not text:
+        return None
+    if re.fullmatch(r"\d+(\.0+)?", text):
+        return int(float(text))
+    day = _date(text)
+    return day.year if day else None
+
+
+_YES = {"co", "x", "yes", "y", "true", "1", "da", "da tham gia", "v"}
+_NO = {"khong", "no", "n", "false", "0", "chua", "chua tham gia"}
+YES = gettext_lazy("Yes")
+NO = gettext_lazy("No")
+
+_ROLE_ALIASES = {
+    "to truong": Member.Role.LEADER,
+    "truong to": Member.Role.LEADER,
+    "to pho": Member.Role.DEPUTY,
+    "pho to": Member.Role.DEPUTY,
+    "thanh vien": Member.Role.MEMBER,
+    "tv": Member.Role.MEMBER,
+}
+_GENDER_ALIASES = {
+    "nam": Member.Gender.MALE,
+    "nu": Member.Gender.FEMALE,
+    "khac": Member.Gender.OTHER,
+    "m": Member.Gender.MALE,
+    "f": Member.Gender.FEMALE,
+}
+_AFFILIATION_ALIASES = {
+    "doan thanh nien": Member.Affiliation.YOUTH_UNION,
+    "doan tn": Member.Affiliation.YOUTH_UNION,
+    "doan": Member.Affiliation.YOUTH_UNION,
+    "cong an": Member.Affiliation.POLICE,
+    "giao vien": Member.Affiliation.TEACHER,
+    "can bo thon": Member.Affiliation.HAMLET_STAFF,
+    "can bo thon xom": Member.Affiliation.HAMLET_STAFF,
+    "can bo thon to dan pho": Member.Affiliation.HAMLET_STAFF,
+    "ngan hang": Member.Affiliation.BANK_TELECOM,
+    "vien thong": Member.Affiliation.BANK_TELECOM,
+    "ngan hang vien thong": Member.Affiliation.BANK_TELECOM,
+    "khac": Member.Affiliation.OTHER,
+}
+
+
+def _choice_words(choices, aliases: dict[str, str]) -> dict[str, str]:
+    """Every way a list may write a choice: Vietnamese words, codes, labels in each language."""
+    words = dict(aliases)
+    for code, label in choices.choices:
+        words.setdefault(header_key(code), code)
+        for word in _in_every_language(label):
+            words.setdefault(word, code)
+    return words
+
+
+class _Readers:
+    """How each member column's cells are read; built once per check, not once per cell."""
+
+    def __init__(self):
+        self.yes = _YES | _in_every_language(YES)
+        self.no = _NO | _in_every_language(NO)
+        self.gender = _choice_words(Member.Gender, _GENDER_ALIASES)
+        self.role = _choice_words(Member.Role, _ROLE_ALIASES)
+        self.affiliation = _choice_words(Member.Affiliation, _AFFILIATION_ALIASES)
+        self.by_key: dict[str, Callable[[Any], Any]] = {
+            "full_name": _text,
+            "gender": partial(
+                self.choice, words=self.gender, message=_("Write male, female or other.")
+            ),
+            "birth_year": _year,
+            "phone": _phone,
+            "role": partial(
+                self.choice, words=self.role, message=_("Write leader, deputy or member.")
+            ),
+            "youth_union": self.boolean,
+            "affiliation": partial(
+                self.choice,
+                words=self.affiliation,
+                message=_(
+                    "Write youth union, police, teacher, hamlet staff, bank or telecom staff, "
+                    "or other."
+                ),
+            ),
+            "on_zalo_oa": self.boolean,
+            "zalo_joined_on": _date,
+            "joined_on": _date,
+            "left_on": _date,
+        }
+
+    def boolean(self, value: Any) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        key = header_key(_text(value))
+        if key in self.yes:
+            return True
+        if key in self.no:
+            return False
+        raise CellError(_("Write yes or no."))
+
+    @staticmethod
+    def choice(value: Any, *, words: dict[str, str], message: str) -> str:
+        key = header_key(_text(value))
+        if key in words:
+            return words[key]
+        raise CellError(message)
+
+
+# --- The plan: what a file would change ------------------------------------------------
+
+
+@dataclass
+class TeamPlan:
+    key: tuple[int, str]
+    commune: Commune
+    name: str
+    row: int
+    team: Team | None = None  # the existing team, or None for one to create
+    hamlet: Hamlet | None = None
+    hamlet_row: int | None = None
+    formed_on: date | None = None
+    formed_row: int | None = None
+    earliest_joined: date | None = None
+
+    @property
+    def hamlet_changes(self) -> bool:
+        return (
+            self.team is not None
+            and self.hamlet_row is not None
+            and self.hamlet is not None
+            and self.team.hamlet_id != self.hamlet.pk
+        )
+
+
+@dataclass
+class MemberChange:
+    row: int
+    team_key: tuple[int, str]
+    member: Member | None  # None: a member to create
+    fields: dict[str, Any]
+    role: str  # the role once applied
+    phone: str  # the phone once applied
+    full_name: str
+
+    @property
+    def demotes_leader(self) -> bool:
+        return (
+            self.member is not None
+            and self.member.role == Member.Role.LEADER
+            and self.role != Member.Role.LEADER
+        )
+
+
+@dataclass
+class Plan:
+    rows: int = 0
+    errors: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    teams: dict[tuple[int, str], TeamPlan] = field(default_factory=dict)
+    creates: list[MemberChange] = field(default_factory=list)
+    updates: list[MemberChange] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: int = 0
+    logins: list[MemberChange] = field(default_factory=list)
+
+    def error(self, row: int, message: str) -> None:
+        self.errors[row].append(str(message))
+
+    @property
+    def teams_to_create(self) -> list[TeamPlan]:
+        return [t for t in self.teams.values() if t.team is None]
+
+    @property
+    def teams_to_update(self) -> list[TeamPlan]:
+        return [t for t in self.teams.values() if t.hamlet_changes]
+
+    def summary(self) -> dict:
+        """What the import page shows, as JSON: the errors or the preview."""
+        teams_create = self.teams_to_create
+        teams_update = self.teams_to_update
+        return {
+            "counts": {
+                "rows": self.rows,
+                "error_rows": len(self.errors),
+                "teams_create": len(teams_create),
+                "teams_update": len(teams_update),
+                "members_create": len(self.creates),
+                "members_update": len(self.updates),
+                "unchanged": self.unchanged,
+                "skipped": self.skipped,
+                "logins": len(self.logins),
+            },
+            "errors": [
+                {"row": row, "messages": messages}
+                for row, messages in sorted(self.errors.items())[:MAX_LISTED_ERRORS]
+            ],
+            "teams_create": [
+                {"row": t.row, "commune": t.commune.name, "name": t.name}
+                for t in teams_create[:MAX_LISTED_CHANGES]
+            ],
+            "teams_update": [
+                {
+                    "row": t.hamlet_row,
+                    "commune": t.commune.name,
+                    "name": t.team.name,
+                    "changes": [str(Team._meta.get_field("hamlet").verbose_name)],
+                }
+                for t in teams_update[:MAX_LISTED_CHANGES]
+            ],
+            "members_create": [_change_summary(c, self) for c in self.creates[:MAX_LISTED_CHANGES]],
+            "members_update": [_change_summary(c, self) for c in self.updates[:MAX_LISTED_CHANGES]],
+        }
+
+
+def _change_summary(change: MemberChange, plan: Plan) -> dict:
+    team = plan.teams[change.team_key]
+    return {
+        "row": change.row,
+        "team": team.name,
+        "full_name": change.full_name,
+        "phone": change.phone,
+        "role": str(Member.Role(change.role).label),
+        "changes": (
+            [str(Member._meta.get_field(name).verbose_name) for name in change.fields]
+            if change.member is not None
+            else []
+        ),
+    }
+
+
+class _Communes:
+    """The communes, found by official code, full name or name without its kind."""
+
+    def __init__(self):
+        communes = list(Commune.objects.select_related("district"))
+        self.by_code = {c.code: c for c in communes}
+        self.by_name = {c.name_folded: c for c in communes}
+        self.by_bare_name: dict[str, list[Commune]] = defaultdict(list)
+        for commune in communes:
+            bare = re.sub(r"^(xa|phuong|thi tran) ", "", commune.name_folded)
+            self.by_bare_name[bare].append(commune)
+
+    def find(self, code: Any, name: Any) -> Commune:
+        code_text = _text(code)
+        if code_text:
+            if code_text.isdigit():
+                commune = self.by_code.get(int(code_text))
+                if commune is None:
+                    raise CellError(_("No commune has the code %(code)s.") % {"code": code_text})
+                return commune
+            name = code_text  # a name in the code column is still a name
+        name_text = _text(name)
+        if not name_text:
+            raise CellError(_("Give the commune's code or full name."))
+        folded = fold(name_text)
+        if folded in self.by_name:
+            return self.by_name[folded]
+        matches = self.by_bare_name.get(folded, [])
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise CellError(
+                _("Several communes are called %(name)s; give the commune's code.")
+                % {"name": name_text}
+            )
+        raise CellError(_("No commune is called %(name)s.") % {"name": name_text})
+
+
+@dataclass
+class _Row:
+    number: int
+    commune: Commune | None = None
+    team_name: str = ""
+    hamlet_name: str = ""
+    team_formed_on: date | None = None
+    values: dict[str, Any] = field(default_factory=dict)  # the member's given values
+    has_member: bool = False
+    left_on: date | None = None
+
+
+def _parse_row(
+    number: int, cells: list[Any], columns: dict[str, int], plan: Plan, communes, readers
+) -> "_Row":
+    """The row's values, typed; each cell that cannot be read is an error of the row."""
+
+    def cell(key: str) -> Any:
+        position = columns.get(key)
+        if position is None or position >= len(cells):
+            return None
+        value = cells[position]
+        return None if isinstance(value, str) and not value.strip() else value
+
+    row = _Row(number=number)
+    for key, reader in readers.by_key.items():
+        raw = cell(key)
+        if raw is None:
+            continue
+        row.has_member = True
+        try:
+            value = reader(raw)
+        except CellError as exc:
+            plan.error(number, f"{COLUMNS_BY_KEY[key].label}: {exc}")
+            continue
+        if value not in ("", None):
+            row.values[key] = value
+    row.left_on = row.values.pop("left_on", None)
+    row.team_name = _text(cell("team"))
+    row.hamlet_name = _text(cell("hamlet"))
+    try:
+        row.team_formed_on = _date(cell("team_formed_on"))
+    except CellError as exc:
+        plan.error(number, f"{COLUMNS_BY_KEY['team_formed_on'].label}: {exc}")
+    try:
+        row.commune = communes.find(cell("commune_code"), cell("commune_name"))
+    except CellError as exc:
+        plan.error(number, str(exc))
+    if not row.team_name:
+        plan.error(number, _("Give the team's name."))
+    if row.has_member and not row.values.get("full_name"):
+        plan.error(number, _("Give the member's full name."))
+    return row
+
+
+def _is_empty(cells: list[Any], columns: dict[str, int]) -> bool:
+    return all(
+        position >= len(cells) or cells[position] is None or not str(cells[position]).strip()
+        for position in columns.values()
+    )
+
+
+def _field_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The row's values under the names of Member's fields."""
+    names = {"youth_union": "is_youth_union_member"}
+    return {names.get(key, key): value for key, value in values.items()}
+
+
+def build_plan(
+    *,
+    by: User,
+    table: Table,
+    create_logins: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Plan:
+    """Check every row and work out what the file would change. Writes nothing."""
+    plan = Plan()
+    communes = _Communes()
+    readers = _Readers()
+    scope = scope_for(by)
+    today = timezone.localdate()
+    data = [(n, cells) for n, cells in table.rows if not _is_empty(cells, table.columns)]
+    plan.rows = len(data)
+    total = len(data) * 2  # two passes over the rows
+
+    rows: list[_Row] = []
+    for done, (number, cells) in enumerate(data, start=1):
+        row = _parse_row(number, cells, table.columns, plan, communes, readers)
+        if row.commune is not None and not scope.contains_commune(row.commune):
+            plan.error(
+                number,
+                _("%(commune)s is outside the area you work in.") % {"commune": row.commune.name},
+            )
+            row.commune = None
+        rows.append(row)
+        if progress and done % PROGRESS_EVERY == 0:
+            progress(done, total)
+
+    # What the database holds for the communes and phones the file names, in few queries.
+    commune_ids = {row.commune.pk for row in rows if row.commune}
+    teams = {
+        (t.commune_id, t.name_folded): t
+        for t in Team.objects.filter(commune_id__in=commune_ids).select_related("hamlet")
+    }
+    hamlets = {
+        (h.commune_id, h.name_folded): h for h in Hamlet.objects.filter(commune_id__in=commune_ids)
+    }
+    members_by_team: dict[int, list[Member]] = defaultdict(list)
+    for member in Member.objects.filter(team__commune_id__in=commune_ids, is_active=True):
+        members_by_team[member.team_id].append(member)
+    leaders = {
+        team_id: next((m for m in members if m.role == Member.Role.LEADER), None)
+        for team_id, members in members_by_team.items()
+    }
+    phones = sorted({row.values["phone"] for row in rows if row.values.get("phone")})
+    phone_owners: dict[str, int] = {}
+    for start in range(0, len(phones), 2000):
+        phone_owners.update(
+            Member.objects.filter(
+                is_active=True, phone__in=phones[start : start + 2000]
+            ).values_list("phone", "pk")
+        )
+
+    seen_phones: dict[str, int] = {}
+    seen_members: dict[object, int] = {}
+    changes: list[MemberChange] = []
+    for done, row in enumerate(rows, start=len(rows) + 1):
+        if progress and done % PROGRESS_EVERY == 0:
+            progress(done, total)
+        if row.commune is None or not row.team_name or row.number in plan.errors:
+            continue
+        team_plan = _team_plan(plan, row, teams, hamlets)
+        if row.left_on is not None:
+            # Former members (an export lists them) are history, not roster changes.
+            plan.skipped += 1
+            continue
+        if not row.has_member:
+            continue
+        change = _member_change(plan, row, team_plan, members_by_team, today)
+        if change is None:
+            continue
+        phone = change.phone
+        if phone:
+            if phone in seen_phones:
+                plan.error(
+                    row.number,
+                    _("The phone number %(phone)s is also on row %(row)d.")
+                    % {"phone": phone, "row": seen_phones[phone]},
+                )
+                continue
+            seen_phones[phone] = row.number
+            owner = phone_owners.get(phone)
+            if owner is not None and (change.member is None or change.member.pk != owner):
+                plan.error(row.number, _("This phone number belongs to another active member."))
+                continue
+        # Two rows for one person: the same member matched, or the same name with no phone.
+        if change.member is not None:
+            identity = change.member.pk
+        elif not phone:
+            identity = (change.team_key, fold(change.full_name))
+        else:
+            identity = None  # a new member with a phone: the phone check above covers it
+        if identity is not None and identity in seen_members:
+            plan.error(
+                row.number,
+                _("This member is also on row %(row)d.") % {"row": seen_members[identity]},
+            )
+            continue
+        if identity is not None:
+            seen_members[identity] = row.number
+        if change.fields or change.member is None:
+            team = team_plan.team
+            if team is not None and not team.is_active:
+                plan.error(
+                    row.number,
+                    _("The team %(team)s was dissolved; its members cannot be changed.")
+                    % {"team": team.name},
+                )
+                continue
+        changes.append(change)
+
+    _check_leaders(plan, changes, leaders)
+    for change in changes:
+        if change.row in plan.errors:
+            continue
+        if change.member is None:
+            plan.creates.append(change)
+        elif change.fields:
+            plan.updates.append(change)
+        else:
+            plan.unchanged += 1
+    for team_plan in plan.teams.values():
+        if team_plan.team is None:
+            team_plan.formed_on = team_plan.formed_on or team_plan.earliest_joined or today
+    if create_logins:
+        _check_logins(plan, changes)
+    if progress:
+        progress(total, total)
+    return plan
+
+
+def _team_plan(plan: Plan, row: _Row, teams: dict, hamlets: dict) -> TeamPlan:
+    name = " ".join(row.team_name.split())
+    key = (row.commune.pk, fold(name))
+    team_plan = plan.teams.get(key)
+    if team_plan is None:
+        team_plan = TeamPlan(key=key, commune=row.commune, name=name, row=row.number)
+        team_plan.team = teams.get(key)
+        if team_plan.team is not None:
+            team_plan.name = team_plan.team.name
+        plan.teams[key] = team_plan
+    if row.hamlet_name:
+        hamlet = hamlets.get((row.commune.pk, fold(row.hamlet_name)))
+        current = team_plan.team.hamlet_id if team_plan.team else None
+        if hamlet is not None and not hamlet.is_active and hamlet.pk != current:
+            hamlet = None  # a hamlet no longer in use takes no new team
+        if hamlet is None:
+            plan.error(
+                row.number,
+                _("%(commune)s has no hamlet called %(hamlet)s; add it first.")
+                % {"commune": row.commune.name, "hamlet": row.hamlet_name},
+            )
+        elif team_plan.hamlet_row is None:
+            team_plan.hamlet, team_plan.hamlet_row = hamlet, row.number
+        elif team_plan.hamlet != hamlet:
+            plan.error(
+                row.number,
+                _("Row %(row)d puts this team in another hamlet.") % {"row": team_plan.hamlet_row},
+            )
+    if row.team_formed_on is not None:
+        if team_plan.formed_row is None:
+            team_plan.formed_on, team_plan.formed_row = row.team_formed_on, row.number
+        elif team_plan.formed_on != row.team_formed_on:
+            plan.error(
+                row.number,
+                _("Row %(row)d gives another date for the team's formation.")
+                % {"row": team_plan.formed_row},
+            )
+    joined = row.values.get("joined_on")
+    if joined and (team_plan.earliest_joined is None or joined < team_plan.earliest_joined):
+        team_plan.earliest_joined = joined
+    return team_plan
+
+
+def _match(row: _Row, members: list[Member]) -> Member | None:
+    """The team's active member this row describes: same phone, or same name without one."""
+    phone = row.values.get("phone")
+    name = fold(row.values["full_name"])
+    if phone:
+        by_phone = [m for m in members if m.phone == phone]
+        if by_phone:
+            return by_phone[0]
+        # A member entered without a phone gets the one the list now gives.
+        candidates = [m for m in members if not m.phone and m.full_name_folded == name]
+    else:
+        candidates = [m for m in members if m.full_name_folded == name]
+    if len(candidates) > 1:
+        raise CellError(
+            _("Several members of this team are called %(name)s; give the phone number.")
+            % {"name": row.values["full_name"]}
+        )
+    return candidates[0] if candidates else None
+
+
+def _member_change(
+    plan: Plan, row: _Row, team_plan: TeamPlan, members_by_team: dict, today: date
+) -> MemberChange | None:
+    values = _field_values(row.values)
+    values["full_name"] = " ".join(values["full_name"].split())
+    if values.get("zalo_joined_on"):
+        if values.get("on_zalo_oa") is False:
+            plan.error(row.number, _("A Zalo OA date is given for a member who did not join."))
+            return None
+        values["on_zalo_oa"] = True
+    existing = members_by_team.get(team_plan.team.pk, []) if team_plan.team else []
+    try:
+        member = _match(row, existing)
+    except CellError as exc:
+        plan.error(row.number, str(exc))
+        return None
+
+    if member is None:
+        values.setdefault("role", Member.Role.MEMBER)
+        values.setdefault("joined_on", today)
+        candidate = Member(**values)
+        fields = values
+    else:
+        if values.get("on_zalo_oa") is False and member.zalo_joined_on:
+            values["zalo_joined_on"] = None
+        fields = {k: v for k, v in values.items() if getattr(member, k) != v}
+        candidate = Member(**{f: getattr(member, f) for f in _MEMBER_FIELD_NAMES})
+        for name, value in fields.items():
+            setattr(candidate, name, value)
+    # The model's own field rules (lengths, choices, year range), as the services apply.
+    try:
+        candidate.clean_fields(exclude=["id", "team", "user", "full_name_folded"])
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            label = Member._meta.get_field(name).verbose_name
+            for message in messages:
+                plan.error(row.number, f"{str(label).capitalize()}: {message}")
+        return None
+    return MemberChange(
+        row=row.number,
+        team_key=team_plan.key,
+        member=member,
+        fields=fields,
+        role=candidate.role,
+        phone=candidate.phone,
+        full_name=candidate.full_name,
+    )
+
+
+_MEMBER_FIELD_NAMES = (
+    "full_name",
+    "gender",
+    "birth_year",
+    "phone",
+    "role",
+    "is_youth_union_member",
+    "affiliation",
+    "on_zalo_oa",
+    "zalo_joined_on",
+    "joined_on",
+    "user_id",
+)
+
+
+def _check_leaders(plan: Plan, changes: list[MemberChange], leaders: dict) -> None:
+    """At most one active leader per team, once the file is applied."""
+    file_leader: dict[tuple[int, str], MemberChange] = {}
+    demoted = {c.member.pk for c in changes if c.demotes_leader and c.row not in plan.errors}
+    for change in changes:
+        if change.role != Member.Role.LEADER or change.row in plan.errors:
+            continue
+        first = file_leader.get(change.team_key)
+        if first is not None:
+            plan.error(
+                change.row,
+                _("Row %(row)d already names this team's leader.") % {"row": first.row},
+            )
+            continue
+        file_leader[change.team_key] = change
+        team = plan.teams[change.team_key].team
+        current = leaders.get(team.pk) if team else None
+        is_current = change.member is not None and current is not None
+        is_current = is_current and change.member.pk == current.pk
+        if current is not None and not is_current and current.pk not in demoted:
+            plan.error(
+                change.row,
+                _("This team already has an active leader: %(name)s.")
+                % {"name": current.full_name},
+            )
+
+
+def _check_logins(plan: Plan, changes: list[MemberChange]) -> None:
+    """The leaders named in the file who will get a login, or why they cannot."""
+    wanted = [
+        c
+        for c in changes
+        if c.role == Member.Role.LEADER
+        and c.row not in plan.errors
+        and not (c.member is not None and c.member.user_id)
+    ]
+    taken = set(
+        User.objects.filter(username__in=[c.phone for c in wanted if c.phone]).values_list(
+            "username", flat=True
+        )
+    )
+    for change in wanted:
+        if not change.phone:
+            plan.error(change.row, _("The leader needs a phone number to log in with."))
+        elif change.phone in taken:
+            plan.error(change.row, _("Another login already uses this phone number."))
+        else:
+            plan.logins.append(change)
+    # A row that failed here is not applied either.
+    plan.creates = [c for c in plan.creates if c.row not in plan.errors]
+    plan.updates = [c for c in plan.updates if c.row not in plan.errors]
+
+
+# --- Applying a clean plan -------------------------------------------------------------
+
+
+class ApplyRefused(Exception):
+    """A service refused a change the check let through (the data changed meanwhile)."""
+
+    def __init__(self, row: int, messages: list[str]):
+        super().__init__(row, messages)
+        self.row = row
+        self.messages = messages
+
+
+def apply_plan(
+    *, by: User, plan: Plan, progress: Callable[[int, int], None] | None = None
+) -> tuple[dict[str, int], list[dict[str, str]]]:
+    """Write a clean plan through the services. Call inside a transaction.
+
+    Returns the counts and the logins created, with their passwords.
+    """
+    steps = (
+        len(plan.teams_to_create)
+        + len(plan.teams_to_update)
+        + len(plan.updates)
+        + len(plan.creates)
+        + len(plan.logins)
+    )
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress and done % PROGRESS_EVERY == 0:
+            progress(done, steps)
+
+    teams: dict[tuple[int, str], Team] = {}
+    for team_plan in plan.teams.values():
+        with _refusal_of(team_plan.row):
+            if team_plan.team is None:
+                teams[team_plan.key] = team_create(
+                    by=by,
+                    commune=team_plan.commune,
+                    name=team_plan.name,
+                    formed_on=team_plan.formed_on,
+                    hamlet=team_plan.hamlet,
+                )
+                step()
+            elif team_plan.hamlet_changes:
+                teams[team_plan.key] = team_update(
+                    by=by, team=team_plan.team, hamlet=team_plan.hamlet
+                )
+                step()
+            else:
+                teams[team_plan.key] = team_plan.team
+    # Leaders who step down go first, so that the new leader finds the place free.
+    members: dict[int, Member] = {}
+    for change in sorted(plan.updates, key=lambda c: not c.demotes_leader):
+        with _refusal_of(change.row):
+            members[change.row] = member_update(by=by, member=change.member, **change.fields)
+        step()
+    for change in plan.creates:
+        with _refusal_of(change.row):
+            members[change.row] = member_create(by=by, team=teams[change.team_key], **change.fields)
+        step()
+    logins = []
+    for change in plan.logins:
+        member = members.get(change.row) or change.member
+        with _refusal_of(change.row):
+            user, password = member_login_create(by=by, member=member)
+        logins.append(
+            {
+                "username": user.username,
+                "full_name": member.full_name,
+                "team": teams[change.team_key].name,
+                "password": password,
+            }
+        )
+        step()
+    counts = {
+        "teams_created": len(plan.teams_to_create),
+        "teams_updated": len(plan.teams_to_update),
+        "members_created": len(plan.creates),
+        "members_updated": len(plan.updates),
+        "unchanged": plan.unchanged,
+        "logins_created": len(logins),
+    }
+    return counts, logins
+
+
+@contextmanager
+def _refusal_of(row: int) -> Iterator[None]:
+    """Turn a service's ValidationError into a refusal naming the row."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise ApplyRefused(row, exc.messages) from exc
+
+
+# --- The import's life: upload, check, apply -------------------------------------------
+
+
+def _queue(task_name: str, import_id: int) -> None:
+    # tasks.py imports this module, so the task is looked up when queued, not at import.
+    from . import tasks  # noqa: F401 (registers the tasks in this process)
+
+    current_app.tasks[task_name].delay(import_id)
+
+
+@transaction.atomic
+def member_import_create(
+    *, by: User, file_name: str, content: bytes, create_logins: bool, language: str
+) -> MemberImport:
+    """Store an uploaded file and queue its check once the upload is committed."""
+    member_import = MemberImport.objects.create(
+        created_by=by,
+        file_name=file_name[:255],
+        content=content,
+        create_logins=create_logins,
+        language=language,
+    )
+    transaction.on_commit(partial(_queue, CHECK_TASK, member_import.pk), robust=True)
+    return member_import
+
+
+@transaction.atomic
+def member_import_recheck(*, member_import: MemberImport) -> bool:
+    """Check a file again (after a fix in the portal, or when its check never ran)."""
+    redoable = [
+        MemberImport.Status.UPLOADED,
+        MemberImport.Status.INVALID,
+        MemberImport.Status.FAILED,
+    ]
+    started = MemberImport.objects.filter(pk=member_import.pk, status__in=redoable).update(
+        status=MemberImport.Status.UPLOADED, rows_done=0, updated_at=timezone.now()
+    )
+    if started:
+        transaction.on_commit(partial(_queue, CHECK_TASK, member_import.pk), robust=True)
+    return bool(started)
+
+
+@transaction.atomic
+def member_import_apply_request(*, member_import: MemberImport) -> bool:
+    """Queue the apply of a checked file; a second click queues nothing."""
+    started = MemberImport.objects.filter(
+        pk=member_import.pk, status=MemberImport.Status.CHECKED
+    ).update(status=MemberImport.Status.APPLYING, rows_done=0, updated_at=timezone.now())
+    if started:
+        transaction.on_commit(partial(_queue, APPLY_TASK, member_import.pk), robust=True)
+    return bool(started)
+
+
+def _progress_key(import_id: int) -> str:
+    return f"outreach:member-import:{import_id}:progress"
+
+
+def _cache_progress(import_id: int, done: int, total: int) -> None:
+    # The apply runs in one transaction, so rows it writes are invisible to the progress
+    # page until it ends; its progress goes through the cache instead. A cache that is
+    # down costs the progress bar, never the import.
+    try:
+        cache.set(_progress_key(import_id), (done, total), timeout=3600)
+    except Exception:
+        logger.warning("could not record the progress of import %s", import_id, exc_info=True)
+
+
+def import_progress(member_import: MemberImport) -> int:
+    """How far the running step is, in percent."""
+    done, total = member_import.rows_done, member_import.rows_total
+    if member_import.status == MemberImport.Status.APPLYING:
+        try:
+            done, total = cache.get(_progress_key(member_import.pk)) or (0, 0)
+        except Exception:
+            done, total = 0, 0
+    if member_import.status == MemberImport.Status.DONE:
+        return 100
+    return min(100, done * 100 // total) if total else 0
+
+
+def _save(member_import: MemberImport, **values) -> None:
+    for name, value in values.items():
+        setattr(member_import, name, value)
+    member_import.save(update_fields=[*values, "updated_at"])
+
+
+def member_import_check(member_import: MemberImport) -> None:
+    """Check an uploaded file and store its errors or its preview. Writes no roster data."""
+    if member_import.status not in (MemberImport.Status.UPLOADED, MemberImport.Status.CHECKING):
+        return  # a second delivery of a check that already ran
+    _save(member_import, status=MemberImport.Status.CHECKING, rows_done=0)
+
+    def progress(done: int, total: int) -> None:
+        MemberImport.objects.filter(pk=member_import.pk).update(rows_done=done, rows_total=total)
+
+    with translation.override(member_import.language):
+        try:
+            table = read_table(bytes(member_import.content))
+            plan = build_plan(
+                by=member_import.created_by,
+                table=table,
+                create_logins=member_import.create_logins,
+                progress=progress,
+            )
+        except ImportFileError as exc:
+            _save(
+                member_import, status=MemberImport.Status.INVALID, result={"file_error": str(exc)}
+            )
+            return
+        except Exception:
+            logger.exception("check of member import %s failed", member_import.pk)
+            _save(member_import, status=MemberImport.Status.FAILED, result=_failure())
+            return
+        result = plan.summary()
+        if not result["counts"]["rows"]:
+            result["file_error"] = _("The file has a header row but no rows below it.")
+        invalid = plan.errors or "file_error" in result
+        _save(
+            member_import,
+            status=MemberImport.Status.INVALID if invalid else MemberImport.Status.CHECKED,
+            result=result,
+            rows_done=plan.rows,
+            rows_total=plan.rows,
+        )
+
+
+class _Invalid(Exception):
+    def __init__(self, result: dict):
+        super().__init__()
+        self.result = result
+
+
+def member_import_apply(member_import: MemberImport) -> None:
+    """Check the file again and apply it in one transaction: every change or none."""
+    if member_import.status != MemberImport.Status.APPLYING:
+        return  # a second delivery of an apply that already ran
+    progress = partial(_cache_progress, member_import.pk)
+    with translation.override(member_import.language):
+        try:
+            with transaction.atomic():
+                locked = MemberImport.objects.select_for_update().get(pk=member_import.pk)
+                if locked.status != MemberImport.Status.APPLYING:
+                    return
+                table = read_table(bytes(locked.content))
+                plan = build_plan(
+                    by=locked.created_by, table=table, create_logins=locked.create_logins
+                )
+                if plan.errors:
+                    raise _Invalid(plan.summary())
+                counts, logins = apply_plan(by=locked.created_by, plan=plan, progress=progress)
+                result = {**plan.summary(), "applied": counts}
+                _save(
+                    locked,
+                    status=MemberImport.Status.DONE,
+                    result=result,
+                    new_logins=logins,
+                    rows_done=plan.rows,
+                    rows_total=plan.rows,
+                )
+        except _Invalid as exc:
+            _save(member_import, status=MemberImport.Status.INVALID, result=exc.result)
+        except ApplyRefused as exc:
+            result = {
+                **member_import.result,
+                "errors": [{"row": exc.row, "messages": exc.messages}],
+            }
+            _save(member_import, status=MemberImport.Status.INVALID, result=result)
+        except ImportFileError as exc:
+            _save(
+                member_import, status=MemberImport.Status.INVALID, result={"file_error": str(exc)}
+            )
+        except PermissionDenied as exc:
+            _save(member_import, status=MemberImport.Status.FAILED, result=_failure(str(exc)))
+        except Exception:
+            logger.exception("apply of member import %s failed", member_import.pk)
+            _save(member_import, status=MemberImport.Status.FAILED, result=_failure())
+
+
+def _failure(message: str = "") -> dict:
+    return {
+        "failure": message
+        or _("The import stopped on an unexpected error and changed nothing. Try again later.")
+    }
+
+
+@transaction.atomic
+def member_import_logins_take(*, member_import: MemberImport) -> list[dict[str, str]]:
+    """The new logins' passwords, handed out once: they are forgotten as they are read."""
+    locked = MemberImport.objects.select_for_update().get(pk=member_import.pk)
+    logins = list(locked.new_logins)
+    if logins:
+        _save(locked, new_logins=[])
+    return logins
+
+
+# Uploaded files and unread passwords hold personal data: keep them no longer than needed.
+UNREAD_PASSWORDS_KEPT = timedelta(hours=24)
+IMPORTS_KEPT = timedelta(days=30)
+
+
+def member_imports_expire(*, now: datetime | None = None) -> tuple[int, int]:
+    """Forget passwords nobody downloaded within a day and imports older than 30 days.
+
+    Returns (imports whose passwords were cleared, imports deleted).
+    """
+    now = now or timezone.now()
+    cleared = (
+        MemberImport.objects.filter(created_at__lt=now - UNREAD_PASSWORDS_KEPT)
+        .exclude(new_logins=[])
+        .update(new_logins=[])
+    )
+    deleted, _by_model = (
+        MemberImport.objects.filter(created_at__lt=now - IMPORTS_KEPT)
+        .exclude(status__in=[MemberImport.Status.CHECKING, MemberImport.Status.APPLYING])
+        .delete()
+    )
+    return cleared, deleted
