@@ -8,7 +8,7 @@ from communes.services import divisions_load
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Put back the reference data migrations store (role groups, service catalogue).
+    """Put back the reference data migrations store (role groups, services, topics).
 
     A transactional test ends with a flush that empties every table; with --reuse-db
     the next run would otherwise start without them.
@@ -17,10 +17,12 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     from accounts.roles import role_groups_sync
     from outreach.catalogue import services_sync
+    from trainings.catalogue import topics_sync
 
     with django_db_blocker.unblock():
         role_groups_sync(apps)
         services_sync(apps)
+        topics_sync(apps)
 
 
 @pytest.fixture

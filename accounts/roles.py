@@ -45,9 +45,34 @@ _VIEW_OUTREACH = [
     "outreach.view_service",
 ]
 
+_VIEW_TRAININGS = [
+    "trainings.view_trainingsession",
+    "trainings.view_attendance",
+    "trainings.view_headcount",
+    "trainings.view_courseenrolment",
+    "trainings.view_topic",
+]
+# Each level keeps the sessions held at its level (the scope says where).
+_KEEP_SESSIONS = [
+    "trainings.add_trainingsession",
+    "trainings.change_trainingsession",
+    "trainings.add_attendance",
+    "trainings.delete_attendance",
+    "trainings.add_headcount",
+    "trainings.change_headcount",
+]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    PROVINCIAL_STAFF: [*_VIEW_UNITS, *_VIEW_OUTREACH],
-    DISTRICT_STAFF: [*_VIEW_UNITS, *_VIEW_OUTREACH],
+    # Provincial staff also load the online-course platform's lists.
+    PROVINCIAL_STAFF: [
+        *_VIEW_UNITS,
+        *_VIEW_OUTREACH,
+        *_VIEW_TRAININGS,
+        *_KEEP_SESSIONS,
+        "trainings.add_courseenrolment",
+        "trainings.change_courseenrolment",
+    ],
+    DISTRICT_STAFF: [*_VIEW_UNITS, *_VIEW_OUTREACH, *_VIEW_TRAININGS, *_KEEP_SESSIONS],
     # Commune officials keep their commune's hamlets, teams, members and households.
     COMMUNE_OFFICIALS: [
         *_VIEW_UNITS,
@@ -60,6 +85,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "outreach.change_member",
         "outreach.add_household",
         "outreach.change_household",
+        *_VIEW_TRAININGS,
+        *_KEEP_SESSIONS,
     ],
     # Team leaders keep their team's roster and log its visits.
     TEAM_LEADERS: [
@@ -72,6 +99,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "outreach.add_visit",
         "outreach.change_visit",
         "outreach.delete_visit",
+        "trainings.view_trainingsession",
+        "trainings.view_topic",
     ],
 }
 

@@ -123,9 +123,12 @@ def _rollup_queue() -> None:
 
 
 def rollup_buckets_mark(
-    *, commune_days: Iterable[tuple[int, date]] = (), district_days: Iterable[tuple[int, date]] = ()
+    *,
+    commune_days: Iterable[tuple[int, date]] = (),
+    district_days: Iterable[tuple[int, date]] = (),
+    province_days: Iterable[date] = (),
 ) -> int:
-    """Record which (commune, day) and (district, day) buckets a change touched.
+    """Record which (commune, day), (district, day) and province-day buckets a change touched.
 
     Call inside the writer's transaction: the marks commit or roll back with the
     change. The roll-up is queued on commit; a broker that is down is logged, never
@@ -133,6 +136,7 @@ def rollup_buckets_mark(
     """
     rows = [PendingRollup(commune_id=c, day=d) for c, d in set(commune_days) if c and d]
     rows += [PendingRollup(district_id=c, day=d) for c, d in set(district_days) if c and d]
+    rows += [PendingRollup(day=d) for d in set(province_days) if d]
     if not rows:
         return 0
     PendingRollup.objects.bulk_create(rows)

@@ -23,5 +23,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("outreach.urls")),
+    path("trainings/", include("trainings.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

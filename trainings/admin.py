@@ -1,0 +1,57 @@
+"""Admin views of trainings, read-only like outreach: writes go through the services."""
+
+from django.contrib import admin
+
+from outreach.admin import ReadOnlyAdmin
+
+from .models import Attendance, CourseEnrolment, Headcount, Topic, TrainingSession
+
+
+@admin.register(Topic)
+class TopicAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "sort_order")
+    list_filter = ("kind",)
+
+
+class AttendanceInline(admin.TabularInline):
+    model = Attendance
+    fields = ("full_name", "agency", "position", "phone", "member")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TrainingSession)
+class TrainingSessionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "title",
+        "format",
+        "audience",
+        "level",
+        "district",
+        "commune",
+        "starts_on",
+        "status",
+    )
+    list_filter = ("status", "format", "audience", "level", "district", "topics")
+    list_select_related = ("district", "commune")
+    search_fields = ("title",)
+    date_hierarchy = "starts_on"
+    inlines = [AttendanceInline]
+
+
+@admin.register(Headcount)
+class HeadcountAdmin(ReadOnlyAdmin):
+    list_display = ("session", "total", "women", "working_age", "priority_groups")
+    list_select_related = ("session",)
+
+
+@admin.register(CourseEnrolment)
+class CourseEnrolmentAdmin(ReadOnlyAdmin):
+    list_display = ("full_name", "course", "agency", "commune", "district", "completed_on")
+    list_filter = ("course", "audience", "district")
+    list_select_related = ("commune", "district")
+    search_fields = ("full_name", "agency", "email", "phone")
