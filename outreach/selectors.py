@@ -2,12 +2,14 @@
 
 from datetime import date
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import User
+from accounts.phone import InvalidPhone, looks_like_phone, normalize_phone
 from accounts.scopes import scope_for
-from communes.models import Hamlet
+from communes.models import Hamlet, VietnameseOrder
 from communes.text import fold
 
 from .models import Household, Member, Service, Team, Visit
@@ -120,3 +122,126 @@ def last_visit_defaults(team: Team) -> dict:
         "hamlet": last.household.hamlet_id,
         "members": list(last.members.filter(is_active=True).values_list("id", flat=True)),
     }
+
+
+# --- The list pages of teams, members and hamlets ------------------------------------
+
+# Leaders first, then deputies, then members.
+ROLE_ORDER = Case(
+    When(role=Member.Role.LEADER, then=Value(0)),
+    When(role=Member.Role.DEPUTY, then=Value(1)),
+    default=Value(2),
+)
+
+
+def _count_of(queryset: QuerySet, link: str) -> Coalesce:
+    """How many rows of `queryset` point at the outer row through `link`, as a subquery.
+
+    A subquery per count keeps two counts over different joins from multiplying.
+    """
+    counted = (
+        queryset.filter(**{link: OuterRef("pk")})
+        .order_by()
+        .values(link)
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
+def members_matching(queryset: QuerySet[Member], text: str) -> QuerySet[Member]:
+    """Members whose name contains `text` (ignoring accents), or whose phone matches it.
+
+    Phones are stored as 0xxxxxxxxx: a whole number is normalised as the form does
+    (+84, spaces, old 11 digits); a part of one is matched as digits.
+    """
+    text = text.strip()
+    if not looks_like_phone(text):
+        return queryset.filter(full_name_folded__contains=fold(text))
+    try:
+        return queryset.filter(phone=normalize_phone(text))
+    except InvalidPhone:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if text.lstrip().startswith("+84"):
+            digits = "0" + digits[2:]
+        return queryset.filter(phone__contains=digits)
+
+
+def teams_listed(user: User, filters: dict) -> QuerySet[Team]:
+    """The team list: teams in scope with their active members counted and their leader."""
+    # The database allows one active leader per team, so this is one row or none.
+    leader = (
+        Member.objects.filter(team=OuterRef("pk"), role=Member.Role.LEADER, is_active=True)
+        .order_by()
+        .values("full_name")[:1]
+    )
+    teams = teams_visible(user).annotate(
+        active_member_count=Count("members", filter=Q(members__is_active=True)),
+        leader_name=Subquery(leader),
+    )
+    status = filters.get("status", "active")
+    if status == "active":
+        teams = teams.active()
+    elif status == "dissolved":
+        teams = teams.filter(dissolved_on__isnull=False)
+    if "q" in filters:
+        teams = teams.filter(name_folded__contains=fold(filters["q"]))
+    if "commune" in filters:
+        teams = teams.filter(commune=filters["commune"])
+    if "hamlet" in filters:
+        teams = teams.filter(hamlet=filters["hamlet"])
+    return teams.order_by("commune__code", VietnameseOrder("name"), "pk")
+
+
+def members_listed(user: User, filters: dict) -> QuerySet[Member]:
+    """The member list: members in scope, by commune, team and role."""
+    members = members_visible(user)
+    status = filters.get("status", "active")
+    if status == "active":
+        members = members.filter(is_active=True)
+    elif status == "former":
+        members = members.filter(is_active=False)
+    if "q" in filters:
+        members = members_matching(members, filters["q"])
+    if "commune" in filters:
+        members = members.filter(team__commune=filters["commune"])
+    if "team" in filters:
+        members = members.filter(team=filters["team"])
+    if "role" in filters:
+        members = members.filter(role=filters["role"])
+    if "zalo" in filters:
+        members = members.filter(on_zalo_oa=filters["zalo"] == "yes")
+    return members.order_by(
+        "team__commune__code",
+        VietnameseOrder("team__name"),
+        "team_id",
+        ROLE_ORDER,
+        VietnameseOrder("full_name"),
+        "pk",
+    )
+
+
+def hamlets_listed(user: User, filters: dict) -> QuerySet[Hamlet]:
+    """The hamlet list: hamlets in scope with their active teams and households counted."""
+    hamlets = hamlets_visible(user).annotate(
+        team_count=_count_of(Team.objects.active(), "hamlet"),
+        household_count=_count_of(Household.objects.all(), "hamlet"),
+    )
+    if "q" in filters:
+        hamlets = hamlets.filter(name_folded__contains=fold(filters["q"]))
+    if "commune" in filters:
+        hamlets = hamlets.filter(commune=filters["commune"])
+    return hamlets.order_by("commune__code", "-is_active", VietnameseOrder("name"), "pk")
+
+
+def households_listed(user: User, *, text: str = "", hamlet_id: int | None = None):
+    """Households in scope whose address or head's name contains `text`, by hamlet."""
+    households = households_visible(user)
+    if hamlet_id:
+        households = households.filter(hamlet_id=hamlet_id)
+    if text := text.strip():
+        folded = " ".join(fold(text).replace(",", " ").split())
+        households = households.filter(
+            Q(address_folded__contains=folded) | Q(head_name__icontains=text)
+        )
+    return households.order_by("hamlet__name_folded", "address_folded")

@@ -4,15 +4,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 
-from communes.text import fold
-
 from ..forms.households import HouseholdMergeForm, HouseholdSearchForm
-from ..selectors import hamlets_visible, households_visible
+from ..selectors import hamlets_visible, households_listed
 from ..services import households_merge
 
 # A select longer than this is no help on a phone: search first.
@@ -23,16 +21,11 @@ def _searched(request):
     """The user's households narrowed by the search form, and the form itself."""
     hamlets = hamlets_visible(request.user).filter(is_active=True)
     form = HouseholdSearchForm(request.GET or None, hamlets=hamlets)
-    households = households_visible(request.user)
-    if form.is_valid():
-        if form.cleaned_data["hamlet"]:
-            households = households.filter(hamlet_id=form.cleaned_data["hamlet"])
-        if text := form.cleaned_data["q"].strip():
-            folded = " ".join(fold(text).replace(",", " ").split())
-            households = households.filter(
-                Q(address_folded__contains=folded) | Q(head_name__icontains=text)
-            )
-    return households.order_by("hamlet__name_folded", "address_folded"), form
+    filters = form.cleaned_data if form.is_valid() else {}
+    households = households_listed(
+        request.user, text=filters.get("q", ""), hamlet_id=filters.get("hamlet")
+    )
+    return households, form
 
 
 @login_required

@@ -11,8 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -22,10 +21,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import ScopeLevel, User
-from accounts.phone import InvalidPhone, looks_like_phone, normalize_phone
 from accounts.scopes import scope_for
 from communes.models import Commune, Hamlet, VietnameseOrder
-from communes.text import fold
 
 from .. import services
 from ..forms.teams import (
@@ -39,11 +36,15 @@ from ..forms.teams import (
     TeamForm,
     errors_to_form,
 )
-from ..models import Household, Member, Team
+from ..models import Member, Team
 from ..selectors import (
+    ROLE_ORDER,
     get_in_scope_or_404,
+    hamlets_listed,
     hamlets_visible,
+    members_listed,
     members_visible,
+    teams_listed,
     teams_visible,
 )
 from ..services.hamlets import hamlet_create as hamlet_create_service
@@ -60,12 +61,6 @@ TEAM_NAME_TAKEN = next(
 )
 
 # Leader first, then deputies, then members: how a roster is read.
-ROLE_ORDER = Case(
-    When(role=Member.Role.LEADER, then=Value(0)),
-    When(role=Member.Role.DEPUTY, then=Value(1)),
-    default=Value(2),
-)
-
 
 # --- Helpers -------------------------------------------------------------------------
 
@@ -102,39 +97,6 @@ def _post_data(request: HttpRequest):
     return request.POST if request.method == "POST" else None
 
 
-def _count_of(queryset: QuerySet, link: str) -> Coalesce:
-    """How many rows of `queryset` point at the outer row through `link`, as a subquery.
-
-    A subquery per count keeps two counts over different joins from multiplying.
-    """
-    counted = (
-        queryset.filter(**{link: OuterRef("pk")})
-        .order_by()
-        .values(link)
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted), 0)
-
-
-def _member_search(queryset: QuerySet[Member], text: str) -> QuerySet[Member]:
-    """Members whose name contains `text` (ignoring accents), or whose phone matches it.
-
-    Phones are stored as 0xxxxxxxxx: a whole number is normalised as the form does
-    (+84, spaces, old 11 digits); a part of one is matched as digits.
-    """
-    text = text.strip()
-    if not looks_like_phone(text):
-        return queryset.filter(full_name_folded__contains=fold(text))
-    try:
-        return queryset.filter(phone=normalize_phone(text))
-    except InvalidPhone:
-        digits = "".join(ch for ch in text if ch.isdigit())
-        if text.lstrip().startswith("+84"):
-            digits = "0" + digits[2:]
-        return queryset.filter(phone__contains=digits)
-
-
 # --- Teams ---------------------------------------------------------------------------
 
 
@@ -146,29 +108,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
     form = TeamFilterForm(
         request.GET, communes=_commune_filter_choices(user), hamlets=hamlets_visible(user)
     )
-    chosen = form.filters()
-    # The database allows one active leader per team, so this is one row or none.
-    leader = (
-        Member.objects.filter(team=OuterRef("pk"), role=Member.Role.LEADER, is_active=True)
-        .order_by()
-        .values("full_name")[:1]
-    )
-    teams = teams_visible(user).annotate(
-        active_member_count=Count("members", filter=Q(members__is_active=True)),
-        leader_name=Subquery(leader),
-    )
-    status = chosen.get("status", "active")
-    if status == "active":
-        teams = teams.active()
-    elif status == "dissolved":
-        teams = teams.filter(dissolved_on__isnull=False)
-    if "q" in chosen:
-        teams = teams.filter(name_folded__contains=fold(chosen["q"]))
-    if "commune" in chosen:
-        teams = teams.filter(commune=chosen["commune"])
-    if "hamlet" in chosen:
-        teams = teams.filter(hamlet=chosen["hamlet"])
-    teams = teams.order_by("commune__code", VietnameseOrder("name"), "pk")
+    teams = teams_listed(user, form.filters())
     context = {
         "form": form,
         "page_obj": _page(request, teams),
@@ -281,30 +221,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
         request.GET, communes=_commune_filter_choices(user), teams=teams_visible(user)
     )
     chosen = form.filters()
-    members = members_visible(user)
-    status = chosen.get("status", "active")
-    if status == "active":
-        members = members.filter(is_active=True)
-    elif status == "former":
-        members = members.filter(is_active=False)
-    if "q" in chosen:
-        members = _member_search(members, chosen["q"])
-    if "commune" in chosen:
-        members = members.filter(team__commune=chosen["commune"])
-    if "team" in chosen:
-        members = members.filter(team=chosen["team"])
-    if "role" in chosen:
-        members = members.filter(role=chosen["role"])
-    if "zalo" in chosen:
-        members = members.filter(on_zalo_oa=chosen["zalo"] == "yes")
-    members = members.order_by(
-        "team__commune__code",
-        VietnameseOrder("team__name"),
-        "team_id",
-        ROLE_ORDER,
-        VietnameseOrder("full_name"),
-        "pk",
-    )
+    members = members_listed(user, chosen)
     context = {
         "form": form,
         "page_obj": _page(request, members),
@@ -453,16 +370,7 @@ def hamlet_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     _require(user, "communes.view_hamlet")
     form = HamletFilterForm(request.GET, communes=_commune_filter_choices(user))
-    chosen = form.filters()
-    hamlets = hamlets_visible(user).annotate(
-        team_count=_count_of(Team.objects.active(), "hamlet"),
-        household_count=_count_of(Household.objects.all(), "hamlet"),
-    )
-    if "q" in chosen:
-        hamlets = hamlets.filter(name_folded__contains=fold(chosen["q"]))
-    if "commune" in chosen:
-        hamlets = hamlets.filter(commune=chosen["commune"])
-    hamlets = hamlets.order_by("commune__code", "-is_active", VietnameseOrder("name"), "pk")
+    hamlets = hamlets_listed(user, form.filters())
     context = {
         "form": form,
         "page_obj": _page(request, hamlets),
