@@ -14,6 +14,8 @@ from typing import Any
 
 import openpyxl
 from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone, translation
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
@@ -195,3 +197,28 @@ def template_bytes(example: list[Any]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _in_language(rows: Iterable, language: str) -> Iterator:
+    # A streamed response is written after the view returned: keep the request's language.
+    with translation.override(language):
+        yield from rows
+
+
+def export_response(request, fmt: str, name: str, header: list[str], rows, title: str):
+    """A download of `rows` as CSV (streamed) or XLSX, named `name-YYYYMMDD.fmt`."""
+    rows = _in_language(rows, request.LANGUAGE_CODE)
+    stamp = timezone.localdate().strftime("%Y%m%d")
+    filename = f"{name}-{stamp}.{fmt}"
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            csv_stream(header, rows), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        response = HttpResponse(
+            xlsx_bytes(header, rows, title=title), content_type=XLSX_CONTENT_TYPE
+        )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Rosters hold phone numbers: not for shared caches or the browser's disk.
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -57,7 +57,7 @@ def person_key(
     return f"n:{fold(full_name)}|{fold(agency)}"
 
 
-def _ensure_keeps(user: User, permission: str, session: TrainingSession) -> None:
+def ensure_keeps(user: User, permission: str, session: TrainingSession) -> None:
     """Commune officials keep their commune's sessions, district staff their district's,
     provincial staff the province's; admins keep all."""
     if not user.has_perm(permission):
@@ -135,7 +135,7 @@ def session_create(
         created_by=by if by.pk else None,
         is_demo=is_demo,
     )
-    _ensure_keeps(by, "trainings.add_trainingsession", session)
+    ensure_keeps(by, "trainings.add_trainingsession", session)
     session.full_clean()
     session.save()
     session.topics.set(topics)
@@ -149,7 +149,7 @@ def session_update(
 ) -> TrainingSession:
     """Change a session's details, dates or status (held, cancelled); the place stays."""
     session = TrainingSession.objects.select_for_update().get(pk=session.pk)
-    _ensure_keeps(by, "trainings.change_trainingsession", session)
+    ensure_keeps(by, "trainings.change_trainingsession", session)
     unknown = set(changes) - set(SESSION_FIELDS)
     if unknown:
         raise TypeError(f"session_update does not change {sorted(unknown)}")
@@ -204,7 +204,7 @@ def attendance_add(
 ) -> Attendance:
     """Put a person on a held session's list: a team member, or anyone by name."""
     session = _held_session(session.pk)
-    _ensure_keeps(by, "trainings.add_attendance", session)
+    ensure_keeps(by, "trainings.add_attendance", session)
     if member is not None:
         full_name = full_name or member.full_name
         phone = phone or member.phone
@@ -246,7 +246,7 @@ def attendance_add(
 @transaction.atomic
 def attendance_remove(*, by: User, attendance: Attendance) -> None:
     session = TrainingSession.objects.select_for_update().get(pk=attendance.session_id)
-    _ensure_keeps(by, "trainings.delete_attendance", session)
+    ensure_keeps(by, "trainings.delete_attendance", session)
     attendance.delete()
     _mark(session)
 
@@ -263,7 +263,7 @@ def headcount_set(
 ) -> Headcount:
     """Record how many people a held mass session had; never fewer than its named list."""
     session = _held_session(session.pk)
-    _ensure_keeps(by, "trainings.add_headcount", session)
+    ensure_keeps(by, "trainings.add_headcount", session)
     headcount = Headcount.objects.filter(session=session).first() or Headcount(session=session)
     headcount.total = total
     headcount.women = women

@@ -13,17 +13,16 @@ URLs (namespace "outreach"):
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from datetime import date
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, re_path
-from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -218,34 +217,10 @@ def _export_permission(permission: str):
     return decorator
 
 
-def _in_language(rows: Iterable, language: str) -> Iterator:
-    # A streamed response is written after the view returned: keep the request's language.
-    with translation.override(language):
-        yield from rows
-
-
-def _export_response(request, fmt: str, name: str, header: list[str], rows, title: str):
-    rows = _in_language(rows, request.LANGUAGE_CODE)
-    stamp = timezone.localdate().strftime("%Y%m%d")
-    filename = f"{name}-{stamp}.{fmt}"
-    if fmt == "csv":
-        response = StreamingHttpResponse(
-            exports.csv_stream(header, rows), content_type="text/csv; charset=utf-8"
-        )
-    else:
-        response = HttpResponse(
-            exports.xlsx_bytes(header, rows, title=title), content_type=exports.XLSX_CONTENT_TYPE
-        )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    # Rosters hold phone numbers: not for shared caches or the browser's disk.
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 @_export_permission("outreach.view_member")
 @require_GET
 def member_export(request, fmt: str):
-    return _export_response(
+    return exports.export_response(
         request,
         fmt,
         "members",
@@ -258,7 +233,7 @@ def member_export(request, fmt: str):
 @_export_permission("outreach.view_team")
 @require_GET
 def team_export(request, fmt: str):
-    return _export_response(
+    return exports.export_response(
         request, fmt, "teams", exports.team_header(), exports.team_rows(request.user), _("Teams")
     )
 

@@ -1,0 +1,119 @@
+"""Exports of training sessions and of a session's named attendance list.
+
+The files are written by the outreach exports' helpers (CSV with a byte-order mark,
+streamed; XLSX through openpyxl's write-only workbook; formula-like text neutralised):
+this module only says which columns and rows.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import F, Prefetch, QuerySet
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+from communes.models import VietnameseOrder
+from outreach.imports import NO, YES
+
+from .models import Attendance, Topic, TrainingSession
+from .selectors import with_attendees
+
+
+def _label(model, field: str) -> str:
+    return capfirst(str(model._meta.get_field(field).verbose_name))
+
+
+def session_header() -> list[str]:
+    return [
+        _("Session number"),
+        _label(TrainingSession, "starts_on"),
+        _label(TrainingSession, "ends_on"),
+        _label(TrainingSession, "title"),
+        _label(TrainingSession, "format"),
+        _label(TrainingSession, "topics"),
+        _label(TrainingSession, "audience"),
+        _label(TrainingSession, "level"),
+        _label(TrainingSession, "district"),
+        _label(TrainingSession, "commune"),
+        _label(TrainingSession, "organiser"),
+        _label(TrainingSession, "organiser_name"),
+        _label(TrainingSession, "capacity"),
+        _label(TrainingSession, "status"),
+        _("Named attendees"),
+        _("Attendees"),
+        _("Of whom women"),
+        _("Of working age"),
+        _("From priority groups"),
+    ]
+
+
+def session_rows(sessions: QuerySet[TrainingSession]) -> Iterator[list[Any]]:
+    """One row per session of `sessions` (already scoped and filtered by the caller).
+
+    Attendees are the headcount where one was taken, else the named list; the parts
+    of a headcount are empty where none was taken.
+    """
+    sessions = (
+        with_attendees(sessions)
+        .annotate(
+            headcount_women=F("headcount__women"),
+            headcount_working_age=F("headcount__working_age"),
+            headcount_priority_groups=F("headcount__priority_groups"),
+        )
+        .prefetch_related(Prefetch("topics", queryset=Topic.objects.order_by("sort_order")))
+    )
+    for session in sessions.iterator(chunk_size=2000):
+        district = session.district or (session.commune.district if session.commune else None)
+        yield [
+            session.pk,
+            session.starts_on,
+            session.ends_on,
+            session.title,
+            session.get_format_display(),
+            "; ".join(str(topic) for topic in session.topics.all()),
+            session.get_audience_display(),
+            session.get_level_display(),
+            district.name if district else "",
+            session.commune.name if session.commune else "",
+            session.get_organiser_display(),
+            session.organiser_name,
+            session.capacity,
+            session.get_status_display(),
+            session.named_count,
+            session.attendee_count,
+            session.headcount_women,
+            session.headcount_working_age,
+            session.headcount_priority_groups,
+        ]
+
+
+def attendance_header() -> list[str]:
+    return [
+        _("No."),
+        _label(Attendance, "full_name"),
+        _label(Attendance, "agency"),
+        _label(Attendance, "position"),
+        _label(Attendance, "phone"),
+        _("Team member"),
+        _("Team"),
+    ]
+
+
+def attendance_rows(session: TrainingSession) -> Iterator[list[Any]]:
+    """The session's named list, in Vietnamese alphabetical order, numbered."""
+    attendances = (
+        Attendance.objects.filter(session=session)
+        .select_related("member__team")
+        .order_by(VietnameseOrder("full_name"), "pk")
+    )
+    for number, attendance in enumerate(attendances.iterator(chunk_size=2000), start=1):
+        member = attendance.member
+        yield [
+            number,
+            attendance.full_name,
+            attendance.agency,
+            attendance.position,
+            attendance.phone,
+            str(YES if member else NO),
+            member.team.name if member else "",
+        ]

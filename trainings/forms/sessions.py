@@ -1,0 +1,411 @@
+"""Forms of the training-session pages: the filter bar, a session, attendance, headcount.
+
+The forms only validate what was typed. The level and place of a new session come from
+the user's scope (only an administrator chooses them), every choice list is built from
+the user's scope by the views, and the services check permission and place again.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import ScopeLevel, User
+from accounts.phone import InvalidPhone, normalize_phone
+from accounts.scopes import scope_for
+from communes.models import Commune, District
+from outreach.models import Member
+
+from ..models import Attendance, Audience, Headcount, Level, Topic, TrainingSession
+
+PHONE_INVALID = _("Enter a Vietnamese mobile number, such as 0912 345 678.")
+
+
+def _date_input() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _count_input() -> forms.NumberInput:
+    return forms.NumberInput(attrs={"inputmode": "numeric", "min": 0})
+
+
+def _raw_id(data, name: str) -> int | None:
+    """An id the filter bar sent, before validation (to narrow another filter's choices)."""
+    try:
+        return int(data.get(name) or "")
+    except (TypeError, ValueError):
+        return None
+
+
+def _constraint_message(model, name: str) -> str:
+    return str(next(c.violation_error_message for c in model._meta.constraints if c.name == name))
+
+
+def errors_to_form(
+    form: forms.Form, error: ValidationError, *, fields_for: dict[str, str] | None = None
+) -> None:
+    """Put a service's ValidationError on the form, each message beside its field.
+
+    A message for a field the form does not show goes above the form, unless
+    `fields_for` names the field a known message (a database constraint's) concerns.
+    """
+    moves = {str(message): field for message, field in (fields_for or {}).items()}
+    items = error.error_dict.items() if hasattr(error, "error_dict") else [(None, error.error_list)]
+    for field, errors in items:
+        for item in errors:
+            for message in item.messages:
+                target = field if field in form.fields else moves.get(message)
+                form.add_error(target, message)
+
+
+class CommuneChoiceField(forms.ModelChoiceField):
+    """A commune, named with its district: two districts may each have a Xã Nam Thanh."""
+
+    def label_from_instance(self, obj: Commune) -> str:
+        return f"{obj.name} — {obj.district.name}"
+
+
+def _topics_grouped(form: forms.Form, field_name: str, topics: list[Topic]) -> list:
+    """The topic checkboxes under the kind of topic they are (curriculum, thematic, sector)."""
+    kind_of = {str(topic.pk): topic.kind for topic in topics}
+    labels = dict(Topic.Kind.choices)
+    groups: dict[str, list] = {}
+    for option in form[field_name]:
+        groups.setdefault(kind_of[str(option.data["value"])], []).append(option)
+    return [(labels[kind], options) for kind, options in groups.items()]
+
+
+# --- The list's filter bar -----------------------------------------------------------
+
+
+class SessionFilterForm(forms.Form):
+    """The session list's filters; a value that does not validate is simply not applied.
+
+    District and commune filters are offered only to users who see more than one: a
+    province chooses a district first and then its communes (so no one scrolls through
+    226 communes), district staff choose among their communes, a commune official
+    filters neither.
+    """
+
+    start = forms.DateField(label=_("From"), required=False, widget=_date_input())
+    end = forms.DateField(label=_("To"), required=False, widget=_date_input())
+    format = forms.ChoiceField(
+        label=_("Format"),
+        choices=[("", _("Any format")), *TrainingSession.Format.choices],
+        required=False,
+    )
+    topic = forms.ModelChoiceField(
+        label=_("Topic"), queryset=Topic.objects.none(), required=False, empty_label=_("Any topic")
+    )
+    audience = forms.ChoiceField(
+        label=_("Audience"), choices=[("", _("Any audience")), *Audience.choices], required=False
+    )
+    district = forms.ModelChoiceField(
+        label=_("District"),
+        queryset=District.objects.none(),
+        required=False,
+        empty_label=_("Any district"),
+    )
+    commune = forms.ModelChoiceField(
+        label=_("Commune"),
+        queryset=Commune.objects.none(),
+        required=False,
+        empty_label=_("Any commune"),
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("", _("Any status")), *TrainingSession.Status.choices],
+        required=False,
+    )
+
+    def __init__(self, data, *, user: User, **kwargs):
+        super().__init__(data, **kwargs)
+        scope = scope_for(user)
+        wide = scope.sees_everything or scope.level == ScopeLevel.PROVINCE
+        self.fields["topic"].queryset = Topic.objects.order_by("sort_order", "code")
+        if wide or len(scope.district_ids) > 1:
+            self.fields["district"].queryset = scope.districts()
+            district_id = _raw_id(data, "district")
+            if district_id is None:
+                del self.fields["commune"]
+            else:
+                self.fields["commune"].queryset = scope.communes().filter(district_id=district_id)
+        else:
+            del self.fields["district"]
+            if scope.level == ScopeLevel.DISTRICT or len(scope.commune_ids) > 1:
+                self.fields["commune"].queryset = scope.communes()
+            else:
+                del self.fields["commune"]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and end < start:
+            self.add_error("end", _("The end of the period is before its start."))
+            cleaned.pop("end", None)
+        district, commune = cleaned.get("district"), cleaned.get("commune")
+        if district and commune and commune.district_id != district.pk:
+            cleaned.pop("commune")
+        return cleaned
+
+    def filters(self) -> dict:
+        self.is_valid()
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+
+
+# --- A session -----------------------------------------------------------------------
+
+
+def _session_field(name: str, **kwargs) -> forms.Field:
+    """The form field of a TrainingSession model field: its label, choices and help text."""
+    return TrainingSession._meta.get_field(name).formfield(**kwargs)
+
+
+class SessionForm(forms.Form):
+    title = _session_field("title")
+    format = _session_field("format")
+    audience = _session_field("audience")
+    level = forms.ChoiceField(label=_("Level"), choices=Level.choices)
+    district = forms.ModelChoiceField(
+        label=_("District"),
+        queryset=District.objects.none(),
+        required=False,
+        help_text=_("For a district session."),
+    )
+    commune = CommuneChoiceField(
+        label=_("Commune"),
+        queryset=Commune.objects.none(),
+        required=False,
+        help_text=_("For a commune session."),
+    )
+    topics = forms.ModelMultipleChoiceField(
+        label=_("Topics"),
+        queryset=Topic.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one topic.")},
+    )
+    organiser = _session_field("organiser", widget=forms.RadioSelect)
+    organiser_name = _session_field("organiser_name")
+    starts_on = forms.DateField(label=_("Starts on"), widget=_date_input())
+    ends_on = forms.DateField(
+        label=_("Ends on"),
+        required=False,
+        widget=_date_input(),
+        help_text=_("Leave empty for a session of one day."),
+    )
+    capacity = forms.IntegerField(
+        label=_("Capacity"),
+        min_value=1,
+        max_value=100_000,
+        required=False,
+        widget=_count_input(),
+        help_text=_("How many people can attend; the printed sheet gets as many lines."),
+    )
+    status = _session_field("status", widget=forms.RadioSelect)
+
+    field_order = [
+        "title",
+        "format",
+        "audience",
+        "level",
+        "district",
+        "commune",
+        "topics",
+        "starts_on",
+        "ends_on",
+        "capacity",
+        "organiser",
+        "organiser_name",
+        "status",
+    ]
+
+    # Where a database constraint's message belongs in the form.
+    CONSTRAINT_FIELDS = {
+        _constraint_message(TrainingSession, "session_ends_after_start"): "ends_on",
+    }
+
+    def __init__(self, *args, choose_place: bool, **kwargs):
+        """`choose_place`: an administrator chooses the level and place of a new session;
+        everyone else's come from their scope, and an edit never moves a session."""
+        super().__init__(*args, **kwargs)
+        self.topic_list = list(Topic.objects.order_by("sort_order", "code"))
+        topics = self.fields["topics"]
+        topics.queryset = Topic.objects.all()
+        # The loaded list gives the choices, so rendering them costs no further query.
+        topics.choices = [(topic.pk, str(topic)) for topic in self.topic_list]
+        if choose_place:
+            self.fields["district"].queryset = District.objects.all()
+            self.fields["commune"].queryset = Commune.objects.select_related("district")
+        else:
+            for name in ("level", "district", "commune"):
+                del self.fields[name]
+
+    def topic_groups(self) -> list:
+        return _topics_grouped(self, "topics", self.topic_list)
+
+    def clean(self):
+        cleaned = super().clean()
+        starts_on = cleaned.get("starts_on")
+        if starts_on and not cleaned.get("ends_on") and "ends_on" not in self.errors:
+            cleaned["ends_on"] = starts_on
+        ends_on = cleaned.get("ends_on")
+        if starts_on and ends_on and ends_on < starts_on:
+            self.add_error("ends_on", _("The end date cannot be before the start date."))
+        level = cleaned.get("level")
+        if level == Level.DISTRICT and not cleaned.get("district"):
+            self.add_error("district", _("Choose the district of a district session."))
+        if level == Level.COMMUNE and not cleaned.get("commune"):
+            self.add_error("commune", _("Choose the commune of a commune session."))
+        return cleaned
+
+    def session_fields(self) -> dict:
+        """The cleaned values session_update takes (the place never changes)."""
+        return {
+            k: v
+            for k, v in self.cleaned_data.items()
+            if k not in ("topics", "level", "district", "commune")
+        }
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        errors_to_form(self, error, fields_for=self.CONSTRAINT_FIELDS)
+
+    @staticmethod
+    def initial_for(session: TrainingSession) -> dict:
+        initial = {name: getattr(session, name) for name in SessionForm.base_fields}
+        initial["topics"] = [topic.pk for topic in session.topics.all()]
+        initial["district"], initial["commune"] = session.district_id, session.commune_id
+        return initial
+
+
+# --- Attendance ----------------------------------------------------------------------
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    """A team member, named with their team: two teams may each have a Nguyễn Văn An."""
+
+    def label_from_instance(self, obj: Member) -> str:
+        return f"{obj.full_name} — {obj.team.name}"
+
+
+def _attendance_field(name: str, **kwargs) -> forms.Field:
+    return Attendance._meta.get_field(name).formfield(**kwargs)
+
+
+class AttendanceForm(forms.Form):
+    """One named attendee: a team member picked from the list, or anyone typed in."""
+
+    member = MemberChoiceField(
+        label=_("Team member"),
+        queryset=Member.objects.none(),
+        required=False,
+        empty_label=_("Not a team member: type the name below"),
+        help_text=_("A member of one of the commune's teams; their name and phone are filled in."),
+    )
+    full_name = _attendance_field("full_name", required=False)
+    agency = _attendance_field("agency")
+    position = _attendance_field("position")
+    phone = forms.CharField(
+        label=_("Phone"),
+        # What people type: "+84 912 345 678" is longer than the ten digits stored.
+        max_length=20,
+        required=False,
+        help_text=_("Optional."),
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, members: QuerySet[Member] | None, **kwargs):
+        """`members` are the team members who may be picked; None where there are none
+        to pick (a district or provincial session)."""
+        super().__init__(*args, prefix="attendance", **kwargs)
+        if members is None:
+            del self.fields["member"]
+        else:
+            self.fields["member"].queryset = members
+
+    def clean_phone(self) -> str:
+        raw = self.cleaned_data["phone"].strip()
+        if not raw:
+            return ""
+        try:
+            return normalize_phone(raw)
+        except InvalidPhone:
+            raise ValidationError(PHONE_INVALID) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("member") and not cleaned.get("full_name", "").strip():
+            if "member" in self.fields:
+                message = _("Choose a team member or type the person's full name.")
+            else:
+                message = _("Type the person's full name.")
+            self.add_error("full_name", message)
+        return cleaned
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        errors_to_form(self, error, fields_for={})
+
+
+# --- Headcount -----------------------------------------------------------------------
+
+
+class HeadcountForm(forms.Form):
+    total = forms.IntegerField(
+        label=_("People present"),
+        min_value=0,
+        max_value=100_000,
+        widget=_count_input(),
+        help_text=_("Everyone present, the people named on the list included."),
+    )
+    women = forms.IntegerField(
+        label=_("Of whom women"),
+        min_value=0,
+        max_value=100_000,
+        required=False,
+        widget=_count_input(),
+    )
+    working_age = forms.IntegerField(
+        label=_("Of working age"),
+        min_value=0,
+        max_value=100_000,
+        required=False,
+        widget=_count_input(),
+    )
+    priority_groups = forms.IntegerField(
+        label=_("From priority groups"),
+        min_value=0,
+        max_value=100_000,
+        required=False,
+        widget=_count_input(),
+        help_text=_(
+            "Staff of socio-political organisations and cooperatives, part-time hamlet staff, "
+            "community team members."
+        ),
+    )
+
+    PARTS = ("women", "working_age", "priority_groups")
+    CONSTRAINT_FIELDS = {
+        _constraint_message(Headcount, "headcount_parts_within_total"): "total",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="headcount", **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        total = cleaned.get("total")
+        for part in self.PARTS:
+            # A part left empty was not counted: it is recorded as none.
+            if part in cleaned and cleaned[part] is None:
+                cleaned[part] = 0
+            if total is not None and (cleaned.get(part) or 0) > total:
+                self.add_error(part, _("This cannot be more than the people present."))
+        return cleaned
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        errors_to_form(self, error, fields_for=self.CONSTRAINT_FIELDS)
+
+    @staticmethod
+    def initial_for(headcount: Headcount | None) -> dict:
+        if headcount is None:
+            return {}
+        return {name: getattr(headcount, name) for name in ("total", *HeadcountForm.PARTS)}
