@@ -20,4 +20,9 @@ app.conf.beat_schedule = {
         "task": "outreach.member_imports_expire",
         "schedule": crontab(hour=2, minute=30),
     },
+    # The same for uploaded online-course lists.
+    "expire-course-imports": {
+        "task": "trainings.course_imports_expire",
+        "schedule": crontab(hour=2, minute=40),
+    },
 }

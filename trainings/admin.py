@@ -4,7 +4,7 @@ from django.contrib import admin
 
 from outreach.admin import ReadOnlyAdmin
 
-from .models import Attendance, CourseEnrolment, Headcount, Topic, TrainingSession
+from .models import Attendance, CourseEnrolment, CourseImport, Headcount, Topic, TrainingSession
 
 
 @admin.register(Topic)
@@ -55,3 +55,12 @@ class CourseEnrolmentAdmin(ReadOnlyAdmin):
     list_filter = ("course", "audience", "district")
     list_select_related = ("commune", "district")
     search_fields = ("full_name", "agency", "email", "phone")
+
+
+@admin.register(CourseImport)
+class CourseImportAdmin(ReadOnlyAdmin):
+    # The file itself is not shown: it holds learners' personal data.
+    list_display = ("file_name", "created_by", "status", "rows_total", "created_at")
+    list_filter = ("status",)
+    list_select_related = ("created_by",)
+    fields = ("file_name", "created_by", "status", "rows_done", "rows_total", "created_at")

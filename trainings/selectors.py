@@ -6,7 +6,7 @@ from datetime import date
 from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from accounts.models import User
+from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
 from communes.models import Commune
 
@@ -140,3 +140,23 @@ def communes_priority(year: int) -> list[PriorityCommune]:
     for commune_id, attendees in trainings.values_list("commune_id", "attendee_count"):
         residents[commune_id] = residents.get(commune_id, 0) + attendees
     return [PriorityCommune(c, c.pk in residents, residents.get(c.pk, 0)) for c in communes]
+
+
+def enrolments_visible(user: User) -> QuerySet[CourseEnrolment]:
+    """The course records counted in the user's area.
+
+    A record counts where the learner's agency is: a commune, a district, or (neither)
+    the province. Province-wide users see all; district staff their district's records
+    and its communes'; commune officials their commune's. Province-level records (a
+    provincial department's staff) are for province-wide users only.
+    """
+    scope = scope_for(user)
+    enrolments = CourseEnrolment.objects.select_related("commune", "district")
+    if scope.sees_everything or scope.level == ScopeLevel.PROVINCE:
+        return enrolments
+    if scope.sees_nothing:
+        return enrolments.none()
+    in_scope = scope.q(commune="commune")
+    if scope.level == ScopeLevel.DISTRICT:
+        in_scope |= scope.q(district="district")
+    return enrolments.filter(in_scope)

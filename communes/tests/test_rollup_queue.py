@@ -83,3 +83,29 @@ def test_without_the_dashboards_task_the_buckets_wait(
         rollup_buckets_mark(commune_days=[(commune.pk, DAY)])
     assert PendingRollup.objects.count() == 1
     assert "not registered" in caplog.text
+
+
+@pytest.mark.django_db
+def test_many_marks_in_one_transaction_queue_the_roll_up_once(
+    divisions, rollup_task, django_capture_on_commit_callbacks
+):
+    commune = Commune.objects.get(code=14269)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        for offset in range(50):
+            rollup_buckets_mark(commune_days=[(commune.pk, DAY - dt.timedelta(days=offset))])
+    assert PendingRollup.objects.count() == 50
+    assert len(callbacks) == 1
+    assert rollup_task == [50]
+
+
+@pytest.mark.django_db
+def test_a_mark_rolled_back_with_its_savepoint_does_not_stop_the_next_from_queueing(
+    divisions, rollup_task, django_capture_on_commit_callbacks
+):
+    commune = Commune.objects.get(code=14269)
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            rollup_buckets_mark(commune_days=[(commune.pk, DAY)])
+            raise RuntimeError("this part of the change failed")
+        rollup_buckets_mark(commune_days=[(commune.pk, DAY - dt.timedelta(days=1))])
+    assert rollup_task == [1]

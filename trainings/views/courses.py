@@ -1,3 +1,185 @@
-from django.urls import path  # noqa: F401
+"""Online courses (MOOCs): the learners' list and the import of the platform's list.
 
-urlpatterns: list = []
+URLs (namespace "trainings", under /trainings/):
+- courses/                          course_list            learners the user can see
+- courses/import/                   course_import_new      upload a file
+- courses/import/<id>/              course_import_detail   progress, errors or preview
+- courses/import/<id>/apply/        course_import_apply    POST: apply a checked file
+- courses/import/<id>/check/        course_import_check    POST: check the file again
+
+Provincial staff (and administrators) load the platform's lists; every role that reads
+trainings sees the learners counted in its area.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.phone import InvalidPhone, looks_like_phone, normalize_phone
+from communes.models import VietnameseOrder
+
+from ..forms.courses import CourseFilterForm, CourseImportForm
+from ..imports import (
+    course_import_apply_request,
+    course_import_create,
+    course_import_recheck,
+    import_progress,
+)
+from ..models import CourseEnrolment, CourseImport
+from ..selectors import enrolments_visible
+
+PAGE_SIZE = 50
+IMPORT_PERMISSION = "trainings.add_courseenrolment"
+
+
+def _search(enrolments: QuerySet[CourseEnrolment], text: str) -> QuerySet[CourseEnrolment]:
+    query = (
+        Q(full_name__icontains=text)
+        | Q(agency__icontains=text)
+        | Q(email__icontains=text)
+        | Q(course__icontains=text)
+    )
+    if looks_like_phone(text):
+        try:
+            query |= Q(phone=normalize_phone(text))
+        except InvalidPhone:
+            query |= Q(phone__contains="".join(ch for ch in text if ch.isdigit()))
+    return enrolments.filter(query)
+
+
+def importer_required(view: Callable) -> Callable:
+    """Loading the platform's list is for those who may add course records (provincial
+    staff, administrators); anyone else gets 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.has_perm(IMPORT_PERMISSION):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _own_import(request: HttpRequest, pk: int) -> CourseImport:
+    # An import is its uploader's: anyone else's is simply not found.
+    return get_object_or_404(CourseImport.objects.defer("content"), pk=pk, created_by=request.user)
+
+
+# --- The learners' list ----------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def course_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not user.has_perm("trainings.view_courseenrolment"):
+        raise PermissionDenied
+    visible = enrolments_visible(user)
+    courses = list(visible.order_by("course").values_list("course", flat=True).distinct())
+    form = CourseFilterForm(request.GET, courses=courses)
+    chosen = form.filters()
+    enrolments = visible
+    if chosen.get("q"):
+        enrolments = _search(enrolments, chosen["q"])
+    if chosen.get("course"):
+        enrolments = enrolments.filter(course=chosen["course"])
+    if chosen.get("status") == "completed":
+        enrolments = enrolments.filter(completed_on__isnull=False)
+    elif chosen.get("status") == "not_completed":
+        enrolments = enrolments.filter(completed_on__isnull=True)
+    enrolments = enrolments.order_by(VietnameseOrder("full_name"), "course", "pk")
+    context = {
+        "form": form,
+        "page": Paginator(enrolments, PAGE_SIZE).get_page(request.GET.get("page")),
+        "can_import": user.has_perm(IMPORT_PERMISSION),
+    }
+    return render(request, "trainings/courses/list.html", context)
+
+
+# --- The import ------------------------------------------------------------------------
+
+
+@importer_required
+@require_http_methods(["GET", "POST"])
+def course_import_new(request: HttpRequest) -> HttpResponse:
+    form = CourseImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        course_import = course_import_create(
+            by=request.user,
+            file_name=upload.name,
+            content=upload.read(),
+            language=request.LANGUAGE_CODE,
+        )
+        return redirect("trainings:course_import_detail", pk=course_import.pk)
+    recent = CourseImport.objects.filter(created_by=request.user).defer("content")[:10]
+    return render(request, "trainings/courses/import_new.html", {"form": form, "recent": recent})
+
+
+@importer_required
+@require_GET
+@never_cache
+def course_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    course_import = _own_import(request, pk)
+    result = course_import.result or {}
+    response = render(
+        request,
+        "trainings/courses/import_detail.html",
+        {
+            "import": course_import,
+            "result": result,
+            "counts": result.get("counts", {}),
+            "applied": result.get("applied"),
+            "percent": import_progress(course_import),
+            "can_apply": course_import.status == CourseImport.Status.CHECKED,
+            "can_recheck": course_import.status
+            in (
+                CourseImport.Status.UPLOADED,
+                CourseImport.Status.INVALID,
+                CourseImport.Status.FAILED,
+            ),
+        },
+    )
+    if course_import.in_progress:
+        # The page follows a background task: reload until it is done (no script needed).
+        response["Refresh"] = "2"
+    return response
+
+
+@importer_required
+@require_POST
+def course_import_apply(request: HttpRequest, pk: int) -> HttpResponse:
+    course_import = _own_import(request, pk)
+    if not course_import_apply_request(course_import=course_import):
+        messages.error(request, _("This file is not ready to be imported."))
+    return redirect("trainings:course_import_detail", pk=course_import.pk)
+
+
+@importer_required
+@require_POST
+def course_import_check(request: HttpRequest, pk: int) -> HttpResponse:
+    course_import = _own_import(request, pk)
+    if not course_import_recheck(course_import=course_import):
+        messages.error(request, _("This file cannot be checked again now."))
+    return redirect("trainings:course_import_detail", pk=course_import.pk)
+
+
+urlpatterns = [
+    path("courses/", course_list, name="course_list"),
+    path("courses/import/", course_import_new, name="course_import_new"),
+    path("courses/import/<int:pk>/", course_import_detail, name="course_import_detail"),
+    path("courses/import/<int:pk>/apply/", course_import_apply, name="course_import_apply"),
+    path("courses/import/<int:pk>/check/", course_import_check, name="course_import_check"),
+]

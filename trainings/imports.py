@@ -1,0 +1,776 @@
+"""Import of the online-course platform's enrolment and completion list (XLSX or CSV).
+
+One row per learner and course: name, agency, e-mail or phone, course, the day they
+enrolled, the day they completed it and their score, under a header row that may have
+title rows above it. Headers are recognised in Vietnamese or English, whatever their
+case and accents. The file is read with the member import's helpers
+(outreach/imports.py): the same encodings, date and phone cells, formula quotes.
+
+An import runs in two steps, each in a Celery task (trainings/tasks.py), as the member
+import does:
+
+- check: read the file, validate every row as course_enrolment_save would, and
+  describe what would be created, updated or left as it is, and where each completion
+  counts (a commune, a district, the province). It writes nothing but the import's own
+  status.
+- apply: check again (the database may have changed since), then, in one transaction,
+  call course_enrolment_save for every row: one bad row and nothing is saved.
+
+A learner is their phone, else their e-mail, else their name and agency (the service's
+person_key); with the course, that finds their record, so a file imported twice
+changes nothing the second time.
+"""
+
+import io
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import partial
+from typing import Any
+
+import openpyxl
+from celery import current_app
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import User
+from communes.models import Commune, District
+from outreach.imports import (
+    HEADER_SEARCH_ROWS,
+    MAX_COLUMNS,
+    MAX_LISTED_CHANGES,
+    MAX_LISTED_ERRORS,
+    PROGRESS_EVERY,
+    ApplyRefused,
+    CellError,
+    Column,
+    ImportFileError,
+    Table,
+    _csv_rows,
+    _date,
+    _failure,
+    _in_every_language,
+    _Invalid,
+    _phone,
+    _refusal_of,
+    _save,
+    _text,
+    header_key,
+)
+
+from .models import CourseEnrolment, CourseImport
+from .services import PlaceIndex, course_enrolment_save, person_key, place_from_agency, place_index
+
+logger = logging.getLogger(__name__)
+
+# A year's export for the province's 20,000 officials, with room to spare; a 5 MB file
+# holds about that many rows.
+MAX_ROWS = 40_000
+
+# The tasks' registered names (trainings/tasks.py).
+CHECK_TASK = "trainings.course_import_check"
+APPLY_TASK = "trainings.course_import_apply"
+
+
+def _label(name: str):
+    return CourseEnrolment._meta.get_field(name).verbose_name
+
+
+# --- The file's columns ----------------------------------------------------------------
+
+COLUMNS = (
+    Column(
+        "full_name",
+        _label("full_name"),
+        (
+            "ho va ten",
+            "ho ten",
+            "ho va ten hoc vien",
+            "ten hoc vien",
+            "hoc vien",
+            "full name",
+            "name",
+            "learner",
+            "learner name",
+            "student",
+            "student name",
+        ),
+    ),
+    Column(
+        "agency",
+        _label("agency"),
+        (
+            "don vi",
+            "don vi cong tac",
+            "co quan",
+            "co quan cong tac",
+            "co quan don vi",
+            "noi cong tac",
+            "agency",
+            "organisation",
+            "organization",
+            "unit",
+            "workplace",
+        ),
+    ),
+    Column(
+        "email",
+        _label("email"),
+        (
+            "email",
+            "e mail",
+            "thu dien tu",
+            "dia chi email",
+            "dia chi thu dien tu",
+            "email address",
+        ),
+    ),
+    Column(
+        "phone",
+        gettext_lazy("Phone"),
+        ("so dien thoai", "dien thoai", "sdt", "so dt", "phone", "phone number", "mobile"),
+    ),
+    Column(
+        "course",
+        _label("course"),
+        (
+            "khoa hoc",
+            "ten khoa hoc",
+            "khoa hoc truc tuyen",
+            "ten khoa hoc truc tuyen",
+            "course",
+            "course name",
+            "course title",
+        ),
+    ),
+    Column(
+        "enrolled_on",
+        _label("enrolled_on"),
+        (
+            "ngay dang ky",
+            "ngay ghi danh",
+            "ngay tham gia",
+            "thoi gian dang ky",
+            "enrolled",
+            "enrolled on",
+            "enrolment date",
+            "enrollment date",
+            "date enrolled",
+            "registration date",
+        ),
+    ),
+    Column(
+        "completed_on",
+        _label("completed_on"),
+        (
+            "ngay hoan thanh",
+            "thoi gian hoan thanh",
+            "completed",
+            "completed on",
+            "completion date",
+            "date completed",
+        ),
+    ),
+    Column(
+        "score",
+        _label("score"),
+        ("diem", "diem so", "diem tong ket", "diem ket thuc", "score", "final score", "grade"),
+    ),
+)
+COLUMNS_BY_KEY = {c.key: c for c in COLUMNS}
+
+
+def _header_aliases() -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for column in COLUMNS:
+        for alias in (*column.aliases, *_in_every_language(column.label)):
+            aliases.setdefault(alias, column.key)
+    return aliases
+
+
+# --- Reading the file ------------------------------------------------------------------
+# The bytes are decoded by the member import's readers; only the header differs, since
+# outreach's header finder looks for a commune and a team.
+
+
+def read_table(content: bytes) -> Table:
+    """The header and the data rows of an XLSX or CSV file, with spreadsheet row numbers."""
+    if content.startswith(b"PK\x03\x04"):
+        return _xlsx_table(content)
+    if content.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError(
+            _("Old Excel files (.xls) cannot be read. Save the file as .xlsx or as CSV UTF-8.")
+        )
+    return _find_header(_csv_rows(content))
+
+
+def _xlsx_table(content: bytes) -> Table:
+    """The first sheet with a header row, the active sheet looked at first."""
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        sheets = [workbook.active, *(s for s in workbook.worksheets if s != workbook.active)]
+    except Exception as exc:
+        logger.info("unreadable workbook: %r", exc)
+        raise ImportFileError(
+            _("This Excel file cannot be read. Open it in Excel and save it again as .xlsx.")
+        ) from None
+    refusal = None
+    for sheet in sheets:
+        if sheet is None or not hasattr(sheet, "reset_dimensions"):
+            continue  # a chart sheet
+        # Some programs write a wrong sheet size; reading every row is the safe way.
+        sheet.reset_dimensions()
+        try:
+            return _find_header(sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True))
+        except ImportFileError as exc:
+            refusal = refusal or exc
+    raise refusal or ImportFileError(_("The workbook has no sheet."))
+
+
+def _find_header(rows: Iterable[list[Any] | tuple]) -> Table:
+    """The header is the first row, among the first ten, naming the learner and the course.
+
+    Rows are read up to a limit, so that a file unpacking into far more cannot exhaust a
+    worker; empty rows are dropped as they come.
+    """
+    kept: list[tuple[int, list[Any]]] = []
+    for number, cells in enumerate(rows, start=1):
+        cells = list(cells[:MAX_COLUMNS])
+        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
+            continue
+        if len(kept) > MAX_ROWS:
+            raise ImportFileError(
+                _("The file has more than %(limit)s rows. Split it into several files.")
+                % {"limit": f"{MAX_ROWS:,}".replace(",", ".")}
+            )
+        kept.append((number, cells))
+    aliases = _header_aliases()
+    for index, (number, cells) in enumerate(kept):
+        if number > HEADER_SEARCH_ROWS:
+            break
+        columns: dict[str, int] = {}
+        for position, cell in enumerate(cells):
+            key = aliases.get(header_key(cell))
+            if key is not None:
+                columns.setdefault(key, position)
+        if "full_name" in columns and "course" in columns:
+            return Table(columns=columns, header_row=number, rows=kept[index + 1 :])
+    raise ImportFileError(
+        _(
+            "No header row was found in the first 10 rows. The file needs a column for the "
+            "learner's full name and one for the course; see the columns listed on the "
+            "upload page."
+        )
+    )
+
+
+# --- Reading cells ---------------------------------------------------------------------
+
+SCORE_MAX = Decimal(100)
+_CENT = Decimal("0.01")
+
+
+def _score(value: Any) -> Decimal | None:
+    """A score from 0 to 100, as the platform gives it ("85", "85,5", "85.5%")."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise CellError(_("Give a number from 0 to 100."))
+    if isinstance(value, int | float):
+        text = repr(value)
+    else:
+        text = _text(value).rstrip("%").strip()
+        # A decimal comma, as Vietnamese writes it ("8,5"); a thousands dot is no score.
+        if "," in text and "." not in text:
+            text = text.replace(",", ".")
+    try:
+        score = Decimal(text)
+    except InvalidOperation:
+        raise CellError(_("Give a number from 0 to 100.")) from None
+    if not score.is_finite() or not 0 <= score <= SCORE_MAX:
+        raise CellError(_("Give a number from 0 to 100."))
+    return score.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def _email(value: Any) -> str:
+    return _text(value).lower()
+
+
+READERS: dict[str, Callable[[Any], Any]] = {
+    "full_name": _text,
+    "agency": _text,
+    "email": _email,
+    "phone": _phone,
+    "course": _text,
+    "enrolled_on": _date,
+    "completed_on": _date,
+    "score": _score,
+}
+
+
+# --- The plan: what a file would change ------------------------------------------------
+
+# The fields of a learner's record a row gives, compared as course_enrolment_save does.
+RECORD_FIELDS = (
+    "full_name",
+    "agency",
+    "email",
+    "phone",
+    "enrolled_on",
+    "completed_on",
+    "score",
+    "commune_id",
+    "district_id",
+)
+
+
+@dataclass
+class Learner:
+    """One row's record of a learner on a course, typed and where it counts."""
+
+    row: int
+    course: str
+    full_name: str
+    agency: str = ""
+    email: str = ""
+    phone: str = ""
+    enrolled_on: date | None = None
+    completed_on: date | None = None
+    score: Decimal | None = None
+    commune: Commune | None = None
+    district: District | None = None
+
+    @property
+    def key(self) -> str:
+        return person_key(
+            phone=self.phone, email=self.email, full_name=self.full_name, agency=self.agency
+        )
+
+    @property
+    def commune_id(self) -> int | None:
+        return self.commune.pk if self.commune else None
+
+    @property
+    def district_id(self) -> int | None:
+        return self.district.pk if self.district else None
+
+    @property
+    def level(self) -> str:
+        """Where the completion counts."""
+        if self.commune is not None:
+            return "commune"
+        if self.district is not None:
+            return "district"
+        return "province"
+
+    def place_name(self) -> str:
+        unit = self.commune or self.district
+        return unit.name if unit else str(_("Province"))
+
+
+@dataclass
+class Plan:
+    rows: int = 0
+    errors: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    learners: list[Learner] = field(default_factory=list)
+    creates: list[Learner] = field(default_factory=list)
+    updates: list[tuple[Learner, list[str]]] = field(default_factory=list)
+    unchanged: int = 0
+
+    def error(self, row: int, message: str) -> None:
+        self.errors[row].append(str(message))
+
+    def completions(self) -> dict[str, int]:
+        counts = {"commune": 0, "district": 0, "province": 0}
+        for learner in self.learners:
+            if learner.completed_on is not None:
+                counts[learner.level] += 1
+        return counts
+
+    def summary(self) -> dict:
+        """What the import page shows, as JSON: the errors or the preview."""
+        completions = self.completions()
+        return {
+            "counts": {
+                "rows": self.rows,
+                "error_rows": len(self.errors),
+                "create": len(self.creates),
+                "update": len(self.updates),
+                "unchanged": self.unchanged,
+                "completions_commune": completions["commune"],
+                "completions_district": completions["district"],
+                "completions_province": completions["province"],
+            },
+            "errors": [
+                {"row": row, "messages": messages}
+                for row, messages in sorted(self.errors.items())[:MAX_LISTED_ERRORS]
+            ],
+            "creates": [_learner_summary(x) for x in self.creates[:MAX_LISTED_CHANGES]],
+            "updates": [
+                {**_learner_summary(x), "changes": changes}
+                for x, changes in self.updates[:MAX_LISTED_CHANGES]
+            ],
+        }
+
+
+def _learner_summary(learner: Learner) -> dict:
+    return {
+        "row": learner.row,
+        "full_name": learner.full_name,
+        "course": learner.course,
+        "place": learner.place_name(),
+        "completed_on": learner.completed_on.isoformat() if learner.completed_on else "",
+    }
+
+
+def _parse_row(number: int, cells: list[Any], columns: dict[str, int], plan: Plan):
+    """The row's typed values; each cell that cannot be read is an error of the row."""
+    values: dict[str, Any] = {}
+    for key, reader in READERS.items():
+        position = columns.get(key)
+        raw = cells[position] if position is not None and position < len(cells) else None
+        if isinstance(raw, str) and not raw.strip():
+            raw = None
+        if raw is None:
+            continue
+        try:
+            value = reader(raw)
+        except CellError as exc:
+            plan.error(number, f"{capfirst(COLUMNS_BY_KEY[key].label)}: {exc}")
+            continue
+        if value not in ("", None):
+            values[key] = value
+    return values
+
+
+def _check_values(number: int, values: dict[str, Any], plan: Plan, today: date) -> None:
+    """The rules of a learner's record that do not need the database."""
+    if not values.get("full_name"):
+        plan.error(number, _("Give the learner's full name."))
+    if not values.get("course"):
+        plan.error(number, _("Give the course's name."))
+    if not (values.get("email") or values.get("phone") or values.get("agency")):
+        plan.error(
+            number,
+            _("Give the learner's e-mail, phone number or agency, so that they can be told apart."),
+        )
+    enrolled, completed = values.get("enrolled_on"), values.get("completed_on")
+    if enrolled and completed and completed < enrolled:
+        plan.error(number, _("A course cannot be completed before enrolling."))
+    for key in ("enrolled_on", "completed_on"):
+        if values.get(key) and values[key] > today:
+            plan.error(
+                number,
+                _("%(column)s: the date is in the future.")
+                % {"column": capfirst(COLUMNS_BY_KEY[key].label)},
+            )
+    # The model's own rules for the fields the row gives (lengths, the e-mail's form).
+    candidate = CourseEnrolment(**values)
+    try:
+        candidate.clean_fields(
+            exclude=[f.name for f in CourseEnrolment._meta.fields if f.name not in values]
+        )
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            label = capfirst(CourseEnrolment._meta.get_field(name).verbose_name)
+            for message in messages:
+                plan.error(number, f"{label}: {message}")
+
+
+def _existing(learners: list[Learner]) -> dict[tuple[str, str], CourseEnrolment]:
+    """The records the file's learners already have, in few queries."""
+    keys = sorted({x.key for x in learners})
+    courses = {x.course for x in learners}
+    found: dict[tuple[str, str], CourseEnrolment] = {}
+    for start in range(0, len(keys), 2000):
+        for enrolment in CourseEnrolment.objects.filter(
+            person_key__in=keys[start : start + 2000], course__in=courses
+        ).only("course", "person_key", *RECORD_FIELDS):
+            found[(enrolment.course, enrolment.person_key)] = enrolment
+    return found
+
+
+def build_plan(
+    *, table: Table, progress: Callable[[int, int], None] | None = None
+) -> tuple[Plan, PlaceIndex]:
+    """Check every row and work out what the file would change. Writes nothing.
+
+    Returns the plan and the index of place names it used, for the apply to reuse.
+    """
+    plan = Plan()
+    places = place_index()
+    place_of: dict[str, tuple[Commune | None, District | None]] = {}
+    today = timezone.localdate()
+    data = [(n, cells) for n, cells in table.rows if not _is_empty(cells, table.columns)]
+    plan.rows = len(data)
+    seen: dict[tuple[str, str], int] = {}
+    for done, (number, cells) in enumerate(data, start=1):
+        if progress and done % PROGRESS_EVERY == 0:
+            progress(done, len(data))
+        values = _parse_row(number, cells, table.columns, plan)
+        _check_values(number, values, plan, today)
+        if number in plan.errors:
+            continue
+        learner = Learner(row=number, **values)
+        if learner.agency not in place_of:
+            place_of[learner.agency] = place_from_agency(learner.agency, places)
+        learner.commune, learner.district = place_of[learner.agency]
+        identity = (learner.course, learner.key)
+        if identity in seen:
+            plan.error(
+                number,
+                _("Row %(row)d already gives this learner's record of this course.")
+                % {"row": seen[identity]},
+            )
+            continue
+        seen[identity] = number
+        plan.learners.append(learner)
+
+    existing = _existing(plan.learners)
+    for learner in plan.learners:
+        record = existing.get((learner.course, learner.key))
+        if record is None:
+            plan.creates.append(learner)
+            continue
+        changes = [
+            name for name in RECORD_FIELDS if getattr(record, name) != getattr(learner, name)
+        ]
+        if changes:
+            labels = [_change_label(name) for name in changes]
+            plan.updates.append((learner, list(dict.fromkeys(labels))))
+        else:
+            plan.unchanged += 1
+    if progress:
+        progress(len(data), len(data))
+    return plan, places
+
+
+def _change_label(name: str) -> str:
+    if name in ("commune_id", "district_id"):
+        return str(_("Where it counts"))
+    return str(capfirst(CourseEnrolment._meta.get_field(name).verbose_name))
+
+
+def _is_empty(cells: list[Any], columns: dict[str, int]) -> bool:
+    return all(
+        position >= len(cells) or cells[position] is None or not str(cells[position]).strip()
+        for position in columns.values()
+    )
+
+
+# --- Applying a clean plan -------------------------------------------------------------
+
+
+def apply_plan(
+    *,
+    by: User,
+    plan: Plan,
+    places: PlaceIndex,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
+    """Write a clean plan through course_enrolment_save. Call inside a transaction."""
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    total = len(plan.learners)
+    for done, learner in enumerate(plan.learners, start=1):
+        with _refusal_of(learner.row):
+            _enrolment, created, changed = course_enrolment_save(
+                by=by,
+                course=learner.course,
+                full_name=learner.full_name,
+                agency=learner.agency,
+                email=learner.email,
+                phone=learner.phone,
+                enrolled_on=learner.enrolled_on,
+                completed_on=learner.completed_on,
+                score=learner.score,
+                places=places,
+            )
+        counts["created" if created else "updated" if changed else "unchanged"] += 1
+        if progress and done % PROGRESS_EVERY == 0:
+            progress(done, total)
+    return counts
+
+
+# --- The import's life: upload, check, apply -------------------------------------------
+
+
+def _queue(task_name: str, import_id: int) -> None:
+    # tasks.py imports this module, so the task is looked up when queued, not at import.
+    from . import tasks  # noqa: F401 (registers the tasks in this process)
+
+    current_app.tasks[task_name].delay(import_id)
+
+
+@transaction.atomic
+def course_import_create(
+    *, by: User, file_name: str, content: bytes, language: str
+) -> CourseImport:
+    """Store an uploaded file and queue its check once the upload is committed."""
+    if not by.has_perm("trainings.add_courseenrolment"):
+        raise PermissionDenied(_("Your role does not allow this change."))
+    course_import = CourseImport.objects.create(
+        created_by=by, file_name=file_name[:255], content=content, language=language
+    )
+    transaction.on_commit(partial(_queue, CHECK_TASK, course_import.pk), robust=True)
+    return course_import
+
+
+@transaction.atomic
+def course_import_recheck(*, course_import: CourseImport) -> bool:
+    """Check a file again (after a fix in the portal, or when its check never ran)."""
+    redoable = [
+        CourseImport.Status.UPLOADED,
+        CourseImport.Status.INVALID,
+        CourseImport.Status.FAILED,
+    ]
+    started = CourseImport.objects.filter(pk=course_import.pk, status__in=redoable).update(
+        status=CourseImport.Status.UPLOADED, rows_done=0, updated_at=timezone.now()
+    )
+    if started:
+        transaction.on_commit(partial(_queue, CHECK_TASK, course_import.pk), robust=True)
+    return bool(started)
+
+
+@transaction.atomic
+def course_import_apply_request(*, course_import: CourseImport) -> bool:
+    """Queue the apply of a checked file; a second click queues nothing."""
+    started = CourseImport.objects.filter(
+        pk=course_import.pk, status=CourseImport.Status.CHECKED
+    ).update(status=CourseImport.Status.APPLYING, rows_done=0, updated_at=timezone.now())
+    if started:
+        transaction.on_commit(partial(_queue, APPLY_TASK, course_import.pk), robust=True)
+    return bool(started)
+
+
+def _progress_key(import_id: int) -> str:
+    return f"trainings:course-import:{import_id}:progress"
+
+
+def _cache_progress(import_id: int, done: int, total: int) -> None:
+    # The apply runs in one transaction, so its own writes are invisible to the progress
+    # page until it ends; its progress goes through the cache instead. A cache that is
+    # down costs the progress bar, never the import.
+    try:
+        cache.set(_progress_key(import_id), (done, total), timeout=3600)
+    except Exception:
+        logger.warning("could not record the progress of import %s", import_id, exc_info=True)
+
+
+def import_progress(course_import: CourseImport) -> int:
+    """How far the running step is, in percent."""
+    if course_import.status == CourseImport.Status.DONE:
+        return 100
+    done, total = course_import.rows_done, course_import.rows_total
+    if course_import.status == CourseImport.Status.APPLYING:
+        try:
+            done, total = cache.get(_progress_key(course_import.pk)) or (0, 0)
+        except Exception:
+            done, total = 0, 0
+    return min(100, done * 100 // total) if total else 0
+
+
+def _result(plan: Plan) -> dict:
+    result = plan.summary()
+    if not plan.rows:
+        result["file_error"] = _("The file has a header row but no rows below it.")
+    return result
+
+
+def course_import_check(course_import: CourseImport) -> None:
+    """Check an uploaded file and store its errors or its preview. Writes no records."""
+    if course_import.status not in (CourseImport.Status.UPLOADED, CourseImport.Status.CHECKING):
+        return  # a second delivery of a check that already ran
+    _save(course_import, status=CourseImport.Status.CHECKING, rows_done=0)
+
+    def progress(done: int, total: int) -> None:
+        CourseImport.objects.filter(pk=course_import.pk).update(rows_done=done, rows_total=total)
+
+    with translation.override(course_import.language):
+        try:
+            table = read_table(bytes(course_import.content))
+            plan, _places = build_plan(table=table, progress=progress)
+        except ImportFileError as exc:
+            _save(
+                course_import, status=CourseImport.Status.INVALID, result={"file_error": str(exc)}
+            )
+            return
+        except Exception:
+            logger.exception("check of course import %s failed", course_import.pk)
+            _save(course_import, status=CourseImport.Status.FAILED, result=_failure())
+            return
+        result = _result(plan)
+        invalid = plan.errors or "file_error" in result
+        _save(
+            course_import,
+            status=CourseImport.Status.INVALID if invalid else CourseImport.Status.CHECKED,
+            result=result,
+            rows_done=plan.rows,
+            rows_total=plan.rows,
+        )
+
+
+def course_import_apply(course_import: CourseImport) -> None:
+    """Check the file again and apply it in one transaction: every row or none."""
+    if course_import.status != CourseImport.Status.APPLYING:
+        return  # a second delivery of an apply that already ran
+    progress = partial(_cache_progress, course_import.pk)
+    with translation.override(course_import.language):
+        try:
+            with transaction.atomic():
+                locked = CourseImport.objects.select_for_update().get(pk=course_import.pk)
+                if locked.status != CourseImport.Status.APPLYING:
+                    return
+                plan, places = build_plan(table=read_table(bytes(locked.content)))
+                if plan.errors or not plan.rows:
+                    raise _Invalid(_result(plan))
+                counts = apply_plan(
+                    by=locked.created_by, plan=plan, places=places, progress=progress
+                )
+                _save(
+                    locked,
+                    status=CourseImport.Status.DONE,
+                    result={**plan.summary(), "applied": counts},
+                    rows_done=plan.rows,
+                    rows_total=plan.rows,
+                )
+        except _Invalid as exc:
+            _save(course_import, status=CourseImport.Status.INVALID, result=exc.result)
+        except ApplyRefused as exc:
+            result = {
+                **course_import.result,
+                "errors": [{"row": exc.row, "messages": exc.messages}],
+            }
+            result.setdefault("counts", {})["error_rows"] = 1
+            _save(course_import, status=CourseImport.Status.INVALID, result=result)
+        except ImportFileError as exc:
+            _save(
+                course_import, status=CourseImport.Status.INVALID, result={"file_error": str(exc)}
+            )
+        except PermissionDenied as exc:
+            _save(course_import, status=CourseImport.Status.FAILED, result=_failure(str(exc)))
+        except Exception:
+            logger.exception("apply of course import %s failed", course_import.pk)
+            _save(course_import, status=CourseImport.Status.FAILED, result=_failure())
+
+
+# Uploaded lists hold personal data: keep them no longer than needed.
+IMPORTS_KEPT = timedelta(days=30)
+
+
+def course_imports_expire(*, now: datetime | None = None) -> int:
+    """Delete imports older than 30 days that are not running; returns how many."""
+    now = now or timezone.now()
+    deleted, _by_model = (
+        CourseImport.objects.filter(created_at__lt=now - IMPORTS_KEPT)
+        .exclude(status__in=[CourseImport.Status.CHECKING, CourseImport.Status.APPLYING])
+        .delete()
+    )
+    return deleted
