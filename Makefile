@@ -33,7 +33,7 @@ run: install
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: install lint
-	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
+	DATABASE_URL=sqlite://:memory: $(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
 	$(VENV)/bin/pytest $(PYTEST_DB) $(PYTEST_ARGS)
 
 lint: install
