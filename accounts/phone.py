@@ -2,6 +2,9 @@
 
 import re
 
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
 # In 2018 the 11-digit mobile numbers moved to 10 digits: the first four digits changed
 # (0162 became 032, and so on) and the rest stayed.
 OLD_PREFIXES = {
@@ -47,3 +50,18 @@ def normalize_phone(raw: str) -> str:
 
 def looks_like_phone(text: str) -> bool:
     return bool(text) and _SEPARATORS.sub("", text).lstrip("+").isdigit()
+
+
+def clean_phone(raw: str, *, field: str = "phone") -> str:
+    """An optional phone from a form or a file: "" when empty, else the stored form.
+
+    Raises a ValidationError on `field` that tells the user what to type.
+    """
+    if not raw or not raw.strip():
+        return ""
+    try:
+        return normalize_phone(raw)
+    except InvalidPhone:
+        raise ValidationError(
+            {field: _("Enter a Vietnamese mobile number, such as 0912 345 678.")}
+        ) from None

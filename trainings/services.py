@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.phone import InvalidPhone, normalize_phone
+from accounts.phone import clean_phone
 from accounts.scopes import scope_for
 from communes.models import Commune, District
 from communes.services import rollup_buckets_mark
@@ -209,13 +209,7 @@ def attendance_add(
         full_name = full_name or member.full_name
         phone = phone or member.phone
         agency = agency or str(member.team)
-    if phone.strip():
-        try:
-            phone = normalize_phone(phone)
-        except InvalidPhone:
-            raise ValidationError(
-                {"phone": _("Enter a Vietnamese mobile number, such as 0912 345 678.")}
-            ) from None
+    phone = clean_phone(phone)
     attendance = Attendance(
         session=session,
         member=member,
@@ -342,13 +336,7 @@ def course_enrolment_save(
     """
     if not by.has_perm("trainings.add_courseenrolment"):
         raise PermissionDenied(_("Your role does not allow this change."))
-    if phone.strip():
-        try:
-            phone = normalize_phone(phone)
-        except InvalidPhone:
-            raise ValidationError(
-                {"phone": _("Enter a Vietnamese mobile number, such as 0912 345 678.")}
-            ) from None
+    phone = clean_phone(phone)
     full_name, agency, course = (" ".join(v.split()) for v in (full_name, agency, course))
     key = person_key(phone=phone, email=email, full_name=full_name, agency=agency)
     enrolment = CourseEnrolment.objects.select_for_update().filter(course=course, person_key=key)

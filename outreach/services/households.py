@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.phone import InvalidPhone, normalize_phone
+from accounts.phone import clean_phone
 from communes.models import Hamlet
 from communes.services import rollup_buckets_mark
 
@@ -34,13 +34,7 @@ def household_get_or_create(
     if existing is not None:
         return existing, False
     ensure_can(by, "outreach.add_household", commune_id=hamlet.commune_id)
-    if phone.strip():
-        try:
-            phone = normalize_phone(phone)
-        except InvalidPhone:
-            raise ValidationError(
-                {"phone": _("Enter a Vietnamese mobile number, such as 0912 345 678.")}
-            ) from None
+    phone = clean_phone(phone)
     household = Household(
         commune_id=hamlet.commune_id,
         hamlet=hamlet,

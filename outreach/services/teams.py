@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import ScopeLevel, User
-from accounts.phone import InvalidPhone, normalize_phone
+from accounts.phone import clean_phone
 from accounts.services import user_create, user_role_sync
 from communes.models import Commune, Hamlet
 from communes.services import rollup_buckets_mark
@@ -87,17 +87,6 @@ def team_dissolve(*, by: User, team: Team, dissolved_on: date) -> Team:
     return team_update(by=by, team=team, dissolved_on=dissolved_on)
 
 
-def _normalized_phone(raw: str) -> str:
-    if not raw or not raw.strip():
-        return ""
-    try:
-        return normalize_phone(raw)
-    except InvalidPhone:
-        raise ValidationError(
-            {"phone": _("Enter a Vietnamese mobile number, such as 0912 345 678.")}
-        ) from None
-
-
 def _validate_member(member: Member) -> None:
     """full_clean() plus the rules whose message must name the field."""
     errors = {}
@@ -129,7 +118,7 @@ def member_create(*, by: User, team: Team, is_demo: bool = False, **fields) -> M
     unknown = set(fields) - set(MEMBER_FIELDS)
     if unknown:
         raise TypeError(f"member_create does not take {sorted(unknown)}")
-    fields["phone"] = _normalized_phone(fields.get("phone", ""))
+    fields["phone"] = clean_phone(fields.get("phone", ""))
     fields["full_name"] = " ".join(fields.get("full_name", "").split())
     member = Member(team=team, is_demo=is_demo, **fields)
     _validate_member(member)
@@ -152,7 +141,7 @@ def member_update(*, by: User, member: Member, team: Team | None = None, **chang
         raise ValidationError({"role": _("Ask your commune official to change your own role.")})
     before = _member_days(member, member.team.commune_id)
     if "phone" in changes:
-        changes["phone"] = _normalized_phone(changes["phone"])
+        changes["phone"] = clean_phone(changes["phone"])
     if "full_name" in changes:
         changes["full_name"] = " ".join(changes["full_name"].split())
     for field, value in changes.items():
