@@ -19,27 +19,19 @@ phone number or, for a row without a phone, the row's full name. Empty cells lea
 the portal holds as it is, so re-importing a file (or an export) changes nothing.
 """
 
-import csv
-import io
 import logging
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-import openpyxl
-from celery import current_app
-from django.conf import settings
-from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone, translation
-from django.utils.functional import Promise
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -49,18 +41,38 @@ from accounts.scopes import scope_for
 from communes.models import Commune, Hamlet
 from communes.text import fold
 
+from . import file_imports
+from .file_imports import (
+    HEADER_SEARCH_ROWS,  # noqa: F401 (part of this module's interface)
+    MAX_COLUMNS,  # noqa: F401
+    MAX_LISTED_CHANGES,
+    MAX_LISTED_ERRORS,
+    PROGRESS_EVERY,
+    ApplyRefused,  # noqa: F401
+    CellError,
+    Column,
+    FileShape,
+    ImportFileError,  # noqa: F401
+    Invalid,
+    Table,
+    applied_plan,
+    file_import_apply,
+    file_import_apply_request,
+    file_import_check,
+    file_import_create,
+    file_import_recheck,
+    file_imports_expire,
+    header_key,
+    import_save,
+    in_every_language,
+    refusal_of,
+)
 from .models import Member, MemberImport, Team
 from .services import member_create, member_login_create, member_update, team_create, team_update
 
 logger = logging.getLogger(__name__)
 
-HEADER_SEARCH_ROWS = 10
 MAX_ROWS = 20_000
-MAX_COLUMNS = 60
-# What the result keeps for the page: enough to fix a file, not a second copy of it.
-MAX_LISTED_ERRORS = 1000
-MAX_LISTED_CHANGES = 200
-PROGRESS_EVERY = 250
 
 # The tasks' registered names (outreach/tasks.py).
 CHECK_TASK = "outreach.member_import_check"
@@ -68,14 +80,6 @@ APPLY_TASK = "outreach.member_import_apply"
 
 
 # --- The file's columns ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: Promise
-    # Headers as found in provincial lists, in the form `header_key` gives them.
-    aliases: tuple[str, ...] = ()
 
 
 COLUMNS = (
@@ -166,150 +170,25 @@ TEMPLATE_COLUMNS = (
 )
 
 
-def header_key(text: Any) -> str:
-    """A header as compared: folded, without notes in brackets or punctuation."""
-    folded = fold(unicodedata.normalize("NFC", str(text or "")))
-    folded = re.sub(r"\(.*?\)|\[.*?\]", " ", folded)
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
-
-
-def _in_every_language(label: Promise) -> set[str]:
-    """The label as each of the portal's languages writes it, so its own files round-trip."""
-    names = set()
-    for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            names.add(header_key(label))
-    return names
-
-
-def _header_aliases() -> dict[str, str]:
-    aliases: dict[str, str] = {}
-    for column in COLUMNS:
-        for alias in (*column.aliases, *_in_every_language(column.label)):
-            aliases.setdefault(alias, column.key)
-    return aliases
-
-
-# --- Reading the file ------------------------------------------------------------------
-
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be used (not a spreadsheet, no header row, no rows)."""
-
-
-@dataclass
-class Table:
-    columns: dict[str, int]  # column key -> index in the row
-    header_row: int
-    rows: list[tuple[int, list[Any]]]  # (spreadsheet row number, cells)
+# A province's list has at most some 16,000 members.
+SHAPE = FileShape(
+    columns=COLUMNS,
+    required=(("commune_code", "commune_name"), ("team",)),
+    max_rows=MAX_ROWS,
+    missing_header=gettext_lazy(
+        "No header row was found in the first 10 rows. The file needs a column for the "
+        "commune (code or name) and one for the team's name; download the template "
+        "to see every column."
+    ),
+)
 
 
 def read_table(content: bytes) -> Table:
-    """The header and the data rows of an XLSX or CSV file, with spreadsheet row numbers."""
-    if content.startswith(b"PK\x03\x04"):
-        return _xlsx_table(content)
-    if content.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(
-            _("Old Excel files (.xls) cannot be read. Save the file as .xlsx or as CSV UTF-8.")
-        )
-    return _find_header(_csv_rows(content))
-
-
-def _xlsx_table(content: bytes) -> Table:
-    """The first sheet with a header row, the active sheet looked at first."""
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        sheets = [workbook.active, *(s for s in workbook.worksheets if s != workbook.active)]
-    except Exception as exc:
-        logger.info("unreadable workbook: %r", exc)
-        raise ImportFileError(
-            _("This Excel file cannot be read. Open it in Excel and save it again as .xlsx.")
-        ) from None
-    refusal = None
-    for sheet in sheets:
-        if sheet is None or not hasattr(sheet, "reset_dimensions"):
-            continue  # a chart sheet
-        # Some programs write a wrong sheet size; reading every row is the safe way.
-        sheet.reset_dimensions()
-        try:
-            return _find_header(sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True))
-        except ImportFileError as exc:
-            refusal = refusal or exc
-    raise refusal or ImportFileError(_("The workbook has no sheet."))
-
-
-def _csv_rows(content: bytes) -> Iterator[list[str]]:
-    # Excel saves "CSV UTF-8" with a BOM; older Vietnamese Windows saves in cp1258.
-    for encoding in ("utf-8-sig", "cp1258"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ImportFileError(
-            _(
-                "The file is neither an Excel workbook nor a CSV file in a known encoding. "
-                "In Excel choose Save As, then CSV UTF-8."
-            )
-        )
-    if "\x00" in text:
-        raise ImportFileError(
-            _("This is not a CSV file. Upload an Excel workbook (.xlsx) or a CSV UTF-8 file.")
-        )
-    # Excel writes ";" where the decimal mark is a comma. The delimiter is the one that
-    # splits the opening lines (title rows included) into the most columns.
-    head = text[:16384].splitlines()[: HEADER_SEARCH_ROWS + 5]
-    delimiter = max(
-        ",;\t", key=lambda d: max((len(r) for r in csv.reader(head, delimiter=d)), default=0)
-    )
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-
-
-def _find_header(rows: Iterable[list[Any] | tuple]) -> Table:
-    """The header is the first row, among the first ten, naming the commune and the team.
-
-    Rows are read up to a limit: a province's list has at most some 16,000 members, and a
-    file that unpacks into far more (or into endless columns) must not exhaust a worker.
-    Empty rows are dropped as they come, so rows that are merely formatted cost nothing.
-    """
-    kept: list[tuple[int, list[Any]]] = []
-    for number, cells in enumerate(rows, start=1):
-        cells = list(cells[:MAX_COLUMNS])
-        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
-            continue
-        if len(kept) > MAX_ROWS:
-            raise ImportFileError(
-                _("The file has more than %(limit)s rows. Split it into several files.")
-                % {"limit": f"{MAX_ROWS:,}".replace(",", ".")}
-            )
-        kept.append((number, cells))
-    aliases = _header_aliases()
-    for index, (number, cells) in enumerate(kept):
-        if number > HEADER_SEARCH_ROWS:
-            break
-        columns: dict[str, int] = {}
-        for position, cell in enumerate(cells):
-            key = aliases.get(header_key(cell))
-            if key is not None:
-                columns.setdefault(key, position)
-        has_commune = "commune_code" in columns or "commune_name" in columns
-        if has_commune and "team" in columns:
-            return Table(columns=columns, header_row=number, rows=kept[index + 1 :])
-    raise ImportFileError(
-        _(
-            "No header row was found in the first 10 rows. The file needs a column for the "
-            "commune (code or name) and one for the team's name; download the template "
-            "to see every column."
-        )
-    )
+    """The header and the data rows of a list of members, with spreadsheet row numbers."""
+    return file_imports.read_table(content, SHAPE)
 
 
 # --- Reading cells ---------------------------------------------------------------------
-
-
-class CellError(ValueError):
-    pass
 
 
 def _text(value: Any) -> str:
@@ -415,7 +294,7 @@ def _choice_words(choices, aliases: dict[str, str]) -> dict[str, str]:
     words = dict(aliases)
     for code, label in choices.choices:
         words.setdefault(header_key(code), code)
-        for word in _in_every_language(label):
+        for word in in_every_language(label):
             words.setdefault(word, code)
     return words
 
@@ -424,8 +303,8 @@ class _Readers:
     """How each member column's cells are read; built once per check, not once per cell."""
 
     def __init__(self):
-        self.yes = _YES | _in_every_language(YES)
-        self.no = _NO | _in_every_language(NO)
+        self.yes = _YES | in_every_language(YES)
+        self.no = _NO | in_every_language(NO)
         self.gender = _choice_words(Member.Gender, _GENDER_ALIASES)
         self.role = _choice_words(Member.Role, _ROLE_ALIASES)
         self.affiliation = _choice_words(Member.Affiliation, _AFFILIATION_ALIASES)
@@ -1015,15 +894,6 @@ def _check_logins(plan: Plan, changes: list[MemberChange]) -> None:
 # --- Applying a clean plan -------------------------------------------------------------
 
 
-class ApplyRefused(Exception):
-    """A service refused a change the check let through (the data changed meanwhile)."""
-
-    def __init__(self, row: int, messages: list[str]):
-        super().__init__(row, messages)
-        self.row = row
-        self.messages = messages
-
-
 def apply_plan(
     *, by: User, plan: Plan, progress: Callable[[int, int], None] | None = None
 ) -> tuple[dict[str, int], list[dict[str, str]]]:
@@ -1048,7 +918,7 @@ def apply_plan(
 
     teams: dict[tuple[int, str], Team] = {}
     for team_plan in plan.teams.values():
-        with _refusal_of(team_plan.row):
+        with refusal_of(team_plan.row):
             if team_plan.team is None:
                 teams[team_plan.key] = team_create(
                     by=by,
@@ -1068,17 +938,17 @@ def apply_plan(
     # Leaders who step down go first, so that the new leader finds the place free.
     members: dict[int, Member] = {}
     for change in sorted(plan.updates, key=lambda c: not c.demotes_leader):
-        with _refusal_of(change.row):
+        with refusal_of(change.row):
             members[change.row] = member_update(by=by, member=change.member, **change.fields)
         step()
     for change in plan.creates:
-        with _refusal_of(change.row):
+        with refusal_of(change.row):
             members[change.row] = member_create(by=by, team=teams[change.team_key], **change.fields)
         step()
     logins = []
     for change in plan.logins:
         member = members.get(change.row) or change.member
-        with _refusal_of(change.row):
+        with refusal_of(change.row):
             user, password = member_login_create(by=by, member=member)
         logins.append(
             {
@@ -1100,198 +970,60 @@ def apply_plan(
     return counts, logins
 
 
-@contextmanager
-def _refusal_of(row: int) -> Iterator[None]:
-    """Turn a service's ValidationError into a refusal naming the row."""
-    try:
-        yield
-    except ValidationError as exc:
-        raise ApplyRefused(row, exc.messages) from exc
-
-
 # --- The import's life: upload, check, apply -------------------------------------------
 
 
-def _queue(task_name: str, import_id: int) -> None:
-    # tasks.py imports this module, so the task is looked up when queued, not at import.
-    from . import tasks  # noqa: F401 (registers the tasks in this process)
-
-    current_app.tasks[task_name].delay(import_id)
-
-
-@transaction.atomic
 def member_import_create(
     *, by: User, file_name: str, content: bytes, create_logins: bool, language: str
 ) -> MemberImport:
     """Store an uploaded file and queue its check once the upload is committed."""
-    member_import = MemberImport.objects.create(
+    return file_import_create(
+        model=MemberImport,
+        check_task=CHECK_TASK,
         created_by=by,
         file_name=file_name[:255],
         content=content,
         create_logins=create_logins,
         language=language,
     )
-    transaction.on_commit(partial(_queue, CHECK_TASK, member_import.pk), robust=True)
-    return member_import
 
 
-@transaction.atomic
 def member_import_recheck(*, member_import: MemberImport) -> bool:
     """Check a file again (after a fix in the portal, or when its check never ran)."""
-    redoable = [
-        MemberImport.Status.UPLOADED,
-        MemberImport.Status.INVALID,
-        MemberImport.Status.FAILED,
-    ]
-    started = MemberImport.objects.filter(pk=member_import.pk, status__in=redoable).update(
-        status=MemberImport.Status.UPLOADED, rows_done=0, updated_at=timezone.now()
-    )
-    if started:
-        transaction.on_commit(partial(_queue, CHECK_TASK, member_import.pk), robust=True)
-    return bool(started)
+    return file_import_recheck(file_import=member_import, check_task=CHECK_TASK)
 
 
-@transaction.atomic
 def member_import_apply_request(*, member_import: MemberImport) -> bool:
     """Queue the apply of a checked file; a second click queues nothing."""
-    started = MemberImport.objects.filter(
-        pk=member_import.pk, status=MemberImport.Status.CHECKED
-    ).update(status=MemberImport.Status.APPLYING, rows_done=0, updated_at=timezone.now())
-    if started:
-        transaction.on_commit(partial(_queue, APPLY_TASK, member_import.pk), robust=True)
-    return bool(started)
-
-
-def _progress_key(import_id: int) -> str:
-    return f"outreach:member-import:{import_id}:progress"
-
-
-def _cache_progress(import_id: int, done: int, total: int) -> None:
-    # The apply runs in one transaction, so rows it writes are invisible to the progress
-    # page until it ends; its progress goes through the cache instead. A cache that is
-    # down costs the progress bar, never the import.
-    try:
-        cache.set(_progress_key(import_id), (done, total), timeout=3600)
-    except Exception:
-        logger.warning("could not record the progress of import %s", import_id, exc_info=True)
-
-
-def import_progress(member_import: MemberImport) -> int:
-    """How far the running step is, in percent."""
-    done, total = member_import.rows_done, member_import.rows_total
-    if member_import.status == MemberImport.Status.APPLYING:
-        try:
-            done, total = cache.get(_progress_key(member_import.pk)) or (0, 0)
-        except Exception:
-            done, total = 0, 0
-    if member_import.status == MemberImport.Status.DONE:
-        return 100
-    return min(100, done * 100 // total) if total else 0
-
-
-def _save(member_import: MemberImport, **values) -> None:
-    for name, value in values.items():
-        setattr(member_import, name, value)
-    member_import.save(update_fields=[*values, "updated_at"])
+    return file_import_apply_request(file_import=member_import, apply_task=APPLY_TASK)
 
 
 def member_import_check(member_import: MemberImport) -> None:
     """Check an uploaded file and store its errors or its preview. Writes no roster data."""
-    if member_import.status not in (MemberImport.Status.UPLOADED, MemberImport.Status.CHECKING):
-        return  # a second delivery of a check that already ran
-    _save(member_import, status=MemberImport.Status.CHECKING, rows_done=0)
 
-    def progress(done: int, total: int) -> None:
-        MemberImport.objects.filter(pk=member_import.pk).update(rows_done=done, rows_total=total)
-
-    with translation.override(member_import.language):
-        try:
-            table = read_table(bytes(member_import.content))
-            plan = build_plan(
-                by=member_import.created_by,
-                table=table,
-                create_logins=member_import.create_logins,
-                progress=progress,
-            )
-        except ImportFileError as exc:
-            _save(
-                member_import, status=MemberImport.Status.INVALID, result={"file_error": str(exc)}
-            )
-            return
-        except Exception:
-            logger.exception("check of member import %s failed", member_import.pk)
-            _save(member_import, status=MemberImport.Status.FAILED, result=_failure())
-            return
-        result = plan.summary()
-        if not result["counts"]["rows"]:
-            result["file_error"] = _("The file has a header row but no rows below it.")
-        invalid = plan.errors or "file_error" in result
-        _save(
-            member_import,
-            status=MemberImport.Status.INVALID if invalid else MemberImport.Status.CHECKED,
-            result=result,
-            rows_done=plan.rows,
-            rows_total=plan.rows,
+    def check(progress: Callable[[int, int], None]) -> Plan:
+        return build_plan(
+            by=member_import.created_by,
+            table=read_table(bytes(member_import.content)),
+            create_logins=member_import.create_logins,
+            progress=progress,
         )
 
+    file_import_check(member_import, check=check)
 
-class _Invalid(Exception):
-    def __init__(self, result: dict):
-        super().__init__()
-        self.result = result
+
+def _apply(locked: MemberImport, progress: Callable[[int, int], None]) -> dict[str, Any]:
+    table = read_table(bytes(locked.content))
+    plan = build_plan(by=locked.created_by, table=table, create_logins=locked.create_logins)
+    if plan.errors or not plan.rows:
+        raise Invalid(file_imports.plan_result(plan))
+    counts, logins = apply_plan(by=locked.created_by, plan=plan, progress=progress)
+    return {**applied_plan(plan, counts), "new_logins": logins}
 
 
 def member_import_apply(member_import: MemberImport) -> None:
     """Check the file again and apply it in one transaction: every change or none."""
-    if member_import.status != MemberImport.Status.APPLYING:
-        return  # a second delivery of an apply that already ran
-    progress = partial(_cache_progress, member_import.pk)
-    with translation.override(member_import.language):
-        try:
-            with transaction.atomic():
-                locked = MemberImport.objects.select_for_update().get(pk=member_import.pk)
-                if locked.status != MemberImport.Status.APPLYING:
-                    return
-                table = read_table(bytes(locked.content))
-                plan = build_plan(
-                    by=locked.created_by, table=table, create_logins=locked.create_logins
-                )
-                if plan.errors:
-                    raise _Invalid(plan.summary())
-                counts, logins = apply_plan(by=locked.created_by, plan=plan, progress=progress)
-                result = {**plan.summary(), "applied": counts}
-                _save(
-                    locked,
-                    status=MemberImport.Status.DONE,
-                    result=result,
-                    new_logins=logins,
-                    rows_done=plan.rows,
-                    rows_total=plan.rows,
-                )
-        except _Invalid as exc:
-            _save(member_import, status=MemberImport.Status.INVALID, result=exc.result)
-        except ApplyRefused as exc:
-            result = {
-                **member_import.result,
-                "errors": [{"row": exc.row, "messages": exc.messages}],
-            }
-            _save(member_import, status=MemberImport.Status.INVALID, result=result)
-        except ImportFileError as exc:
-            _save(
-                member_import, status=MemberImport.Status.INVALID, result={"file_error": str(exc)}
-            )
-        except PermissionDenied as exc:
-            _save(member_import, status=MemberImport.Status.FAILED, result=_failure(str(exc)))
-        except Exception:
-            logger.exception("apply of member import %s failed", member_import.pk)
-            _save(member_import, status=MemberImport.Status.FAILED, result=_failure())
-
-
-def _failure(message: str = "") -> dict:
-    return {
-        "failure": message
-        or _("The import stopped on an unexpected error and changed nothing. Try again later.")
-    }
+    file_import_apply(member_import, apply=_apply)
 
 
 @transaction.atomic
@@ -1300,13 +1032,12 @@ def member_import_logins_take(*, member_import: MemberImport) -> list[dict[str, 
     locked = MemberImport.objects.select_for_update().get(pk=member_import.pk)
     logins = list(locked.new_logins)
     if logins:
-        _save(locked, new_logins=[])
+        import_save(locked, new_logins=[])
     return logins
 
 
-# Uploaded files and unread passwords hold personal data: keep them no longer than needed.
+# Unread passwords hold personal data: forget them soon (the files go after 30 days).
 UNREAD_PASSWORDS_KEPT = timedelta(hours=24)
-IMPORTS_KEPT = timedelta(days=30)
 
 
 def member_imports_expire(*, now: datetime | None = None) -> tuple[int, int]:
@@ -1320,9 +1051,5 @@ def member_imports_expire(*, now: datetime | None = None) -> tuple[int, int]:
         .exclude(new_logins=[])
         .update(new_logins=[])
     )
-    deleted, _by_model = (
-        MemberImport.objects.filter(created_at__lt=now - IMPORTS_KEPT)
-        .exclude(status__in=[MemberImport.Status.CHECKING, MemberImport.Status.APPLYING])
-        .delete()
-    )
+    deleted = file_imports_expire(model=MemberImport, now=now)
     return cleared, deleted

@@ -373,11 +373,12 @@ class VisitChange(models.Model):
         return f"{self.visit_number} {self.action}"
 
 
-class MemberImport(models.Model):
-    """An uploaded list of teams and members, checked and then applied in the background.
+class FileImport(models.Model):
+    """An uploaded spreadsheet, checked and then applied in the background.
 
     The file is kept in the database (no media storage to configure) so that a worker on
-    another machine can read it; the check and the apply both read it from here.
+    another machine can read it; the check and the apply both read it from here. The
+    steps are in outreach/file_imports.py; each import's own rows in its app's imports.py.
     """
 
     class Status(models.TextChoices):
@@ -390,6 +391,8 @@ class MemberImport(models.Model):
         FAILED = "failed", _("Failed")
 
     MAX_FILE_SIZE = 5 * 1024 * 1024
+    # Where the apply's progress is cached, formatted with the import's pk.
+    PROGRESS_KEY = "file-import:{pk}:progress"
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -401,21 +404,17 @@ class MemberImport(models.Model):
     file_name = models.CharField(_("file name"), max_length=255)
     content = models.BinaryField(_("file content"))
     language = models.CharField(_("language"), max_length=10, default="vi")
-    create_logins = models.BooleanField(_("create logins for the leaders"), default=False)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED
     )
     rows_done = models.PositiveIntegerField(_("rows done"), default=0)
     rows_total = models.PositiveIntegerField(_("rows"), default=0)
     result = models.JSONField(_("result"), default=dict, blank=True)
-    # Passwords of the logins the import created, until they are downloaded once.
-    new_logins = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed at"), auto_now=True)
 
     class Meta:
-        verbose_name = _("member import")
-        verbose_name_plural = _("member imports")
+        abstract = True
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -424,3 +423,26 @@ class MemberImport(models.Model):
     @property
     def in_progress(self) -> bool:
         return self.status in (self.Status.UPLOADED, self.Status.CHECKING, self.Status.APPLYING)
+
+    @property
+    def can_apply(self) -> bool:
+        return self.status == self.Status.CHECKED
+
+    @property
+    def can_recheck(self) -> bool:
+        """After a fix in the portal, or when the check never ran."""
+        return self.status in (self.Status.UPLOADED, self.Status.INVALID, self.Status.FAILED)
+
+
+class MemberImport(FileImport):
+    """An uploaded list of teams and members (outreach/imports.py)."""
+
+    PROGRESS_KEY = "outreach:member-import:{pk}:progress"
+
+    create_logins = models.BooleanField(_("create logins for the leaders"), default=False)
+    # Passwords of the logins the import created, until they are downloaded once.
+    new_logins = models.JSONField(default=list, blank=True, editable=False)
+
+    class Meta(FileImport.Meta):
+        verbose_name = _("member import")
+        verbose_name_plural = _("member imports")

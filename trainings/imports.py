@@ -3,11 +3,12 @@
 One row per learner and course: name, agency, e-mail or phone, course, the day they
 enrolled, the day they completed it and their score, under a header row that may have
 title rows above it. Headers are recognised in Vietnamese or English, whatever their
-case and accents. The file is read with the member import's helpers
-(outreach/imports.py): the same encodings, date and phone cells, formula quotes.
+case and accents. The file is read as every import reads it (outreach/file_imports.py),
+and its cells with the member import's readers (outreach/imports.py): the same
+encodings, date and phone cells, formula quotes.
 
-An import runs in two steps, each in a Celery task (trainings/tasks.py), as the member
-import does:
+An import runs in two steps, each in a Celery task (trainings/tasks.py), through the
+steps every import shares (outreach/file_imports.py):
 
 - check: read the file, validate every row as course_enrolment_save would, and
   describe what would be created, updated or left as it is, and where each completion
@@ -21,50 +22,43 @@ person_key); with the course, that finds their record, so a file imported twice
 changes nothing the second time.
 """
 
-import io
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import partial
 from typing import Any
 
-import openpyxl
-from celery import current_app
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from communes.models import Commune, District
-from outreach.imports import (
-    HEADER_SEARCH_ROWS,
-    MAX_COLUMNS,
+from outreach import file_imports
+from outreach.file_imports import (
     MAX_LISTED_CHANGES,
     MAX_LISTED_ERRORS,
     PROGRESS_EVERY,
-    ApplyRefused,
     CellError,
     Column,
-    ImportFileError,
+    FileShape,
+    Invalid,
     Table,
-    _csv_rows,
-    _date,
-    _failure,
-    _in_every_language,
-    _Invalid,
-    _phone,
-    _refusal_of,
-    _save,
-    _text,
-    header_key,
+    applied_plan,
+    file_import_apply,
+    file_import_apply_request,
+    file_import_check,
+    file_import_create,
+    file_import_recheck,
+    file_imports_expire,
+    plan_result,
+    refusal_of,
 )
+from outreach.imports import _date, _phone, _text
 
 from .models import CourseEnrolment, CourseImport
 from .services import PlaceIndex, course_enrolment_save, person_key, place_from_agency, place_index
@@ -188,88 +182,21 @@ COLUMNS = (
 COLUMNS_BY_KEY = {c.key: c for c in COLUMNS}
 
 
-def _header_aliases() -> dict[str, str]:
-    aliases: dict[str, str] = {}
-    for column in COLUMNS:
-        for alias in (*column.aliases, *_in_every_language(column.label)):
-            aliases.setdefault(alias, column.key)
-    return aliases
-
-
-# --- Reading the file ------------------------------------------------------------------
-# The bytes are decoded by the member import's readers; only the header differs, since
-# outreach's header finder looks for a commune and a team.
+SHAPE = FileShape(
+    columns=COLUMNS,
+    required=(("full_name",), ("course",)),
+    max_rows=MAX_ROWS,
+    missing_header=gettext_lazy(
+        "No header row was found in the first 10 rows. The file needs a column for the "
+        "learner's full name and one for the course; see the columns listed on the "
+        "upload page."
+    ),
+)
 
 
 def read_table(content: bytes) -> Table:
-    """The header and the data rows of an XLSX or CSV file, with spreadsheet row numbers."""
-    if content.startswith(b"PK\x03\x04"):
-        return _xlsx_table(content)
-    if content.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(
-            _("Old Excel files (.xls) cannot be read. Save the file as .xlsx or as CSV UTF-8.")
-        )
-    return _find_header(_csv_rows(content))
-
-
-def _xlsx_table(content: bytes) -> Table:
-    """The first sheet with a header row, the active sheet looked at first."""
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        sheets = [workbook.active, *(s for s in workbook.worksheets if s != workbook.active)]
-    except Exception as exc:
-        logger.info("unreadable workbook: %r", exc)
-        raise ImportFileError(
-            _("This Excel file cannot be read. Open it in Excel and save it again as .xlsx.")
-        ) from None
-    refusal = None
-    for sheet in sheets:
-        if sheet is None or not hasattr(sheet, "reset_dimensions"):
-            continue  # a chart sheet
-        # Some programs write a wrong sheet size; reading every row is the safe way.
-        sheet.reset_dimensions()
-        try:
-            return _find_header(sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True))
-        except ImportFileError as exc:
-            refusal = refusal or exc
-    raise refusal or ImportFileError(_("The workbook has no sheet."))
-
-
-def _find_header(rows: Iterable[list[Any] | tuple]) -> Table:
-    """The header is the first row, among the first ten, naming the learner and the course.
-
-    Rows are read up to a limit, so that a file unpacking into far more cannot exhaust a
-    worker; empty rows are dropped as they come.
-    """
-    kept: list[tuple[int, list[Any]]] = []
-    for number, cells in enumerate(rows, start=1):
-        cells = list(cells[:MAX_COLUMNS])
-        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
-            continue
-        if len(kept) > MAX_ROWS:
-            raise ImportFileError(
-                _("The file has more than %(limit)s rows. Split it into several files.")
-                % {"limit": f"{MAX_ROWS:,}".replace(",", ".")}
-            )
-        kept.append((number, cells))
-    aliases = _header_aliases()
-    for index, (number, cells) in enumerate(kept):
-        if number > HEADER_SEARCH_ROWS:
-            break
-        columns: dict[str, int] = {}
-        for position, cell in enumerate(cells):
-            key = aliases.get(header_key(cell))
-            if key is not None:
-                columns.setdefault(key, position)
-        if "full_name" in columns and "course" in columns:
-            return Table(columns=columns, header_row=number, rows=kept[index + 1 :])
-    raise ImportFileError(
-        _(
-            "No header row was found in the first 10 rows. The file needs a column for the "
-            "learner's full name and one for the course; see the columns listed on the "
-            "upload page."
-        )
-    )
+    """The header and the data rows of the platform's list, with spreadsheet row numbers."""
+    return file_imports.read_table(content, SHAPE)
 
 
 # --- Reading cells ---------------------------------------------------------------------
@@ -580,7 +507,7 @@ def apply_plan(
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     total = len(plan.learners)
     for done, learner in enumerate(plan.learners, start=1):
-        with _refusal_of(learner.row):
+        with refusal_of(learner.row):
             _enrolment, created, changed = course_enrolment_save(
                 by=by,
                 course=learner.course,
@@ -602,175 +529,57 @@ def apply_plan(
 # --- The import's life: upload, check, apply -------------------------------------------
 
 
-def _queue(task_name: str, import_id: int) -> None:
-    # tasks.py imports this module, so the task is looked up when queued, not at import.
-    from . import tasks  # noqa: F401 (registers the tasks in this process)
-
-    current_app.tasks[task_name].delay(import_id)
-
-
-@transaction.atomic
 def course_import_create(
     *, by: User, file_name: str, content: bytes, language: str
 ) -> CourseImport:
     """Store an uploaded file and queue its check once the upload is committed."""
     if not by.has_perm("trainings.add_courseenrolment"):
         raise PermissionDenied(_("Your role does not allow this change."))
-    course_import = CourseImport.objects.create(
-        created_by=by, file_name=file_name[:255], content=content, language=language
+    return file_import_create(
+        model=CourseImport,
+        check_task=CHECK_TASK,
+        created_by=by,
+        file_name=file_name[:255],
+        content=content,
+        language=language,
     )
-    transaction.on_commit(partial(_queue, CHECK_TASK, course_import.pk), robust=True)
-    return course_import
 
 
-@transaction.atomic
 def course_import_recheck(*, course_import: CourseImport) -> bool:
     """Check a file again (after a fix in the portal, or when its check never ran)."""
-    redoable = [
-        CourseImport.Status.UPLOADED,
-        CourseImport.Status.INVALID,
-        CourseImport.Status.FAILED,
-    ]
-    started = CourseImport.objects.filter(pk=course_import.pk, status__in=redoable).update(
-        status=CourseImport.Status.UPLOADED, rows_done=0, updated_at=timezone.now()
-    )
-    if started:
-        transaction.on_commit(partial(_queue, CHECK_TASK, course_import.pk), robust=True)
-    return bool(started)
+    return file_import_recheck(file_import=course_import, check_task=CHECK_TASK)
 
 
-@transaction.atomic
 def course_import_apply_request(*, course_import: CourseImport) -> bool:
     """Queue the apply of a checked file; a second click queues nothing."""
-    started = CourseImport.objects.filter(
-        pk=course_import.pk, status=CourseImport.Status.CHECKED
-    ).update(status=CourseImport.Status.APPLYING, rows_done=0, updated_at=timezone.now())
-    if started:
-        transaction.on_commit(partial(_queue, APPLY_TASK, course_import.pk), robust=True)
-    return bool(started)
-
-
-def _progress_key(import_id: int) -> str:
-    return f"trainings:course-import:{import_id}:progress"
-
-
-def _cache_progress(import_id: int, done: int, total: int) -> None:
-    # The apply runs in one transaction, so its own writes are invisible to the progress
-    # page until it ends; its progress goes through the cache instead. A cache that is
-    # down costs the progress bar, never the import.
-    try:
-        cache.set(_progress_key(import_id), (done, total), timeout=3600)
-    except Exception:
-        logger.warning("could not record the progress of import %s", import_id, exc_info=True)
-
-
-def import_progress(course_import: CourseImport) -> int:
-    """How far the running step is, in percent."""
-    if course_import.status == CourseImport.Status.DONE:
-        return 100
-    done, total = course_import.rows_done, course_import.rows_total
-    if course_import.status == CourseImport.Status.APPLYING:
-        try:
-            done, total = cache.get(_progress_key(course_import.pk)) or (0, 0)
-        except Exception:
-            done, total = 0, 0
-    return min(100, done * 100 // total) if total else 0
-
-
-def _result(plan: Plan) -> dict:
-    result = plan.summary()
-    if not plan.rows:
-        result["file_error"] = _("The file has a header row but no rows below it.")
-    return result
+    return file_import_apply_request(file_import=course_import, apply_task=APPLY_TASK)
 
 
 def course_import_check(course_import: CourseImport) -> None:
     """Check an uploaded file and store its errors or its preview. Writes no records."""
-    if course_import.status not in (CourseImport.Status.UPLOADED, CourseImport.Status.CHECKING):
-        return  # a second delivery of a check that already ran
-    _save(course_import, status=CourseImport.Status.CHECKING, rows_done=0)
 
-    def progress(done: int, total: int) -> None:
-        CourseImport.objects.filter(pk=course_import.pk).update(rows_done=done, rows_total=total)
-
-    with translation.override(course_import.language):
-        try:
-            table = read_table(bytes(course_import.content))
-            plan, _places = build_plan(table=table, progress=progress)
-        except ImportFileError as exc:
-            _save(
-                course_import, status=CourseImport.Status.INVALID, result={"file_error": str(exc)}
-            )
-            return
-        except Exception:
-            logger.exception("check of course import %s failed", course_import.pk)
-            _save(course_import, status=CourseImport.Status.FAILED, result=_failure())
-            return
-        result = _result(plan)
-        invalid = plan.errors or "file_error" in result
-        _save(
-            course_import,
-            status=CourseImport.Status.INVALID if invalid else CourseImport.Status.CHECKED,
-            result=result,
-            rows_done=plan.rows,
-            rows_total=plan.rows,
+    def check(progress: Callable[[int, int], None]) -> Plan:
+        plan, _places = build_plan(
+            table=read_table(bytes(course_import.content)), progress=progress
         )
+        return plan
+
+    file_import_check(course_import, check=check)
+
+
+def _apply(locked: CourseImport, progress: Callable[[int, int], None]) -> dict[str, Any]:
+    plan, places = build_plan(table=read_table(bytes(locked.content)))
+    if plan.errors or not plan.rows:
+        raise Invalid(plan_result(plan))
+    counts = apply_plan(by=locked.created_by, plan=plan, places=places, progress=progress)
+    return applied_plan(plan, counts)
 
 
 def course_import_apply(course_import: CourseImport) -> None:
     """Check the file again and apply it in one transaction: every row or none."""
-    if course_import.status != CourseImport.Status.APPLYING:
-        return  # a second delivery of an apply that already ran
-    progress = partial(_cache_progress, course_import.pk)
-    with translation.override(course_import.language):
-        try:
-            with transaction.atomic():
-                locked = CourseImport.objects.select_for_update().get(pk=course_import.pk)
-                if locked.status != CourseImport.Status.APPLYING:
-                    return
-                plan, places = build_plan(table=read_table(bytes(locked.content)))
-                if plan.errors or not plan.rows:
-                    raise _Invalid(_result(plan))
-                counts = apply_plan(
-                    by=locked.created_by, plan=plan, places=places, progress=progress
-                )
-                _save(
-                    locked,
-                    status=CourseImport.Status.DONE,
-                    result={**plan.summary(), "applied": counts},
-                    rows_done=plan.rows,
-                    rows_total=plan.rows,
-                )
-        except _Invalid as exc:
-            _save(course_import, status=CourseImport.Status.INVALID, result=exc.result)
-        except ApplyRefused as exc:
-            result = {
-                **course_import.result,
-                "errors": [{"row": exc.row, "messages": exc.messages}],
-            }
-            result.setdefault("counts", {})["error_rows"] = 1
-            _save(course_import, status=CourseImport.Status.INVALID, result=result)
-        except ImportFileError as exc:
-            _save(
-                course_import, status=CourseImport.Status.INVALID, result={"file_error": str(exc)}
-            )
-        except PermissionDenied as exc:
-            _save(course_import, status=CourseImport.Status.FAILED, result=_failure(str(exc)))
-        except Exception:
-            logger.exception("apply of course import %s failed", course_import.pk)
-            _save(course_import, status=CourseImport.Status.FAILED, result=_failure())
-
-
-# Uploaded lists hold personal data: keep them no longer than needed.
-IMPORTS_KEPT = timedelta(days=30)
+    file_import_apply(course_import, apply=_apply)
 
 
 def course_imports_expire(*, now: datetime | None = None) -> int:
     """Delete imports older than 30 days that are not running; returns how many."""
-    now = now or timezone.now()
-    deleted, _by_model = (
-        CourseImport.objects.filter(created_at__lt=now - IMPORTS_KEPT)
-        .exclude(status__in=[CourseImport.Status.CHECKING, CourseImport.Status.APPLYING])
-        .delete()
-    )
-    return deleted
+    return file_imports_expire(model=CourseImport, now=now)

@@ -6,7 +6,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from communes.models import Commune, District
-from outreach.models import Member
+from outreach.models import FileImport, Member
 
 from .catalogue import TOPIC_LABELS
 
@@ -281,52 +281,12 @@ class CourseEnrolment(models.Model):
         return f"{self.full_name} — {self.course}"
 
 
-class CourseImport(models.Model):
-    """An uploaded enrolment and completion list of the online-course platform, checked
-    and then applied in the background (trainings/imports.py).
+class CourseImport(FileImport):
+    """An uploaded enrolment and completion list of the online-course platform
+    (trainings/imports.py)."""
 
-    The file is kept in the database, as member imports are, so that a worker on another
-    machine reads it; the check and the apply both read it from here.
-    """
+    PROGRESS_KEY = "trainings:course-import:{pk}:progress"
 
-    class Status(models.TextChoices):
-        UPLOADED = "uploaded", _("Waiting to be checked")
-        CHECKING = "checking", _("Checking")
-        CHECKED = "checked", _("Ready to import")
-        INVALID = "invalid", _("Has errors")
-        APPLYING = "applying", _("Importing")
-        DONE = "done", _("Imported")
-        FAILED = "failed", _("Failed")
-
-    MAX_FILE_SIZE = 5 * 1024 * 1024
-
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        # An import is its uploader's working file, readable by them alone.
-        on_delete=models.CASCADE,
-        related_name="+",
-        verbose_name=_("uploaded by"),
-    )
-    file_name = models.CharField(_("file name"), max_length=255)
-    content = models.BinaryField(_("file content"))
-    language = models.CharField(_("language"), max_length=10, default="vi")
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED
-    )
-    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
-    rows_total = models.PositiveIntegerField(_("rows"), default=0)
-    result = models.JSONField(_("result"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
-
-    class Meta:
+    class Meta(FileImport.Meta):
         verbose_name = _("course import")
         verbose_name_plural = _("course imports")
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return self.file_name
-
-    @property
-    def in_progress(self) -> bool:
-        return self.status in (self.Status.UPLOADED, self.Status.CHECKING, self.Status.APPLYING)

@@ -1,24 +1,27 @@
-"""The upload form of the member import."""
+"""The upload forms of the spreadsheet imports: the member import's, and their base."""
 
 from django import forms
 from django.template.defaultfilters import filesizeformat
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from ..models import MemberImport
+from ..models import FileImport
 
 ACCEPTED_EXTENSIONS = (".xlsx", ".csv")
 
 
-class MemberImportForm(forms.Form):
-    file = forms.FileField(
-        label=_("List of teams and members"),
+def upload_field(label: Promise) -> forms.FileField:
+    return forms.FileField(
+        label=label,
         help_text=_("An Excel workbook (.xlsx) or a CSV file, up to 5 MB."),
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(ACCEPTED_EXTENSIONS)}),
     )
-    create_logins = forms.BooleanField(
-        label=_("Create logins for the leaders (login name: their phone number)"),
-        required=False,
-    )
+
+
+class FileImportForm(forms.Form):
+    """An uploaded workbook or CSV file, refused early when no import could read it."""
+
+    file = upload_field(_("File"))
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -29,11 +32,19 @@ class MemberImportForm(forms.Form):
             )
         if not name.endswith(ACCEPTED_EXTENSIONS):
             raise forms.ValidationError(_("Upload an Excel workbook (.xlsx) or a CSV file."))
-        if upload.size > MemberImport.MAX_FILE_SIZE:
+        if upload.size > FileImport.MAX_FILE_SIZE:
             raise forms.ValidationError(
                 _("The file is larger than %(limit)s. Split it into several files.")
-                % {"limit": filesizeformat(MemberImport.MAX_FILE_SIZE)}
+                % {"limit": filesizeformat(FileImport.MAX_FILE_SIZE)}
             )
         if not upload.size:
             raise forms.ValidationError(_("The file is empty."))
         return upload
+
+
+class MemberImportForm(FileImportForm):
+    file = upload_field(_("List of teams and members"))
+    create_logins = forms.BooleanField(
+        label=_("Create logins for the leaders (login name: their phone number)"),
+        required=False,
+    )

@@ -32,9 +32,9 @@ from accounts.scopes import scope_for
 from communes.models import Commune
 
 from .. import exports
+from ..file_imports import detail_context
 from ..forms.imports import MemberImportForm
 from ..imports import (
-    import_progress,
     member_import_apply_request,
     member_import_create,
     member_import_logins_take,
@@ -94,26 +94,8 @@ def member_import_new(request):
 @never_cache
 def member_import_detail(request, pk: int):
     member_import = _own_import(request, pk)
-    result = member_import.result or {}
-    response = render(
-        request,
-        "outreach/imports/detail.html",
-        {
-            "import": member_import,
-            "result": result,
-            "counts": result.get("counts", {}),
-            "applied": result.get("applied"),
-            "percent": import_progress(member_import),
-            "can_apply": member_import.status == MemberImport.Status.CHECKED,
-            "can_recheck": member_import.status
-            in (
-                MemberImport.Status.UPLOADED,
-                MemberImport.Status.INVALID,
-                MemberImport.Status.FAILED,
-            ),
-            "has_logins": bool(member_import.new_logins),
-        },
-    )
+    context = {**detail_context(member_import), "has_logins": bool(member_import.new_logins)}
+    response = render(request, "outreach/imports/detail.html", context)
     if member_import.in_progress:
         # The page follows a background task: reload until it is done (no script needed).
         response["Refresh"] = "2"

@@ -1,39 +1,14 @@
 """Forms of the online-course pages: the upload of the platform's list, the list's filters."""
 
 from django import forms
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from outreach.forms.imports import ACCEPTED_EXTENSIONS
+from outreach.forms.imports import FileImportForm, upload_field
 from outreach.forms.teams import FilterForm
 
-from ..models import CourseImport
 
-
-class CourseImportForm(forms.Form):
-    file = forms.FileField(
-        label=_("Enrolment and completion list of the online-course platform"),
-        help_text=_("An Excel workbook (.xlsx) or a CSV file, up to 5 MB."),
-        widget=forms.ClearableFileInput(attrs={"accept": ",".join(ACCEPTED_EXTENSIONS)}),
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        name = upload.name.lower()
-        if name.endswith(".xls"):
-            raise forms.ValidationError(
-                _("Old Excel files (.xls) cannot be read. Save the file as .xlsx or as CSV UTF-8.")
-            )
-        if not name.endswith(ACCEPTED_EXTENSIONS):
-            raise forms.ValidationError(_("Upload an Excel workbook (.xlsx) or a CSV file."))
-        if upload.size > CourseImport.MAX_FILE_SIZE:
-            raise forms.ValidationError(
-                _("The file is larger than %(limit)s. Split it into several files.")
-                % {"limit": filesizeformat(CourseImport.MAX_FILE_SIZE)}
-            )
-        if not upload.size:
-            raise forms.ValidationError(_("The file is empty."))
-        return upload
+class CourseImportForm(FileImportForm):
+    file = upload_field(_("Enrolment and completion list of the online-course platform"))
 
 
 class CourseFilterForm(FilterForm):

@@ -28,13 +28,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.phone import InvalidPhone, looks_like_phone, normalize_phone
 from communes.models import VietnameseOrder
+from outreach.file_imports import detail_context
 
 from ..forms.courses import CourseFilterForm, CourseImportForm
 from ..imports import (
     course_import_apply_request,
     course_import_create,
     course_import_recheck,
-    import_progress,
 )
 from ..models import CourseEnrolment, CourseImport
 from ..selectors import enrolments_visible
@@ -133,24 +133,8 @@ def course_import_new(request: HttpRequest) -> HttpResponse:
 @never_cache
 def course_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     course_import = _own_import(request, pk)
-    result = course_import.result or {}
     response = render(
-        request,
-        "trainings/courses/import_detail.html",
-        {
-            "import": course_import,
-            "result": result,
-            "counts": result.get("counts", {}),
-            "applied": result.get("applied"),
-            "percent": import_progress(course_import),
-            "can_apply": course_import.status == CourseImport.Status.CHECKED,
-            "can_recheck": course_import.status
-            in (
-                CourseImport.Status.UPLOADED,
-                CourseImport.Status.INVALID,
-                CourseImport.Status.FAILED,
-            ),
-        },
+        request, "trainings/courses/import_detail.html", detail_context(course_import)
     )
     if course_import.in_progress:
         # The page follows a background task: reload until it is done (no script needed).
