@@ -153,13 +153,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": REDIS_TIMEOUT,
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
-# Publishing gives up quickly: callers queue on commit and must not hang on a dead broker.
-CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 2,
-    "interval_start": 0,
-    "interval_step": 0.5,
-    "interval_max": 1,
-}
+# Publishing gives up at once: what a task would do is recorded in Postgres first (the
+# pending roll-up buckets), and beat picks it up if a request to the broker was lost. A
+# form must never wait on retries against a broker that hangs.
+CELERY_TASK_PUBLISH_RETRY = False
 
 # --- Language, time and formats ---------------------------------------------------------
 LANGUAGE_CODE = "vi"
