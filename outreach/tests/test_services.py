@@ -73,6 +73,18 @@ def _data(team, **overrides) -> VisitData:
     return VisitData(**values)
 
 
+def _record(leader, team, hamlet, address_label, data, sid=None):
+    """Log a visit as the leader, with a fresh submission id unless one is given."""
+    return visit_record(
+        by=leader,
+        team=team,
+        submission_id=sid or uuid.uuid4(),
+        hamlet=hamlet,
+        address_label=address_label,
+        data=data,
+    )
+
+
 def _buckets() -> set[tuple[int, dt.date]]:
     return set(PendingRollup.objects.values_list("commune_id", "day"))
 
@@ -165,22 +177,8 @@ def test_a_leader_who_steps_down_loses_the_login(leader, team, official):
 @pytest.mark.django_db
 def test_a_visit_is_stored_once_per_submission_id(leader, team, hamlet):
     sid = uuid.uuid4()
-    first, created = visit_record(
-        by=leader,
-        team=team,
-        submission_id=sid,
-        hamlet=hamlet,
-        address_label="Số 5",
-        data=_data(team),
-    )
-    again, created_again = visit_record(
-        by=leader,
-        team=team,
-        submission_id=sid,
-        hamlet=hamlet,
-        address_label="số 5",
-        data=_data(team),
-    )
+    first, created = _record(leader, team, hamlet, "Số 5", _data(team), sid=sid)
+    again, created_again = _record(leader, team, hamlet, "số 5", _data(team), sid=sid)
     assert (created, created_again) == (True, False)
     assert again.pk == first.pk
     assert Visit.objects.count() == 1
@@ -191,23 +189,9 @@ def test_a_visit_is_stored_once_per_submission_id(leader, team, hamlet):
 @pytest.mark.django_db
 def test_the_same_submission_id_with_other_content_is_a_conflict(leader, team, hamlet):
     sid = uuid.uuid4()
-    visit_record(
-        by=leader,
-        team=team,
-        submission_id=sid,
-        hamlet=hamlet,
-        address_label="Số 5",
-        data=_data(team),
-    )
+    _record(leader, team, hamlet, "Số 5", _data(team), sid=sid)
     with pytest.raises(VisitConflict):
-        visit_record(
-            by=leader,
-            team=team,
-            submission_id=sid,
-            hamlet=hamlet,
-            address_label="Số 5",
-            data=_data(team, residents_helped=3),
-        )
+        _record(leader, team, hamlet, "Số 5", _data(team, residents_helped=3), sid=sid)
     assert Visit.objects.get().residents_helped == 2
 
 
@@ -216,26 +200,12 @@ def test_the_same_submission_id_from_another_team_never_touches_the_first(
     leader, team, hamlet, hai_dong, official
 ):
     sid = uuid.uuid4()
-    visit_record(
-        by=leader,
-        team=team,
-        submission_id=sid,
-        hamlet=hamlet,
-        address_label="Số 5",
-        data=_data(team),
-    )
+    _record(leader, team, hamlet, "Số 5", _data(team), sid=sid)
     other = TeamFactory(commune=hai_dong)
     other_leader_member = MemberFactory(team=other, role="leader", phone="0987654321")
     other_leader, _pw = member_login_create(by=official, member=other_leader_member)
     with pytest.raises(VisitConflict) as conflict:
-        visit_record(
-            by=other_leader,
-            team=other,
-            submission_id=sid,
-            hamlet=hamlet,
-            address_label="Số 5",
-            data=_data(other),
-        )
+        _record(other_leader, other, hamlet, "Số 5", _data(other), sid=sid)
     assert conflict.value.visit is None
     assert Visit.objects.get().team_id == team.pk
 
@@ -245,14 +215,7 @@ def test_a_leader_cannot_log_a_visit_for_another_team(leader, hai_dong, hamlet):
     other = TeamFactory(commune=hai_dong)
     MemberFactory(team=other)
     with pytest.raises(OutsideScope):
-        visit_record(
-            by=leader,
-            team=other,
-            submission_id=uuid.uuid4(),
-            hamlet=hamlet,
-            address_label="Số 5",
-            data=_data(other),
-        )
+        _record(leader, other, hamlet, "Số 5", _data(other))
     assert not Visit.objects.exists()
 
 
@@ -268,28 +231,14 @@ def test_visit_dates_must_be_past_and_after_the_team_was_formed(
     leader, team, hamlet, overrides, field
 ):
     with pytest.raises(ValidationError) as refused:
-        visit_record(
-            by=leader,
-            team=team,
-            submission_id=uuid.uuid4(),
-            hamlet=hamlet,
-            address_label="Số 5",
-            data=_data(team, **overrides),
-        )
+        _record(leader, team, hamlet, "Số 5", _data(team, **overrides))
     assert field in refused.value.message_dict
     assert not Visit.objects.exists() and not Household.objects.exists()
 
 
 @pytest.mark.django_db
 def test_moving_a_visit_marks_the_old_and_the_new_day_for_the_roll_up(leader, team, hamlet):
-    visit, _ = visit_record(
-        by=leader,
-        team=team,
-        submission_id=uuid.uuid4(),
-        hamlet=hamlet,
-        address_label="Số 5",
-        data=_data(team),
-    )
+    visit, _ = _record(leader, team, hamlet, "Số 5", _data(team))
     PendingRollup.objects.all().delete()
     new_day = DAY - dt.timedelta(days=3)
 
@@ -309,21 +258,19 @@ def test_moving_a_visit_marks_the_old_and_the_new_day_for_the_roll_up(leader, te
 
 @pytest.mark.django_db
 def test_the_latest_visit_answer_wins_and_earlier_answers_stay(leader, team, hamlet):
-    visit_record(
-        by=leader,
-        team=team,
-        submission_id=uuid.uuid4(),
-        hamlet=hamlet,
-        address_label="Số 5",
-        data=_data(team, visited_on=DAY, readiness={"mobile_banking": False, "knows_scams": True}),
+    _record(
+        leader,
+        team,
+        hamlet,
+        "Số 5",
+        _data(team, visited_on=DAY, readiness={"mobile_banking": False, "knows_scams": True}),
     )
-    visit_record(
-        by=leader,
-        team=team,
-        submission_id=uuid.uuid4(),
-        hamlet=hamlet,
-        address_label="Số 5",
-        data=_data(team, visited_on=DAY + dt.timedelta(days=1), readiness={"mobile_banking": True}),
+    _record(
+        leader,
+        team,
+        hamlet,
+        "Số 5",
+        _data(team, visited_on=DAY + dt.timedelta(days=1), readiness={"mobile_banking": True}),
     )
     household = Household.objects.get()
     assert (household.mobile_banking, household.knows_scams, household.telemedicine) == (
@@ -339,14 +286,7 @@ def test_the_latest_visit_answer_wins_and_earlier_answers_stay(leader, team, ham
 
 @pytest.mark.django_db
 def test_a_leader_edits_for_7_days_then_no_more(leader, team, hamlet):
-    visit, _ = visit_record(
-        by=leader,
-        team=team,
-        submission_id=uuid.uuid4(),
-        hamlet=hamlet,
-        address_label="Số 5",
-        data=_data(team),
-    )
+    visit, _ = _record(leader, team, hamlet, "Số 5", _data(team))
     Visit.objects.filter(pk=visit.pk).update(created_at=timezone.now() - dt.timedelta(days=8))
     leader = User.objects.get(pk=leader.pk)
     with pytest.raises(OutsideScope):
@@ -356,14 +296,7 @@ def test_a_leader_edits_for_7_days_then_no_more(leader, team, hamlet):
 
 @pytest.mark.django_db
 def test_deleting_a_visit_is_recorded_and_marks_its_day(leader, team, hamlet):
-    visit, _ = visit_record(
-        by=leader,
-        team=team,
-        submission_id=uuid.uuid4(),
-        hamlet=hamlet,
-        address_label="Số 5",
-        data=_data(team),
-    )
+    visit, _ = _record(leader, team, hamlet, "Số 5", _data(team))
     PendingRollup.objects.all().delete()
     visit_delete(by=leader, visit=visit)
     assert _buckets() == {(team.commune_id, DAY)}
@@ -373,21 +306,9 @@ def test_deleting_a_visit_is_recorded_and_marks_its_day(leader, team, hamlet):
 
 @pytest.mark.django_db
 def test_merging_households_moves_their_visits_to_the_one_kept(leader, team, hamlet, official):
-    a, _ = visit_record(
-        by=leader,
-        team=team,
-        submission_id=uuid.uuid4(),
-        hamlet=hamlet,
-        address_label="Số 5",
-        data=_data(team),
-    )
-    b, _ = visit_record(
-        by=leader,
-        team=team,
-        submission_id=uuid.uuid4(),
-        hamlet=hamlet,
-        address_label="Nhà số 5",
-        data=_data(team, visited_on=DAY - dt.timedelta(days=1)),
+    a, _ = _record(leader, team, hamlet, "Số 5", _data(team))
+    b, _ = _record(
+        leader, team, hamlet, "Nhà số 5", _data(team, visited_on=DAY - dt.timedelta(days=1))
     )
     PendingRollup.objects.all().delete()
 
@@ -401,14 +322,7 @@ def test_merging_households_moves_their_visits_to_the_one_kept(leader, team, ham
 @pytest.mark.django_db
 def test_a_refused_write_leaves_no_bucket_behind(leader, team, hamlet):
     with pytest.raises(ValidationError):
-        visit_record(
-            by=leader,
-            team=team,
-            submission_id=uuid.uuid4(),
-            hamlet=hamlet,
-            address_label="Số 5",
-            data=_data(team, visited_on=dt.date(2099, 1, 1)),
-        )
+        _record(leader, team, hamlet, "Số 5", _data(team, visited_on=dt.date(2099, 1, 1)))
     assert not PendingRollup.objects.exists()
 
 
