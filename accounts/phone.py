@@ -52,16 +52,16 @@ def looks_like_phone(text: str) -> bool:
     return bool(text) and _SEPARATORS.sub("", text).lstrip("+").isdigit()
 
 
-def clean_phone(raw: str, *, field: str = "phone") -> str:
+def clean_phone(raw: str, *, field: str | None = "phone") -> str:
     """An optional phone from a form or a file: "" when empty, else the stored form.
 
-    Raises a ValidationError on `field` that tells the user what to type.
+    Raises a ValidationError that tells the user what to type, on `field` (None from a
+    form's clean_<field> method, where the field is already known).
     """
     if not raw or not raw.strip():
         return ""
     try:
         return normalize_phone(raw)
     except InvalidPhone:
-        raise ValidationError(
-            {field: _("Enter a Vietnamese mobile number, such as 0912 345 678.")}
-        ) from None
+        message = _("Enter a Vietnamese mobile number, such as 0912 345 678.")
+        raise ValidationError({field: message} if field else message) from None

@@ -1,5 +1,7 @@
 """The province's administrative units, keyed by their official GSO codes (2023)."""
 
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -25,35 +27,54 @@ class VietnameseOrder(Collate):
         return compiler.compile(self.get_source_expressions()[0])
 
 
-class FoldedNameModel(models.Model):
+class DerivedTextModel(models.Model):
+    """Text stored next to the text it is derived from, for search and uniqueness.
+
+    DERIVED maps each stored field to (its source field, the function deriving it).
+    Deriving here means no write path (admin, import, command) can forget it.
+    """
+
+    DERIVED: dict[str, tuple[str, Callable[[str], str]]] = {}
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self._derive()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            follow = {t for t, (source, _f) in self.DERIVED.items() if source in update_fields}
+            kwargs["update_fields"] = {*update_fields, *follow}
+        super().save(*args, **kwargs)
+
+    def validate_constraints(self, exclude=None):
+        # A constraint on a derived field must be checked whenever its source is,
+        # though forms never carry the derived field (which would otherwise exclude it).
+        self._derive()
+        if exclude:
+            checked = {t for t, (source, _f) in self.DERIVED.items() if source not in exclude}
+            exclude = set(exclude) - checked
+        super().validate_constraints(exclude=exclude)
+
+    def _derive(self) -> None:
+        for target, (source, derive) in self.DERIVED.items():
+            setattr(self, target, derive(getattr(self, source)))
+
+
+class FoldedNameModel(DerivedTextModel):
     """A name that search finds whatever diacritics and case the searcher types."""
 
     name = models.CharField(_("name"), max_length=100)
     # Folding needs Python (SQLite has no unaccent), so the folded name is stored.
     name_folded = models.CharField(max_length=100, editable=False, db_index=True)
 
+    DERIVED = {"name_folded": ("name", fold)}
+
     class Meta:
         abstract = True
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args, **kwargs):
-        # name_folded is derived from name alone; keeping it here means no write path
-        # (admin, import, command) can forget it.
-        self.name_folded = fold(self.name)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "name" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "name_folded"}
-        super().save(*args, **kwargs)
-
-    def validate_constraints(self, exclude=None):
-        # A constraint on the folded name must be checked whenever the name is, though
-        # forms never carry name_folded (which would otherwise exclude it).
-        self.name_folded = fold(self.name)
-        if exclude and "name" not in exclude:
-            exclude = set(exclude) - {"name_folded"}
-        super().validate_constraints(exclude=exclude)
 
 
 class NamedUnit(FoldedNameModel):

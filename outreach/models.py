@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from communes.models import Commune, FoldedNameModel, Hamlet, VietnameseOrder
+from communes.models import Commune, DerivedTextModel, FoldedNameModel, Hamlet, VietnameseOrder
 from communes.text import fold
 
 from .catalogue import SERVICE_LABELS
@@ -83,7 +83,7 @@ class MemberQuerySet(models.QuerySet):
         return self.filter(is_active=True)
 
 
-class Member(models.Model):
+class Member(DerivedTextModel):
     """A member of a team; the leader may have a login (their phone number)."""
 
     class Role(models.TextChoices):
@@ -144,6 +144,8 @@ class Member(models.Model):
 
     objects = MemberQuerySet.as_manager()
 
+    DERIVED = {"full_name_folded": ("full_name", fold)}
+
     class Meta:
         verbose_name = _("member")
         verbose_name_plural = _("members")
@@ -182,14 +184,6 @@ class Member(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
-    def save(self, *args, **kwargs):
-        # Derived for search, as for FoldedNameModel.
-        self.full_name_folded = fold(self.full_name)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "full_name" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "full_name_folded"}
-        super().save(*args, **kwargs)
-
 
 class ReadinessChecklist(models.Model):
     """The digital-readiness checklist: yes, no, or not known (empty)."""
@@ -225,7 +219,12 @@ READINESS_FIELDS = (
 )
 
 
-class Household(ReadinessChecklist):
+def normalize_address(label: str) -> str:
+    """ "Số 12, ngõ 3" and "so 12 ngo 3" are one address."""
+    return " ".join(fold(label).replace(",", " ").replace(".", " ").split())
+
+
+class Household(ReadinessChecklist, DerivedTextModel):
     """A household of a hamlet, found again by its address label."""
 
     commune = models.ForeignKey(
@@ -250,6 +249,8 @@ class Household(ReadinessChecklist):
         verbose_name=_("created by"),
     )
     is_demo = models.BooleanField(_("demo data"), default=False)
+
+    DERIVED = {"address_folded": ("address_label", normalize_address)}
     # The checklist fields hold the current answers: per item, the answer of the latest
     # visit that gave one. The visit services keep them in step; visits keep the history.
 
@@ -267,24 +268,6 @@ class Household(ReadinessChecklist):
 
     def __str__(self) -> str:
         return self.address_label
-
-    def save(self, *args, **kwargs):
-        self.address_folded = normalize_address(self.address_label)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "address_label" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "address_folded"}
-        super().save(*args, **kwargs)
-
-    def validate_constraints(self, exclude=None):
-        self.address_folded = normalize_address(self.address_label)
-        if exclude and "address_label" not in exclude:
-            exclude = set(exclude) - {"address_folded"}
-        super().validate_constraints(exclude=exclude)
-
-
-def normalize_address(label: str) -> str:
-    """ "Số 12, ngõ 3" and "so 12 ngo 3" are one address."""
-    return " ".join(fold(label).replace(",", " ").replace(".", " ").split())
 
 
 class Visit(ReadinessChecklist):

@@ -11,12 +11,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.phone import InvalidPhone, normalize_phone
+from accounts.phone import clean_phone as cleaned_phone
 from communes.models import Commune, Hamlet
 
 from ..models import Member, Team
-
-PHONE_INVALID = _("Enter a Vietnamese mobile number, such as 0912 345 678.")
 
 
 def _date_input() -> forms.DateInput:
@@ -268,13 +266,7 @@ class MemberForm(forms.Form):
             self.fields["team"].queryset = teams
 
     def clean_phone(self) -> str:
-        raw = self.cleaned_data["phone"].strip()
-        if not raw:
-            return ""
-        try:
-            return normalize_phone(raw)
-        except InvalidPhone:
-            raise ValidationError(PHONE_INVALID) from None
+        return cleaned_phone(self.cleaned_data["phone"], field=None)
 
     def clean_joined_on(self):
         return _not_in_future(

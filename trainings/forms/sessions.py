@@ -11,14 +11,12 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ScopeLevel, User
-from accounts.phone import InvalidPhone, normalize_phone
+from accounts.phone import clean_phone as cleaned_phone
 from accounts.scopes import scope_for
 from communes.models import Commune, District
 from outreach.models import Member
 
 from ..models import Attendance, Audience, Headcount, Level, Topic, TrainingSession
-
-PHONE_INVALID = _("Enter a Vietnamese mobile number, such as 0912 345 678.")
 
 
 def _date_input() -> forms.DateInput:
@@ -323,13 +321,7 @@ class AttendanceForm(forms.Form):
             self.fields["member"].queryset = members
 
     def clean_phone(self) -> str:
-        raw = self.cleaned_data["phone"].strip()
-        if not raw:
-            return ""
-        try:
-            return normalize_phone(raw)
-        except InvalidPhone:
-            raise ValidationError(PHONE_INVALID) from None
+        return cleaned_phone(self.cleaned_data["phone"], field=None)
 
     def clean(self):
         cleaned = super().clean()
