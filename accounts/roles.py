@@ -71,6 +71,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_KEEP_SESSIONS,
         "trainings.add_courseenrolment",
         "trainings.change_courseenrolment",
+        # The year's targets and the indicators reported from elsewhere.
+        "dashboard.view_target",
+        "dashboard.add_target",
+        "dashboard.change_target",
+        "dashboard.delete_target",
+        "dashboard.view_provincialindicator",
+        "dashboard.add_provincialindicator",
+        "dashboard.change_provincialindicator",
     ],
     DISTRICT_STAFF: [*_VIEW_UNITS, *_VIEW_OUTREACH, *_VIEW_TRAININGS, *_KEEP_SESSIONS],
     # Commune officials keep their commune's hamlets, teams, members and households.

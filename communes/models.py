@@ -236,6 +236,11 @@ class Hamlet(FoldedNameModel):
         ]
 
 
+class RollupSource(models.TextChoices):
+    OUTREACH = "outreach", _("Outreach")
+    TRAININGS = "trainings", _("Trainings")
+
+
 class PendingRollup(models.Model):
     """A (place, day) whose figures changed and wait for the dashboard's roll-up.
 
@@ -249,6 +254,9 @@ class PendingRollup(models.Model):
     commune = models.ForeignKey(Commune, on_delete=models.CASCADE, null=True, related_name="+")
     district = models.ForeignKey(District, on_delete=models.CASCADE, null=True, related_name="+")
     day = models.DateField()
+    # Which figures changed: a visit never changes who was trained in the year, whose
+    # recomputation reads the whole year's attendance.
+    source = models.CharField(max_length=10, choices=RollupSource.choices)
     marked_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from .models import Commune, District, PendingRollup, Province
+from .models import Commune, District, PendingRollup, Province, RollupSource
 from .text import fold
 
 logger = logging.getLogger(__name__)
@@ -124,19 +124,25 @@ def _rollup_queue() -> None:
 
 def rollup_buckets_mark(
     *,
+    source: RollupSource,
     commune_days: Iterable[tuple[int, date]] = (),
     district_days: Iterable[tuple[int, date]] = (),
     province_days: Iterable[date] = (),
 ) -> int:
-    """Record which (commune, day), (district, day) and province-day buckets a change touched.
+    """Record which (commune, day), (district, day) and province-day buckets a change touched,
+    and whether outreach or training figures changed.
 
     Call inside the writer's transaction: the marks commit or roll back with the
     change. The roll-up is queued on commit; a broker that is down is logged, never
     raised to the user (the beat safety net picks the buckets up later).
     """
-    rows = [PendingRollup(commune_id=c, day=d) for c, d in set(commune_days) if c and d]
-    rows += [PendingRollup(district_id=c, day=d) for c, d in set(district_days) if c and d]
-    rows += [PendingRollup(day=d) for d in set(province_days) if d]
+    rows = [
+        PendingRollup(commune_id=c, day=d, source=source) for c, d in set(commune_days) if c and d
+    ]
+    rows += [
+        PendingRollup(district_id=c, day=d, source=source) for c, d in set(district_days) if c and d
+    ]
+    rows += [PendingRollup(day=d, source=source) for d in set(province_days) if d]
     if not rows:
         return 0
     PendingRollup.objects.bulk_create(rows)

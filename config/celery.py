@@ -11,9 +11,20 @@ app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# The schedule lives in code so that it is reviewed with the tasks it runs. The
-# dashboard issue adds its roll-up entries here.
+# The schedule lives in code so that it is reviewed with the tasks it runs.
 app.conf.beat_schedule = {
+    # Writers queue the pending roll-up on commit; this catches what a broker outage
+    # or a lost message left behind (the buckets wait in Postgres).
+    "rollup-pending": {
+        "task": "dashboard.rollup_pending",
+        "schedule": crontab(minute="*/5"),
+    },
+    # A nightly rebuild from the raw rows: figures stay exact even if a writer ever
+    # forgot to mark a bucket.
+    "rollup-full": {
+        "task": "dashboard.rollup_full",
+        "schedule": crontab(hour=3, minute=0),
+    },
     # Uploaded member lists and unread leader passwords are personal data: forget them
     # once they are no longer needed.
     "expire-member-imports": {

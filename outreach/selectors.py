@@ -1,9 +1,25 @@
 """Reads of teams, members, households and visits, always within the user's scope."""
 
+from collections import defaultdict
+from collections.abc import Collection
 from datetime import date
 
-from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
 
 from accounts.models import User
@@ -12,7 +28,7 @@ from accounts.scopes import scope_for
 from communes.models import Hamlet, VietnameseOrder
 from communes.text import fold
 
-from .models import Household, Member, Service, Team, Visit
+from .models import READINESS_FIELDS, Household, Member, Service, Team, Visit
 
 
 def hamlets_visible(user: User) -> QuerySet[Hamlet]:
@@ -245,3 +261,228 @@ def households_listed(user: User, *, text: str = "", hamlet_id: int | None = Non
             Q(address_folded__contains=folded) | Q(head_name__icontains=text)
         )
     return households.order_by("hamlet__name_folded", "address_folded")
+
+
+# --- Figures for the dashboard's roll-up -----------------------------------------------
+#
+# The dashboard recomputes (commune, day) cells from these reads and stores the results
+# in its summary tables. Each groups in SQL and returns plain rows. `communes` and
+# `days` narrow the cells (None: all); `start`/`end` narrow the days to a range. A
+# visit's commune is its team's, which the visit service keeps equal to its household's.
+
+
+def _cells(
+    queryset: QuerySet,
+    *,
+    commune: str,
+    day: str,
+    communes: Collection[int] | None,
+    days: Collection[date] | None,
+    start: date | None,
+    end: date | None,
+) -> QuerySet:
+    if communes is not None:
+        queryset = queryset.filter(**{f"{commune}__in": list(communes)})
+    if days is not None:
+        queryset = queryset.filter(**{f"{day}__in": list(days)})
+    if start is not None:
+        queryset = queryset.filter(**{f"{day}__gte": start})
+    if end is not None:
+        queryset = queryset.filter(**{f"{day}__lte": end})
+    return queryset.order_by()
+
+
+def _visits_in(**cells) -> QuerySet[Visit]:
+    return _cells(Visit.objects.all(), commune="team__commune_id", day="visited_on", **cells)
+
+
+def _first_visits_in(**cells) -> QuerySet[Visit]:
+    """The visits that are their household's first (the earliest day, then the lowest id)."""
+    first = (
+        Visit.objects.filter(household=OuterRef("household"))
+        .order_by("visited_on", "pk")
+        .values("pk")[:1]
+    )
+    return _visits_in(**cells).filter(pk=Subquery(first))
+
+
+def visit_figures_by_commune_day(**cells) -> dict[tuple[int, date], dict]:
+    """Visits, first visits, residents helped, teams and members out, per (commune, day)."""
+    figures: dict[tuple[int, date], dict] = {}
+    rows = (
+        _visits_in(**cells)
+        .values("team__commune_id", "visited_on")
+        .annotate(
+            visits=Count("pk"),
+            residents_helped=Sum("residents_helped"),
+            teams_visiting=Count("team", distinct=True),
+        )
+    )
+    for row in rows:
+        key = (row.pop("team__commune_id"), row.pop("visited_on"))
+        figures[key] = {**row, "households_first": 0, "members_visiting": 0}
+    first = (
+        _first_visits_in(**cells)
+        .values("team__commune_id", "visited_on")
+        .annotate(n=Count("pk"))
+        .values_list("team__commune_id", "visited_on", "n")
+    )
+    for commune_id, day, n in first:
+        figures[(commune_id, day)]["households_first"] = n
+    members = (
+        _cells(
+            Visit.members.through.objects.all(),
+            commune="visit__team__commune_id",
+            day="visit__visited_on",
+            **cells,
+        )
+        .values("visit__team__commune_id", "visit__visited_on")
+        .annotate(n=Count("member", distinct=True))
+        .values_list("visit__team__commune_id", "visit__visited_on", "n")
+    )
+    for commune_id, day, n in members:
+        figures[(commune_id, day)]["members_visiting"] = n
+    return figures
+
+
+def visits_by_commune_day_service(**cells) -> QuerySet:
+    """Rows (commune id, day, service id, visits) for visits that helped with a service."""
+    return (
+        _cells(
+            Visit.services.through.objects.all(),
+            commune="visit__team__commune_id",
+            day="visit__visited_on",
+            **cells,
+        )
+        .values("visit__team__commune_id", "visit__visited_on", "service_id")
+        .annotate(n=Count("visit"))
+        .values_list("visit__team__commune_id", "visit__visited_on", "service_id", "n")
+    )
+
+
+def visit_figures_by_hamlet_day(**cells) -> dict[tuple[int, date], dict]:
+    """Visits, first visits and residents helped per (hamlet of the household, day)."""
+    figures: dict[tuple[int, date], dict] = {}
+    rows = (
+        _visits_in(**cells)
+        .values("household__hamlet_id", "visited_on")
+        .annotate(
+            commune_id=Min("household__commune_id"),
+            visits=Count("pk"),
+            residents_helped=Sum("residents_helped"),
+        )
+    )
+    for row in rows:
+        key = (row.pop("household__hamlet_id"), row.pop("visited_on"))
+        figures[key] = {**row, "households_first": 0}
+    first = (
+        _first_visits_in(**cells)
+        .values("household__hamlet_id", "visited_on")
+        .annotate(n=Count("pk"))
+        .values_list("household__hamlet_id", "visited_on", "n")
+    )
+    for hamlet_id, day, n in first:
+        figures[(hamlet_id, day)]["households_first"] = n
+    return figures
+
+
+def visit_figures_by_team_day(**cells) -> QuerySet:
+    """Rows per (team, day): commune, visits, distinct households, residents helped."""
+    return (
+        _visits_in(**cells)
+        .values("team_id", "visited_on")
+        .annotate(
+            commune_id=Min("team__commune_id"),
+            visits=Count("pk"),
+            households=Count("household", distinct=True),
+            residents_helped=Sum("residents_helped"),
+        )
+    )
+
+
+def team_totals(communes: Collection[int] | None = None) -> QuerySet[Team]:
+    """Every team of the communes with its visits, distinct households and last visit."""
+    teams = Team.objects.all()
+    if communes is not None:
+        teams = teams.filter(commune_id__in=list(communes))
+    return (
+        teams.order_by()
+        .values("pk", "commune_id")
+        .annotate(
+            visit_count=Count("visits"),
+            households_reached=Count("visits__household", distinct=True),
+            last_visited_on=Max("visits__visited_on"),
+        )
+    )
+
+
+def roster_changes_by_commune_day(**cells) -> dict[tuple[int, date], dict]:
+    """Teams formed and dissolved, members who joined and left, and members who joined
+    and left the Zalo OA channel, per (commune, day).
+
+    A member counts on the Zalo OA from the later of joining the team and joining the
+    channel (the channel date may be unknown) until they leave the team.
+    """
+    figures: dict[tuple[int, date], dict] = defaultdict(dict)
+    zalo = Member.objects.filter(on_zalo_oa=True).annotate(
+        zalo_from=Greatest("joined_on", Coalesce("zalo_joined_on", "joined_on"))
+    )
+    zalo = zalo.filter(Q(left_on__isnull=True) | Q(left_on__gte=F("zalo_from")))
+    counts = {
+        "teams_formed": (Team.objects.all(), "commune_id", "formed_on"),
+        "teams_dissolved": (Team.objects.all(), "commune_id", "dissolved_on"),
+        "members_joined": (Member.objects.all(), "team__commune_id", "joined_on"),
+        "members_left": (Member.objects.all(), "team__commune_id", "left_on"),
+        "zalo_joined": (zalo, "team__commune_id", "zalo_from"),
+        "zalo_left": (zalo, "team__commune_id", "left_on"),
+    }
+    for name, (queryset, commune, day) in counts.items():
+        rows = (
+            _cells(queryset, commune=commune, day=day, **cells)
+            .filter(**{f"{day}__isnull": False})
+            .values_list(commune, day)
+            .annotate(n=Count("pk"))
+        )
+        for commune_id, on, n in rows:
+            figures[(commune_id, on)][name] = n
+    return figures
+
+
+def readiness_by_commune(communes: Collection[int] | None = None) -> dict[int, dict]:
+    """Per commune and readiness item: households whose current answer is yes, and
+    households with any answer."""
+    households = Household.objects.all()
+    if communes is not None:
+        households = households.filter(commune_id__in=list(communes))
+    aggregates = {}
+    for item in READINESS_FIELDS:
+        aggregates[f"{item}__yes"] = Count("pk", filter=Q(**{item: True}))
+        aggregates[f"{item}__answered"] = Count("pk", filter=Q(**{f"{item}__isnull": False}))
+    rows = households.order_by().values("commune_id").annotate(**aggregates)
+    return {
+        row["commune_id"]: {
+            item: (row[f"{item}__yes"], row[f"{item}__answered"]) for item in READINESS_FIELDS
+        }
+        for row in rows
+    }
+
+
+def outreach_span() -> tuple[date | None, date | None]:
+    """The first and last day any outreach figure falls on (visits, teams, members)."""
+    visits = Visit.objects.aggregate(first=Min("visited_on"), last=Max("visited_on"))
+    teams = Team.objects.aggregate(
+        first=Min("formed_on"), last=Max("formed_on"), dissolved=Max("dissolved_on")
+    )
+    members = Member.objects.aggregate(
+        first=Min("joined_on"),
+        last=Max("joined_on"),
+        left=Max("left_on"),
+        zalo_first=Min("zalo_joined_on"),
+        zalo_last=Max("zalo_joined_on"),
+    )
+    firsts = [visits["first"], teams["first"], members["first"], members["zalo_first"]]
+    lasts = [visits["last"], teams["last"], teams["dissolved"], members["last"], members["left"]]
+    lasts.append(members["zalo_last"])
+    firsts = [d for d in firsts if d]
+    lasts = [d for d in lasts if d]
+    return (min(firsts) if firsts else None, max(lasts) if lasts else None)

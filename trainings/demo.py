@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from communes.models import Commune, District
+from communes.models import Commune, District, RollupSource
 from communes.services import rollup_buckets_mark
 
 from .models import (
@@ -530,7 +530,7 @@ def seed_demo(*, seed: int, scale: float = 1.0) -> list[str]:
         lines.append(
             f"Demo online courses: {len(enrolments):,} course records, {completed:,} completed."
         )
-    rollup_buckets_mark(**marks)
+    rollup_buckets_mark(source=RollupSource.TRAININGS, **marks)
     return lines
 
 

@@ -1,9 +1,12 @@
 """Reads of trainings: what a user may see, and the yearly figures the dashboard rolls up."""
 
+from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db import connection
+from django.db.models import Count, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from accounts.models import ScopeLevel, User
@@ -160,3 +163,152 @@ def enrolments_visible(user: User) -> QuerySet[CourseEnrolment]:
     if scope.level == ScopeLevel.DISTRICT:
         in_scope |= scope.q(district="district")
     return enrolments.filter(in_scope)
+
+
+# --- Figures for the dashboard's roll-up -----------------------------------------------
+
+# (level, district id, commune id, day, audience): a commune's rows carry its district.
+TrainingCell = tuple[str, int | None, int | None, date, str]
+
+
+def _in_places(queryset: QuerySet, *, level: str, places, days, start, end, day: str):
+    """Narrow to the level's places and days (None: all)."""
+    place = {Level.COMMUNE: "commune_id", Level.DISTRICT: "district_id"}.get(level)
+    if level == Level.COMMUNE:
+        queryset = queryset.filter(commune__isnull=False)
+    elif level == Level.DISTRICT:
+        queryset = queryset.filter(commune__isnull=True, district__isnull=False)
+    else:
+        queryset = queryset.filter(commune__isnull=True, district__isnull=True)
+    if place and places is not None:
+        queryset = queryset.filter(**{f"{place}__in": list(places)})
+    if days is not None:
+        queryset = queryset.filter(**{f"{day}__in": list(days)})
+    if start is not None:
+        queryset = queryset.filter(**{f"{day}__gte": start})
+    if end is not None:
+        queryset = queryset.filter(**{f"{day}__lte": end})
+    return queryset.order_by()
+
+
+def training_figures_by_cell(
+    level: str,
+    *,
+    places: Collection[int] | None = None,
+    days: Collection[date] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> dict[TrainingCell, dict]:
+    """Sessions held and their attendees (on their start day), and course completions
+    (where the learner's agency is), per place, day and audience at one level."""
+    figures: dict[TrainingCell, dict] = defaultdict(
+        lambda: {"sessions_held": 0, "attendees": 0, "course_completions": 0}
+    )
+    held = _in_places(
+        TrainingSession.objects.filter(status=TrainingSession.Status.HELD),
+        level=level,
+        places=places,
+        days=days,
+        start=start,
+        end=end,
+        day="starts_on",
+    )
+    for district_id, commune_district_id, commune_id, day, audience, attendees in with_attendees(
+        held
+    ).values_list(
+        "district_id",
+        "commune__district_id",
+        "commune_id",
+        "starts_on",
+        "audience",
+        "attendee_count",
+    ):
+        cell = figures[(level, district_id or commune_district_id, commune_id, day, audience)]
+        cell["sessions_held"] += 1
+        cell["attendees"] += attendees
+    completed = _in_places(
+        CourseEnrolment.objects.filter(completed_on__isnull=False),
+        level=level,
+        places=places,
+        days=days,
+        start=start,
+        end=end,
+        day="completed_on",
+    )
+    for district_id, commune_district_id, commune_id, day, audience, n in (
+        completed.values_list(
+            "district_id", "commune__district_id", "commune_id", "completed_on", "audience"
+        )
+        .annotate(n=Count("pk"))
+        .values_list(
+            "district_id", "commune__district_id", "commune_id", "completed_on", "audience", "n"
+        )
+    ):
+        cell = figures[(level, district_id or commune_district_id, commune_id, day, audience)]
+        cell["course_completions"] += n
+    return dict(figures)
+
+
+def people_trained_by_place(year: int) -> list[tuple[int | None, int | None, int, int]]:
+    """Distinct people and distinct officials trained in a year, as rows
+    (district id, commune id, people, officials): one per commune (district None), one
+    per district (its own sessions and records, and its communes'), and the province
+    (both None). One person at three sessions and a course counts once, as in
+    training_figures().
+    """
+    session = TrainingSession._meta.db_table
+    attendance = Attendance._meta.db_table
+    enrolment = CourseEnrolment._meta.db_table
+    commune = Commune._meta.db_table
+    officials = ", ".join(["%s"] * len(OFFICIAL_AUDIENCES))
+    start, end = date(year, 1, 1), date(year, 12, 31)
+    # Distinct counts do not add up over places, so each level is counted on its own.
+    sql = f"""
+        WITH people AS (
+            SELECT s.commune_id AS commune_id,
+                   COALESCE(s.district_id, c.district_id) AS district_id,
+                   a.person_key AS person_key, s.audience AS audience
+            FROM {attendance} a
+            JOIN {session} s ON s.id = a.session_id
+            LEFT JOIN {commune} c ON c.id = s.commune_id
+            WHERE s.status = %s AND s.starts_on BETWEEN %s AND %s
+            UNION ALL
+            SELECT e.commune_id, COALESCE(e.district_id, c.district_id), e.person_key, e.audience
+            FROM {enrolment} e
+            LEFT JOIN {commune} c ON c.id = e.commune_id
+            WHERE e.completed_on BETWEEN %s AND %s
+        )
+        SELECT NULL, commune_id, COUNT(DISTINCT person_key),
+               COUNT(DISTINCT CASE WHEN audience IN ({officials}) THEN person_key END)
+        FROM people WHERE commune_id IS NOT NULL GROUP BY commune_id
+        UNION ALL
+        SELECT district_id, NULL, COUNT(DISTINCT person_key),
+               COUNT(DISTINCT CASE WHEN audience IN ({officials}) THEN person_key END)
+        FROM people WHERE district_id IS NOT NULL GROUP BY district_id
+        UNION ALL
+        SELECT NULL, NULL, COUNT(DISTINCT person_key),
+               COUNT(DISTINCT CASE WHEN audience IN ({officials}) THEN person_key END)
+        FROM people
+    """  # noqa: S608 - table names come from the models, values are parameters
+    audiences = [str(a) for a in OFFICIAL_AUDIENCES]
+    params = [TrainingSession.Status.HELD.value, start, end, start, end]
+    params += audiences * 3
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        # The province's row is there even when nobody was trained.
+        return [tuple(row) for row in cursor.fetchall() if row[2]]
+
+
+def training_years() -> set[int]:
+    """The years in which a session started or a course was completed."""
+    years = {d.year for d in TrainingSession.objects.dates("starts_on", "year")}
+    return years | {d.year for d in CourseEnrolment.objects.dates("completed_on", "year")}
+
+
+def training_span() -> tuple[date | None, date | None]:
+    """The first and last day a session started or a course was completed."""
+    sessions = TrainingSession.objects.aggregate(first=Min("starts_on"), last=Max("starts_on"))
+    courses = CourseEnrolment.objects.aggregate(first=Min("completed_on"), last=Max("completed_on"))
+    firsts = [d for d in (sessions["first"], courses["first"]) if d]
+    lasts = [d for d in (sessions["last"], courses["last"]) if d]
+    return (min(firsts) if firsts else None, max(lasts) if lasts else None)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.phone import clean_phone
 from accounts.scopes import scope_for
-from communes.models import Commune, District
+from communes.models import Commune, District, RollupSource
 from communes.services import rollup_buckets_mark
 from communes.text import fold
 from outreach.models import Member
@@ -88,7 +88,7 @@ def _mark(*sessions: TrainingSession) -> None:
     for session in sessions:
         for key, values in _bucket(session).items():
             marks[key] += values
-    rollup_buckets_mark(**marks)
+    rollup_buckets_mark(source=RollupSource.TRAININGS, **marks)
 
 
 def _place_for_level(level: str, district: District | None, commune: Commune | None):
@@ -371,7 +371,7 @@ def course_enrolment_save(
         if bucket:
             key_name, value = bucket
             marks[key_name].append(value)
-    rollup_buckets_mark(**marks)
+    rollup_buckets_mark(source=RollupSource.TRAININGS, **marks)
     return enrolment, created, True
 
 

@@ -7,7 +7,7 @@ import pytest
 from celery import current_app
 from django.db import transaction
 
-from communes.models import Commune, PendingRollup
+from communes.models import Commune, PendingRollup, RollupSource
 from communes.services import ROLLUP_TASK, rollup_buckets_mark
 
 DAY = dt.date(2026, 11, 20)
@@ -32,7 +32,9 @@ def test_marks_are_stored_and_the_roll_up_is_queued_once_on_commit(
 ):
     commune = Commune.objects.get(code=14269)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        rollup_buckets_mark(commune_days=[(commune.pk, DAY), (commune.pk, DAY)])
+        rollup_buckets_mark(
+            source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY), (commune.pk, DAY)]
+        )
         assert rollup_task == []  # nothing runs before the commit
 
     assert list(PendingRollup.objects.values_list("commune_id", "day")) == [(commune.pk, DAY)]
@@ -43,8 +45,8 @@ def test_marks_are_stored_and_the_roll_up_is_queued_once_on_commit(
 @pytest.mark.django_db
 def test_a_second_mark_of_the_same_bucket_is_kept_for_the_next_run(divisions):
     commune = Commune.objects.get(code=14269)
-    rollup_buckets_mark(commune_days=[(commune.pk, DAY)])
-    rollup_buckets_mark(commune_days=[(commune.pk, DAY)])
+    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
+    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
     # Not merged: a roll-up that claimed the first must leave the second behind.
     assert PendingRollup.objects.filter(commune=commune, day=DAY).count() == 2
 
@@ -53,7 +55,7 @@ def test_a_second_mark_of_the_same_bucket_is_kept_for_the_next_run(divisions):
 def test_marks_roll_back_with_the_change_that_made_them(divisions):
     commune = Commune.objects.get(code=14269)
     with pytest.raises(RuntimeError), transaction.atomic():
-        rollup_buckets_mark(commune_days=[(commune.pk, DAY)])
+        rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
         raise RuntimeError("the writer's change failed")
     assert not PendingRollup.objects.exists()
 
@@ -68,7 +70,7 @@ def test_a_broker_that_is_down_is_logged_never_raised(
     monkeypatch.setattr(current_app.tasks[ROLLUP_TASK], "apply_async", broker_down)
     commune = Commune.objects.get(code=14269)
     with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
-        rollup_buckets_mark(commune_days=[(commune.pk, DAY)])
+        rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
 
     assert PendingRollup.objects.count() == 1  # the figures will catch up later
     assert "broker unreachable" in caplog.text
@@ -80,7 +82,7 @@ def test_without_the_dashboards_task_the_buckets_wait(
 ):
     commune = Commune.objects.get(code=14269)
     with caplog.at_level(logging.INFO), django_capture_on_commit_callbacks(execute=True):
-        rollup_buckets_mark(commune_days=[(commune.pk, DAY)])
+        rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
     assert PendingRollup.objects.count() == 1
     assert "not registered" in caplog.text
 
@@ -92,7 +94,10 @@ def test_many_marks_in_one_transaction_queue_the_roll_up_once(
     commune = Commune.objects.get(code=14269)
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
         for offset in range(50):
-            rollup_buckets_mark(commune_days=[(commune.pk, DAY - dt.timedelta(days=offset))])
+            rollup_buckets_mark(
+                source=RollupSource.OUTREACH,
+                commune_days=[(commune.pk, DAY - dt.timedelta(days=offset))],
+            )
     assert PendingRollup.objects.count() == 50
     assert len(callbacks) == 1
     assert rollup_task == [50]
@@ -105,7 +110,9 @@ def test_a_mark_rolled_back_with_its_savepoint_does_not_stop_the_next_from_queue
     commune = Commune.objects.get(code=14269)
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         with pytest.raises(RuntimeError), transaction.atomic():
-            rollup_buckets_mark(commune_days=[(commune.pk, DAY)])
+            rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
             raise RuntimeError("this part of the change failed")
-        rollup_buckets_mark(commune_days=[(commune.pk, DAY - dt.timedelta(days=1))])
+        rollup_buckets_mark(
+            source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY - dt.timedelta(days=1))]
+        )
     assert rollup_task == [1]

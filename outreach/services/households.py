@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.phone import clean_phone
-from communes.models import Hamlet
+from communes.models import Hamlet, RollupSource
 from communes.services import rollup_buckets_mark
 
 from ..models import Household, VisitChange, normalize_address
@@ -91,5 +91,5 @@ def households_merge(*, by: User, keep: Household, remove: Household) -> Househo
     keep.save(update_fields=["head_name", "phone"])
     remove.delete()
     household_readiness_refresh(keep)
-    rollup_buckets_mark(commune_days=days)
+    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=days)
     return keep

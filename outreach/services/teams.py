@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from accounts.models import ScopeLevel, User
 from accounts.phone import clean_phone
 from accounts.services import user_create, user_role_sync
-from communes.models import Commune, Hamlet
+from communes.models import Commune, Hamlet, RollupSource
 from communes.services import rollup_buckets_mark
 
 from ..models import Member, Team
@@ -61,7 +61,7 @@ def team_create(
     team.is_demo = is_demo
     team.full_clean()
     team.save()
-    rollup_buckets_mark(commune_days=_team_days(team))
+    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=_team_days(team))
     return team
 
 
@@ -79,7 +79,7 @@ def team_update(*, by: User, team: Team, **changes) -> Team:
     _check_hamlet(team.hamlet, team.commune_id)
     team.full_clean()
     team.save(update_fields=list(changes))
-    rollup_buckets_mark(commune_days=before | _team_days(team))
+    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=before | _team_days(team))
     return team
 
 
@@ -123,7 +123,9 @@ def member_create(*, by: User, team: Team, is_demo: bool = False, **fields) -> M
     member = Member(team=team, is_demo=is_demo, **fields)
     _validate_member(member)
     member.save()
-    rollup_buckets_mark(commune_days=_member_days(member, team.commune_id))
+    rollup_buckets_mark(
+        source=RollupSource.OUTREACH, commune_days=_member_days(member, team.commune_id)
+    )
     return member
 
 
@@ -156,7 +158,7 @@ def member_update(*, by: User, member: Member, team: Team | None = None, **chang
     _validate_member(member)
     member.save(update_fields=update_fields)
     after = _member_days(member, member.team.commune_id)
-    rollup_buckets_mark(commune_days=before | after)
+    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=before | after)
     if member.user_id and "role" in changes:
         _login_follow_role(member)
     return member
@@ -179,7 +181,9 @@ def member_deactivate(*, by: User, member: Member, left_on: date) -> Member:
     member.save(update_fields=["is_active", "left_on"])
     if member.user_id:
         User.objects.filter(pk=member.user_id).update(is_active=False)
-    rollup_buckets_mark(commune_days=_member_days(member, member.team.commune_id))
+    rollup_buckets_mark(
+        source=RollupSource.OUTREACH, commune_days=_member_days(member, member.team.commune_id)
+    )
     return member
 
 

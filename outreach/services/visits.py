@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
-from communes.models import Hamlet
+from communes.models import Hamlet, RollupSource
 from communes.services import rollup_buckets_mark
 
 from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit, VisitChange
@@ -137,7 +137,9 @@ def _apply(visit: Visit, data: VisitData) -> None:
 
 
 def _mark(household_ids: Iterable[int], before: set) -> None:
-    rollup_buckets_mark(commune_days=before | household_visit_days(household_ids))
+    rollup_buckets_mark(
+        source=RollupSource.OUTREACH, commune_days=before | household_visit_days(household_ids)
+    )
 
 
 def visit_record(

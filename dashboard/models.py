@@ -1,0 +1,348 @@
+"""Summary tables the dashboards read, and the records provincial staff keep for them.
+
+The roll-up (dashboard/rollup.py) is the only writer of the summary tables: it
+recomputes a (place, day) bucket from the raw rows and replaces its rows. Every row
+notes when it was computed. Dashboards read these tables and the communes' own
+attributes, never the raw visits, members or attendances.
+
+Stock figures (teams, members, members on the Zalo OA) are stored as the day's
+changes (formed/dissolved, joined/left): a level on any date is the sum of the changes
+up to it, and each change belongs to exactly one day, so a bucket can be recomputed on
+its own.
+"""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from communes.models import Commune, District, Hamlet
+from outreach.models import READINESS_FIELDS, Service, Team
+from trainings.models import Audience, Level
+
+
+class RollupState(models.Model):
+    """The one row a roll-up run locks, and what the dashboards' caches are keyed on."""
+
+    version = models.BigIntegerField(default=0)
+    last_run_at = models.DateTimeField(null=True)
+    last_full_at = models.DateTimeField(null=True)
+
+    class Meta:
+        verbose_name = _("roll-up state")
+        verbose_name_plural = _("roll-up state")
+
+    def __str__(self) -> str:
+        return f"roll-up v{self.version}"
+
+
+class Computed(models.Model):
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        abstract = True
+
+
+class CommuneDay(Computed):
+    """A commune's door-to-door work and roster changes on one day."""
+
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    # Copied from the commune so that district and province sums need no join.
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    visits = models.PositiveIntegerField(default=0)
+    households_first = models.PositiveIntegerField(
+        default=0, help_text="Households whose first visit ever was on this day."
+    )
+    return_visits = models.PositiveIntegerField(default=0)
+    residents_helped = models.PositiveIntegerField(default=0)
+    teams_visiting = models.PositiveIntegerField(default=0)
+    members_visiting = models.PositiveIntegerField(default=0)
+    teams_formed = models.PositiveIntegerField(default=0)
+    teams_dissolved = models.PositiveIntegerField(default=0)
+    members_joined = models.PositiveIntegerField(default=0)
+    members_left = models.PositiveIntegerField(default=0)
+    zalo_joined = models.PositiveIntegerField(default=0)
+    zalo_left = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["commune", "day"], name="commune_day_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["district", "day"], name="commune_day_district"),
+            models.Index(fields=["day"], name="commune_day_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commune_id} {self.day}"
+
+
+class CommuneDayService(Computed):
+    """Visits on one day in a commune that helped with one service."""
+
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    visits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commune", "day", "service"], name="commune_day_service_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["district", "day"], name="commune_service_district")]
+
+    def __str__(self) -> str:
+        return f"{self.commune_id} {self.day} {self.service_id}"
+
+
+class HamletDay(Computed):
+    """A hamlet's door-to-door work on one day (by the visited household's hamlet)."""
+
+    hamlet = models.ForeignKey(Hamlet, on_delete=models.CASCADE, related_name="+")
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    visits = models.PositiveIntegerField(default=0)
+    households_first = models.PositiveIntegerField(default=0)
+    residents_helped = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hamlet", "day"], name="hamlet_day_unique"),
+        ]
+        indexes = [models.Index(fields=["commune", "day"], name="hamlet_day_commune")]
+
+    def __str__(self) -> str:
+        return f"{self.hamlet_id} {self.day}"
+
+
+class TeamDay(Computed):
+    """A team's visits on one day."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    visits = models.PositiveIntegerField(default=0)
+    households = models.PositiveIntegerField(default=0)
+    residents_helped = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "day"], name="team_day_unique"),
+        ]
+        indexes = [models.Index(fields=["commune", "day"], name="team_day_commune")]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.day}"
+
+
+class TeamTotal(Computed):
+    """A team's work since it started: visits, distinct households, last visit."""
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="+")
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    visits = models.PositiveIntegerField(default=0)
+    households_reached = models.PositiveIntegerField(default=0)
+    last_visited_on = models.DateField(null=True)
+
+    def __str__(self) -> str:
+        return f"{self.team_id}"
+
+
+class CommuneReadiness(Computed):
+    """How many of a commune's households currently have one digital-readiness item."""
+
+    ITEMS = READINESS_FIELDS
+
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    item = models.CharField(max_length=30)
+    households_yes = models.PositiveIntegerField(default=0)
+    households_answered = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["commune", "item"], name="commune_readiness_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commune_id} {self.item}"
+
+
+class TrainingDay(Computed):
+    """Sessions held and course completions on one day at one place, by audience.
+
+    A row's level says where it belongs: a commune (commune and its district set), a
+    district (district set) or the province (neither). Sessions count at their own
+    level; course completions where the learner's agency is.
+    """
+
+    level = models.CharField(max_length=10, choices=Level.choices)
+    district = models.ForeignKey(District, on_delete=models.CASCADE, null=True, related_name="+")
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, null=True, related_name="+")
+    day = models.DateField()
+    audience = models.CharField(max_length=20, choices=Audience.choices)
+    sessions_held = models.PositiveIntegerField(default=0)
+    attendees = models.PositiveIntegerField(default=0)
+    course_completions = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"], name="training_day_day"),
+            models.Index(fields=["district", "day"], name="training_day_district"),
+            models.Index(fields=["commune", "day"], name="training_day_commune"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level} {self.district_id or ''} {self.commune_id or ''} {self.day}"
+
+
+class TrainingYear(Computed):
+    """Distinct people trained in a calendar year at a place (they do not add up over days).
+
+    Province row: neither place set. District row: its own sessions, its communes' and
+    the records of its agencies. Commune row: the commune's.
+    """
+
+    year = models.PositiveSmallIntegerField()
+    district = models.ForeignKey(District, on_delete=models.CASCADE, null=True, related_name="+")
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, null=True, related_name="+")
+    people_trained = models.PositiveIntegerField(default=0)
+    officials_trained = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["year"], name="training_year_year")]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.district_id or ''} {self.commune_id or ''}"
+
+
+# --- Records provincial staff keep -----------------------------------------------------
+
+
+class Figure(models.TextChoices):
+    TEAMS = "teams", _("Active teams")
+    MEMBERS = "members", _("Active members")
+    ZALO_MEMBERS = "zalo_members", _("Members on the Zalo OA")
+    HOUSEHOLDS_REACHED = "households_reached", _("Households reached")
+    RESIDENTS_HELPED = "residents_helped", _("Residents helped")
+    OFFICIALS_TRAINED = "officials_trained", _("Officials trained")
+    COURSE_COMPLETIONS = "course_completions", _("Course completions")
+    SESSIONS_HELD = "sessions_held", _("Sessions held")
+
+
+class Target(models.Model):
+    """A year's target for one figure, for the province or split to a district or commune."""
+
+    year = models.PositiveSmallIntegerField(_("year"), validators=[MinValueValidator(2020)])
+    figure = models.CharField(_("figure"), max_length=24, choices=Figure.choices)
+    district = models.ForeignKey(
+        District,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("district"),
+    )
+    commune = models.ForeignKey(
+        Commune,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("commune"),
+    )
+    value = models.PositiveIntegerField(_("target"), validators=[MinValueValidator(1)])
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("target")
+        verbose_name_plural = _("targets")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(district__isnull=True) | Q(commune__isnull=True),
+                name="target_one_place",
+            ),
+            models.UniqueConstraint(
+                fields=["year", "figure"],
+                condition=Q(district__isnull=True, commune__isnull=True),
+                name="target_unique_province",
+                violation_error_message=_("This figure already has a target for that year."),
+            ),
+            models.UniqueConstraint(
+                fields=["year", "figure", "district"],
+                condition=Q(district__isnull=False),
+                name="target_unique_district",
+                violation_error_message=_("This figure already has a target for that year."),
+            ),
+            models.UniqueConstraint(
+                fields=["year", "figure", "commune"],
+                condition=Q(commune__isnull=False),
+                name="target_unique_commune",
+                violation_error_message=_("This figure already has a target for that year."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.figure} {self.value}"
+
+
+class ProvincialIndicator(models.Model):
+    """Figures the province reports that come from elsewhere, entered once a year."""
+
+    year = models.PositiveSmallIntegerField(
+        _("year"), unique=True, validators=[MinValueValidator(2015)]
+    )
+    dti_rank = models.PositiveSmallIntegerField(_("DTI rank"), null=True, blank=True)
+    dti_government_rank = models.PositiveSmallIntegerField(
+        _("DTI digital government rank"), null=True, blank=True
+    )
+    dti_society_rank = models.PositiveSmallIntegerField(
+        _("DTI digital society rank"), null=True, blank=True
+    )
+    dti_economy_rank = models.PositiveSmallIntegerField(
+        _("DTI digital economy rank"), null=True, blank=True
+    )
+    ecommerce_revenue_vnd = models.PositiveBigIntegerField(
+        _("e-commerce revenue (VND)"), null=True, blank=True
+    )
+    platform_shops = models.PositiveIntegerField(
+        _("shops on the provincial e-commerce platforms"), null=True, blank=True
+    )
+    platform_products = models.PositiveIntegerField(
+        _("products on the provincial e-commerce platforms"), null=True, blank=True
+    )
+    enterprises_on_platforms = models.PositiveIntegerField(
+        _("enterprises on digital platforms"), null=True, blank=True
+    )
+    enterprises_econtract = models.PositiveIntegerField(
+        _("enterprises using e-contracts"), null=True, blank=True
+    )
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    is_demo = models.BooleanField(_("demo data"), default=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("provincial indicator")
+        verbose_name_plural = _("provincial indicators")
+        ordering = ["-year"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(dti_rank__isnull=True) | Q(dti_rank__range=(1, 63)),
+                name="indicator_dti_rank_range",
+                violation_error_message=_("A DTI rank is between 1 and 63."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.year)

@@ -1,0 +1,36 @@
+"""The roll-up tasks. Writers queue `dashboard.rollup_pending` by name on commit; beat
+runs it every five minutes as a safety net and `dashboard.rollup_full` nightly.
+
+Both are safe to run twice or at once (see dashboard/rollup.py), so a redelivered task
+(acks_late, reject on a lost worker) only redoes work. A database error is transient
+here (a restart, a lock timeout): retry with backoff, capped.
+"""
+
+from dataclasses import asdict
+
+from celery import shared_task
+from django.db import DatabaseError
+
+from communes.services import ROLLUP_TASK
+
+from . import rollup
+
+RETRY = {
+    "autoretry_for": (DatabaseError,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 10,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+}
+
+
+@shared_task(name=ROLLUP_TASK, **RETRY)
+def rollup_pending() -> dict:
+    return asdict(rollup.rollup_pending())
+
+
+@shared_task(name="dashboard.rollup_full", time_limit=3600, soft_time_limit=3500, **RETRY)
+def rollup_full() -> dict:
+    return asdict(rollup.rollup_full())
