@@ -24,5 +24,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("outreach.urls")),
     path("trainings/", include("trainings.urls")),
+    path("dashboard/", include("dashboard.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

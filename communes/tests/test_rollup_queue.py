@@ -14,16 +14,24 @@ DAY = dt.date(2026, 11, 20)
 
 
 @pytest.fixture
-def rollup_task():
-    """A stand-in for the dashboard's task, registered under its name for the test."""
+def rollup_task(monkeypatch):
+    """The dashboard's task, registered under its name, with its queueing recorded
+    instead of run."""
     calls = []
 
-    @current_app.task(name=ROLLUP_TASK)
-    def stand_in():
+    def queued(*args, **kwargs):
         calls.append(PendingRollup.objects.count())
 
-    yield calls
-    current_app.tasks.unregister(ROLLUP_TASK)
+    monkeypatch.setattr(current_app.tasks[ROLLUP_TASK], "apply_async", queued)
+    return calls
+
+
+@pytest.fixture
+def without_rollup_task():
+    """As before the dashboard app registers its task (or in a process that lacks it)."""
+    task = current_app.tasks.pop(ROLLUP_TASK)
+    yield
+    current_app.tasks[ROLLUP_TASK] = task
 
 
 @pytest.mark.django_db
@@ -78,7 +86,7 @@ def test_a_broker_that_is_down_is_logged_never_raised(
 
 @pytest.mark.django_db
 def test_without_the_dashboards_task_the_buckets_wait(
-    divisions, caplog, django_capture_on_commit_callbacks
+    divisions, caplog, django_capture_on_commit_callbacks, without_rollup_task
 ):
     commune = Commune.objects.get(code=14269)
     with caplog.at_level(logging.INFO), django_capture_on_commit_callbacks(execute=True):

@@ -16,6 +16,7 @@ from django.urls import reverse
 from accounts.models import ScopeLevel
 from accounts.tests.factories import UserFactory, commune_official, district_staff, province_staff
 from communes.models import Commune, District, PendingRollup, Province
+from dashboard.models import TrainingDay
 from trainings.models import CourseEnrolment, CourseImport
 from trainings.services import course_enrolment_save
 
@@ -221,12 +222,16 @@ def test_clean_xlsx_with_a_title_row_is_previewed_then_imported_through_the_serv
     )
     dung = CourseEnrolment.objects.get(full_name="Phạm Thị Dung")
     assert (dung.phone, dung.completed_on) == ("0381234567", None)
-    # Written through the service: each completion's place and day waits for the roll-up.
-    assert PendingRollup.objects.filter(commune=hai_dong, day=dt.date(2026, 3, 20)).exists()
-    assert PendingRollup.objects.filter(district=hai_hau, day=dt.date(2026, 4, 2)).exists()
-    assert PendingRollup.objects.filter(
-        commune=None, district=None, day=dt.date(2026, 5, 9)
-    ).exists()
+    # Written through the service: each completion's place and day was marked and, on
+    # commit, rolled up into the dashboard's figures at its level (eager Celery here).
+    assert not PendingRollup.objects.exists()
+    completions = {
+        (row.level, row.district_id, row.commune_id, row.day): row.course_completions
+        for row in TrainingDay.objects.all()
+    }
+    assert completions[("commune", hai_hau.pk, hai_dong.pk, dt.date(2026, 3, 20))] == 1
+    assert completions[("district", hai_hau.pk, None, dt.date(2026, 4, 2))] == 1
+    assert completions[("province", None, None, dt.date(2026, 5, 9))] == 1
     assert "Course records created: 4" in _detail(signed_in, course_import).content.decode()
 
 

@@ -1,6 +1,5 @@
 """seed_demo's trainings: a plausible year, deterministic, added once."""
 
-import time
 from collections import Counter
 
 import pytest
@@ -50,9 +49,7 @@ def _snapshot():
 
 @pytest.mark.django_db
 def test_a_full_year_of_trainings_at_full_scale(communes_with_figures):
-    started = time.monotonic()
     lines = seed_demo(seed=2023)
-    elapsed = time.monotonic() - started
 
     sessions = TrainingSession.objects.all()
     assert not sessions.filter(is_demo=False).exists()
@@ -120,7 +117,6 @@ def test_a_full_year_of_trainings_at_full_scale(communes_with_figures):
     assert attended & completed_keys
     assert figures.officials_trained == len(attended | completed_keys) > 15_000
     assert len(lines) == 2
-    assert elapsed < 60, f"seed_demo for trainings took {elapsed:.1f} s"
 
 
 @pytest.mark.django_db

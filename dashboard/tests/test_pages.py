@@ -1,0 +1,762 @@
+"""The dashboard pages as their readers see them: the figures put in the summary tables,
+the filters, who may open what, the exports, and how many queries a page costs.
+
+The summary tables are filled directly here (the roll-up has its own tests): what the
+page shows must be exactly what the tables hold. Two communes in two districts:
+"ours" is Xã Hải Đông (Huyện Hải Hậu, 366), "theirs" Phường Trần Tế Xương (Thành phố
+Nam Định, 356). The figures are in the first quarter of 2025, read with a custom period.
+"""
+
+import csv
+import datetime as dt
+import io
+import re
+from urllib.parse import urlencode
+
+import openpyxl
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.text import capfirst
+
+from accounts.selectors import demo_data_present
+from accounts.tests.factories import UserFactory, commune_official, district_staff, province_staff
+from communes.models import Commune, District, Hamlet, Province
+from dashboard.models import (
+    CommuneDay,
+    CommuneDayService,
+    CommuneReadiness,
+    HamletDay,
+    RollupState,
+    Target,
+    TeamDay,
+    TeamTotal,
+    TrainingDay,
+    TrainingYear,
+)
+from dashboard.rollup import STATE_CACHE_KEY
+from outreach.catalogue import SERVICE_LABELS
+from outreach.models import Household, Member, Service
+from outreach.services import member_login_create
+from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory
+from trainings.models import Audience
+
+OURS, THEIRS = 14269, 13636
+OUR_DISTRICT, THEIR_DISTRICT = 366, 356
+Q1_2025 = {"period": "custom", "start": "01/01/2025", "end": "31/03/2025"}
+JANUARY_2025 = {"period": "custom", "start": "01/01/2025", "end": "31/01/2025"}
+COMPUTED = dt.datetime(2025, 3, 31, 1, 15, tzinfo=dt.UTC)  # 08:15 in Nam Định
+
+
+# --- Filling the summary tables ----------------------------------------------------------
+
+
+def publish(version: int = 1, at: dt.datetime | None = COMPUTED) -> None:
+    """Say a roll-up ran: the pages' caches are keyed on this version."""
+    RollupState.objects.update_or_create(pk=1, defaults={"version": version, "last_run_at": at})
+    cache.delete(STATE_CACHE_KEY)
+
+
+def commune_day(commune: Commune, day: dt.date, **values) -> CommuneDay:
+    return CommuneDay.objects.create(
+        commune=commune, district_id=commune.district_id, day=day, computed_at=COMPUTED, **values
+    )
+
+
+def training_day(day: dt.date, *, level: str, district=None, commune=None, **values):
+    if commune is not None:
+        district = commune.district
+    return TrainingDay.objects.create(
+        level=level,
+        district=district,
+        commune=commune,
+        day=day,
+        audience=values.pop("audience", "residents"),
+        computed_at=COMPUTED,
+        **values,
+    )
+
+
+def training_year(year: int, *, district=None, commune=None, officials: int) -> TrainingYear:
+    return TrainingYear.objects.create(
+        year=year,
+        district=district,
+        commune=commune,
+        officials_trained=officials,
+        people_trained=officials,
+        computed_at=COMPUTED,
+    )
+
+
+@pytest.fixture
+def ours(divisions) -> Commune:
+    commune = Commune.objects.select_related("district").get(code=OURS)
+    commune.households = 1_000
+    commune.save(update_fields=["households"])
+    return commune
+
+
+@pytest.fixture
+def theirs(divisions) -> Commune:
+    commune = Commune.objects.select_related("district").get(code=THEIRS)
+    commune.households = 2_000
+    commune.save(update_fields=["households"])
+    return commune
+
+
+@pytest.fixture
+def admin(divisions):
+    return UserFactory(is_superuser=True)
+
+
+@pytest.fixture
+def our_team(ours, admin):
+    """A team of ours with a leader who has a login (a team-level user)."""
+    hamlet = HamletFactory(commune=ours, name="Thôn Đông")
+    team = TeamFactory(commune=ours, hamlet=hamlet, name="Tổ Đông")
+    leader = MemberFactory(team=team, role=Member.Role.LEADER, phone="0912000111")
+    team.leader_user, _password = member_login_create(by=admin, member=leader)
+    return team
+
+
+@pytest.fixture
+def their_team(theirs):
+    return TeamFactory(commune=theirs, name="Tổ phường")
+
+
+@pytest.fixture
+def figures(ours, theirs, our_team, their_team):
+    """A quarter's work in both communes, as the roll-up would have summed it."""
+    commune_day(
+        ours,
+        dt.date(2025, 1, 10),
+        teams_formed=2,
+        members_joined=12,
+        zalo_joined=5,
+        visits=300,
+        households_first=250,
+        residents_helped=400,
+    )
+    commune_day(
+        ours,
+        dt.date(2025, 3, 5),
+        members_left=2,
+        visits=1_500,
+        households_first=600,
+        return_visits=900,
+        residents_helped=900,
+    )
+    commune_day(
+        theirs,
+        dt.date(2025, 2, 1),
+        teams_formed=3,
+        members_joined=20,
+        visits=100,
+        households_first=80,
+        residents_helped=90,
+    )
+    # Before the year: a level carried into it.
+    commune_day(theirs, dt.date(2024, 12, 20), teams_formed=1, members_joined=7)
+    ecommerce = Service.objects.get(code="ecommerce")
+    banking = Service.objects.get(code="mobile_banking")
+    for commune, service, visits in [
+        (ours, ecommerce, 700),
+        (ours, banking, 1_234),
+        (theirs, ecommerce, 50),
+    ]:
+        CommuneDayService.objects.create(
+            commune=commune,
+            district_id=commune.district_id,
+            day=dt.date(2025, 3, 5),
+            service=service,
+            visits=visits,
+            computed_at=COMPUTED,
+        )
+    CommuneReadiness.objects.create(
+        commune=ours,
+        district_id=ours.district_id,
+        item="has_smartphone",
+        households_yes=800,
+        households_answered=1_000,
+        computed_at=COMPUTED,
+    )
+    hamlet = Hamlet.objects.get(commune=ours, name="Thôn Đông")
+    HamletDay.objects.create(
+        hamlet=hamlet,
+        commune=ours,
+        day=dt.date(2025, 3, 5),
+        visits=1_500,
+        households_first=600,
+        residents_helped=900,
+        computed_at=COMPUTED,
+    )
+    TeamDay.objects.create(
+        team=our_team,
+        commune=ours,
+        day=dt.date(2025, 3, 5),
+        visits=1_500,
+        households=1_100,
+        residents_helped=900,
+        computed_at=COMPUTED,
+    )
+    TeamTotal.objects.create(
+        team=our_team,
+        commune=ours,
+        visits=1_800,
+        households_reached=850,
+        last_visited_on=dt.date(2025, 3, 5),
+        computed_at=COMPUTED,
+    )
+    training_day(dt.date(2025, 3, 10), level="commune", commune=ours, sessions_held=2, attendees=60)
+    training_day(
+        dt.date(2025, 3, 12),
+        level="district",
+        district=ours.district,
+        audience="commune_officials",
+        sessions_held=1,
+        attendees=40,
+    )
+    training_day(dt.date(2025, 2, 20), level="province", sessions_held=1, attendees=100)
+    training_year(2025, officials=321)
+    training_year(2025, district=ours.district, officials=45)
+    training_year(2025, commune=ours, officials=12)
+    publish()
+
+
+# --- Reading the pages -------------------------------------------------------------------
+
+
+def url(name: str, *args, **query) -> str:
+    path = reverse(f"dashboard:{name}", args=args)
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def export_url(file: str, **query) -> str:
+    table, fmt = file.split(".")
+    path = reverse("dashboard:export", kwargs={"table": table, "fmt": fmt})
+    return f"{path}?{urlencode(query)}" if query else path
+
+
+def tile(html: str, figure: str) -> str:
+    """The value shown on a tile, as text."""
+    match = re.search(
+        rf'data-figure="{figure}">.*?<span class="tile-value">([^<]*)</span>', html, re.S
+    )
+    assert match, f"no tile {figure}"
+    return match.group(1).strip()
+
+
+def tile_change(html: str, figure: str) -> str:
+    match = re.search(
+        rf'data-figure="{figure}">.*?<span class="tile-change">([^<]*)</span>', html, re.S
+    )
+    assert match, f"no change on tile {figure}"
+    return match.group(1).strip()
+
+
+def row_cells(html: str, name: str) -> list[str]:
+    """The cells' texts of the first table row that names `name` (links and tags dropped)."""
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S):
+        if name in row:
+            cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+            return [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells]
+    raise AssertionError(f"no row with {name}")
+
+
+def section(html: str, heading_id: str) -> str:
+    start = html.index(f'id="{heading_id}"')
+    end = html.find("</section>", start)
+    return html[start:end]
+
+
+@pytest.fixture
+def provincial(divisions):
+    return province_staff(Province.objects.get())
+
+
+# --- What the pages show -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_overview_tiles_show_the_summary_figures_in_vietnamese_format(client, figures, provincial):
+    client.force_login(provincial)
+    html = client.get(url("overview", **Q1_2025)).content.decode()
+    assert tile(html, "teams") == "6"  # 2 + 3, and 1 formed in 2024
+    assert tile_change(html, "teams").startswith("+5 ")
+    assert tile(html, "members") == "37"  # 12 - 2 + 20 + 7
+    assert tile(html, "zalo_members") == "5"
+    assert tile(html, "households_reached") == "930"
+    # Residents helped count again each year: this year's to the end of the period.
+    assert tile(html, "residents_helped") == "1.390"
+    assert tile(html, "officials_trained") == "321"
+    assert tile(html, "sessions_held") == "4"
+    # Without a Target record the campaign's own: 2,160 teams, 600,000 households.
+    assert "2.160" in html
+    assert "600.000" in html
+
+
+@pytest.mark.django_db
+def test_overview_tables_show_districts_services_readiness_and_trend(client, figures, provincial):
+    client.force_login(provincial)
+    html = client.get(url("overview", **Q1_2025)).content.decode()
+    districts = section(html, "districts-heading")
+    # teams, members, households reached, coverage, visits, residents, sessions
+    assert row_cells(districts, "Huyện Hải Hậu")[1:] == [
+        "2", "10", "850", "85,0%", "1.800", "1.300", "3",
+    ]  # fmt: skip
+    assert row_cells(districts, "Thành phố Nam Định")[1:] == [
+        "4", "27", "80", "4,0%", "100", "90", "0",
+    ]  # fmt: skip
+    # Ten districts, and the total row adds them up (province sessions belong to none).
+    assert districts.count('<th scope="row"><a href="/dashboard/district/') == 10
+    assert row_cells(districts, "Total" if "Total" in districts else "Tổng")[1:] == [
+        "6", "37", "930", "31,0%", "1.900", "1.390", "3",
+    ]  # fmt: skip
+    with translation.override("vi"):
+        banking = str(SERVICE_LABELS["mobile_banking"])
+        smartphone = capfirst(str(Household._meta.get_field("has_smartphone").verbose_name))
+    assert row_cells(section(html, "services-heading"), banking) == [banking, "1.234"]
+    readiness = row_cells(section(html, "readiness-heading"), smartphone)
+    assert readiness == [smartphone, "800", "1.000", "80,0%"]
+    trend = section(html, "trend-heading")
+    assert row_cells(trend, "03/2025")[1:] == ["1.500", "600"]
+    assert row_cells(trend, "01/2025")[1:] == ["300", "250"]
+
+
+@pytest.mark.django_db
+def test_every_district_number_links_down_keeping_the_period(client, figures, provincial):
+    client.force_login(provincial)
+    html = client.get(url("overview", **Q1_2025)).content.decode()
+    link = url("district", OUR_DISTRICT, period="custom", start="2025-01-01", end="2025-03-31")
+    assert html.count(f'href="{link.replace("&", "&amp;")}"') == 8  # the name and 7 numbers
+
+
+@pytest.mark.django_db
+def test_a_shorter_period_changes_the_figures_and_stays_in_the_links(client, figures, provincial):
+    client.force_login(provincial)
+    html = client.get(url("overview", **JANUARY_2025)).content.decode()
+    assert tile(html, "teams") == "3"  # their team formed in February is not there yet
+    assert tile_change(html, "teams").startswith("+2 ")
+    assert tile(html, "households_reached") == "250"
+    assert row_cells(section(html, "districts-heading"), "Huyện Hải Hậu")[5] == "300"
+    assert "end=2025-01-31" in html  # the export and drill-down links keep it
+    assert 'value="custom" selected' in html
+    # Typed day first, given back as the date picker reads it.
+    assert 'name="end" value="2025-01-31"' in html
+
+
+@pytest.mark.django_db
+def test_the_district_filter_narrows_the_overview_to_that_district(client, figures, provincial):
+    client.force_login(provincial)
+    html = client.get(url("overview", district=OUR_DISTRICT, **Q1_2025)).content.decode()
+    assert tile(html, "teams") == "2"
+    assert tile(html, "households_reached") == "850"
+    assert tile(html, "officials_trained") == "45"
+    assert tile(html, "sessions_held") == "3"  # the district's own and its commune's
+    # The districts table still lists all ten, the chosen one marked.
+    districts = section(html, "districts-heading")
+    assert 'class="chosen"' in districts
+    assert "Thành phố Nam Định" in districts
+    assert "Phường Trần Tế Xương" not in section(html, "ranking-heading")
+    assert f"district={OUR_DISTRICT}" in html  # the exports carry it
+
+
+@pytest.mark.django_db
+def test_invalid_filters_show_an_error_and_fall_back_to_this_year(client, figures, provincial):
+    client.force_login(provincial)
+    response = client.get(
+        url("overview", period="custom", start="31/02/2025", end="01/03/2025"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Enter a valid date." in html
+    # This year's first day: the period shown is the default.
+    assert f"Period: 01/01/{timezone.localdate().year}" in html
+
+
+@pytest.mark.django_db
+def test_an_end_before_the_start_is_refused(client, figures, provincial):
+    client.force_login(provincial)
+    html = client.get(
+        url("overview", period="custom", start="31/03/2025", end="01/01/2025"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    ).content.decode()
+    assert "The end of the period is before its start." in html
+    # This year's figures, not the first quarter of 2025's.
+    assert tile(html, "residents_helped") == "0"
+
+
+@pytest.mark.django_db
+def test_figures_as_of_the_last_roll_up_in_local_time(client, figures, provincial):
+    client.force_login(provincial)
+    html = client.get(url("overview"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Figures as of 08:15" in html
+
+
+@pytest.mark.django_db
+def test_before_the_first_roll_up_the_page_says_so(client, provincial):
+    client.force_login(provincial)
+    html = client.get(url("overview"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The figures have not been computed yet" in html
+
+
+@pytest.mark.django_db
+def test_communes_ranked_by_coverage_the_ten_lowest_highlighted(client, divisions, provincial):
+    communes = list(Commune.objects.filter(district__code=366).order_by("code")[:12])
+    for index, commune in enumerate(communes):
+        commune.households = 100
+        commune.save(update_fields=["households"])
+        commune_day(commune, dt.date(2025, 1, 5), households_first=index * 5)
+    publish()
+    client.force_login(provincial)
+    html = client.get(url("overview", **Q1_2025), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    ranking = section(html, "ranking-heading")
+    assert ranking.count('class="lowest"') == 10
+    assert ranking.count("among the 10 lowest") == 10
+    best = row_cells(ranking, communes[-1].name)
+    assert best[0] == "1" and "among the 10 lowest" not in best[1]
+    assert "among the 10 lowest" in row_cells(ranking, communes[0].name)[1]
+    # 214 communes without a household count cannot be ranked, and the page says so.
+    assert "no household count on record" in ranking
+
+
+@pytest.mark.django_db
+def test_priority_communes_with_their_sessions(client, figures, ours, provincial):
+    ours.new_rural_status = Commune.NewRuralStatus.ADVANCED
+    ours.save(update_fields=["new_rural_status"])
+    publish(version=2)
+    client.force_login(provincial)
+    html = client.get(url("overview", **Q1_2025), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    cells = row_cells(section(html, "priority-heading"), ours.name)
+    assert cells[1:] == ["Huyện Hải Hậu", "Advanced new-rural", "85.0%", "2", "60"]
+
+
+@pytest.mark.django_db
+def test_a_target_record_replaces_the_campaign_target(client, figures, provincial):
+    Target.objects.create(year=2025, figure="teams", value=10)
+    client.force_login(provincial)
+    html = client.get(url("overview", **Q1_2025), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    teams = html[html.index('data-figure="teams"') : html.index('data-figure="members"')]
+    assert "60.0% of the target of 10" in teams
+
+
+@pytest.mark.django_db
+def test_district_page_shows_its_communes_and_own_trainings(client, figures, provincial):
+    client.force_login(provincial)
+    html = client.get(url("district", OUR_DISTRICT, **Q1_2025)).content.decode()
+    assert tile(html, "teams") == "2"
+    assert tile(html, "sessions_held") == "3"
+    communes = section(html, "communes-heading")
+    assert row_cells(communes, "Xã Hải Đông")[1:] == [
+        "2", "10", "850", "85,0%", "1.800", "1.300", "2",
+    ]  # fmt: skip
+    assert communes.count("<tr") == 34 + 2  # 34 communes, the header and the total
+    link = url("commune", OURS, period="custom", start="2025-01-01", end="2025-03-31")
+    assert link.replace("&", "&amp;") in communes
+    with translation.override("vi"):
+        officials = str(Audience.COMMUNE_OFFICIALS.label)
+    # Only the district's own session: its commune's are on the commune's page.
+    assert row_cells(section(html, "trainings-heading"), officials) == [officials, "1", "40", "0"]
+
+
+@pytest.mark.django_db
+def test_commune_page_shows_hamlets_and_teams_with_their_last_visit(client, figures, provincial):
+    client.force_login(provincial)
+    html = client.get(url("commune", OURS, **Q1_2025)).content.decode()
+    assert tile(html, "households_reached") == "850"
+    assert tile(html, "officials_trained") == "12"
+    teams = section(html, "teams-heading")
+    assert row_cells(teams, "Tổ Đông")[1:] == ["1.500", "900", "850", "05/03/2025"]
+    hamlets = section(html, "hamlets-heading")
+    assert row_cells(hamlets, "Thôn Đông")[1:] == ["600", "1.500", "600", "900"]
+
+
+@pytest.mark.django_db
+def test_team_page_shows_the_team_s_work_and_last_visit(client, figures, our_team):
+    client.force_login(our_team.leader_user)
+    html = client.get(url("team", our_team.pk, **Q1_2025)).content.decode()
+    assert tile(html, "visits") == "1.500"
+    assert tile(html, "households") == "1.100"
+    assert tile(html, "residents_helped") == "900"
+    assert tile(html, "last_visit") == "05/03/2025"
+
+
+# --- Who sees what -------------------------------------------------------------------------
+
+OK, GONE, FORBIDDEN, REDIRECT = 200, 404, 403, 302
+
+ROLES = {
+    "anonymous": lambda w: None,
+    "no scope": lambda w: UserFactory(scope_level=""),
+    "provincial staff": lambda w: province_staff(Province.objects.get()),
+    "district staff": lambda w: district_staff(District.objects.get(code=OUR_DISTRICT)),
+    "commune official": lambda w: commune_official(Commune.objects.get(code=OURS)),
+    "team leader": lambda w: w["our_team"].leader_user,
+}
+PAGES = {
+    "overview": lambda w: url("overview"),
+    "our district": lambda w: url("district", OUR_DISTRICT),
+    "their district": lambda w: url("district", THEIR_DISTRICT),
+    "our commune": lambda w: url("commune", OURS),
+    "their commune": lambda w: url("commune", THEIRS),
+    "our team": lambda w: url("team", w["our_team"].pk),
+    "their team": lambda w: url("team", w["their_team"].pk),
+    "our communes export": lambda w: export_url("communes.csv", district=OUR_DISTRICT),
+    "their communes export": lambda w: export_url("communes.csv", district=THEIR_DISTRICT),
+    "province districts export": lambda w: export_url("districts.csv"),
+    "our teams export": lambda w: export_url("teams.csv", commune=OURS),
+    "their teams export": lambda w: export_url("teams.csv", commune=THEIRS),
+}
+#                            anon      noscope    province  district  official  leader
+EXPECTED = {
+    "overview": (REDIRECT, FORBIDDEN, OK, OK, REDIRECT, REDIRECT),
+    "our district": (REDIRECT, FORBIDDEN, OK, OK, GONE, GONE),
+    "their district": (REDIRECT, FORBIDDEN, OK, GONE, GONE, GONE),
+    "our commune": (REDIRECT, FORBIDDEN, OK, OK, OK, GONE),
+    "their commune": (REDIRECT, FORBIDDEN, OK, GONE, GONE, GONE),
+    "our team": (REDIRECT, FORBIDDEN, OK, OK, OK, OK),
+    "their team": (REDIRECT, FORBIDDEN, OK, GONE, GONE, GONE),
+    "our communes export": (REDIRECT, FORBIDDEN, OK, OK, GONE, GONE),
+    "their communes export": (REDIRECT, FORBIDDEN, OK, GONE, GONE, GONE),
+    "province districts export": (REDIRECT, FORBIDDEN, OK, GONE, GONE, GONE),
+    "our teams export": (REDIRECT, FORBIDDEN, OK, OK, OK, GONE),
+    "their teams export": (REDIRECT, FORBIDDEN, OK, GONE, GONE, GONE),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", list(ROLES))
+def test_each_role_opens_only_the_dashboards_of_its_scope(
+    client, figures, our_team, their_team, role
+):
+    world = {"our_team": our_team, "their_team": their_team}
+    user = ROLES[role](world)
+    if user is not None:
+        client.force_login(user)
+    index = list(ROLES).index(role)
+    statuses = {page: client.get(PAGES[page](world)).status_code for page in PAGES}
+    assert statuses == {page: expected[index] for page, expected in EXPECTED.items()}
+
+
+@pytest.mark.django_db
+def test_commune_officials_and_team_leaders_land_on_their_own_page(client, figures, our_team):
+    client.force_login(commune_official(Commune.objects.get(code=OURS)))
+    response = client.get(url("overview", period="month"))
+    assert response["Location"] == url("commune", OURS, period="month")
+    client.force_login(our_team.leader_user)
+    assert client.get(url("overview"))["Location"] == url("team", our_team.pk)
+
+
+@pytest.mark.django_db
+def test_district_staff_see_the_province_totals_only_and_a_way_to_their_district(client, figures):
+    client.force_login(district_staff(District.objects.get(code=OUR_DISTRICT)))
+    html = client.get(url("overview", **Q1_2025)).content.decode()
+    assert tile(html, "teams") == "6"  # the province's
+    assert 'id="districts-heading"' not in html
+    assert "Phường Trần Tế Xương" not in html
+    assert (
+        url(
+            "district", OUR_DISTRICT, period="custom", start="2025-01-01", end="2025-03-31"
+        ).replace("&", "&amp;")
+        in html
+    )
+    # The overview has no district filter for them: the parameter is left aside...
+    other = client.get(url("overview", district=THEIR_DISTRICT)).content.decode()
+    assert "Phường Trần Tế Xương" not in other
+    # ...and another district's table is not theirs to export.
+    assert client.get(export_url("communes.csv", district=THEIR_DISTRICT)).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_district_filter_outside_the_list_is_an_error_not_a_crash(client, figures, provincial):
+    client.force_login(provincial)
+    response = client.get(url("overview", district=999), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+
+
+# --- Exports --------------------------------------------------------------------------------
+
+
+def csv_rows(response) -> list[list[str]]:
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+@pytest.mark.django_db
+def test_the_districts_export_totals_equal_the_page(client, figures, provincial):
+    client.force_login(provincial)
+    response = client.get(export_url("districts.csv", **Q1_2025), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    rows = csv_rows(response)
+    assert rows[0][:3] == ["Code", "District", "Active teams"]
+    assert len(rows) == 1 + 10 + 1
+    assert rows[-1] == ["", "Total", "6", "37", "930", "3000", "31.0", "1900", "1390", "3"]
+    ours = next(row for row in rows if row[0] == str(OUR_DISTRICT))
+    assert ours[2:] == ["2", "10", "850", "1000", "85.0", "1800", "1300", "3"]
+
+
+@pytest.mark.django_db
+def test_the_communes_export_is_ranked_and_flags_the_lowest(client, figures, provincial):
+    client.force_login(provincial)
+    response = client.get(
+        export_url("communes.xlsx", district=OUR_DISTRICT, **Q1_2025), HTTP_ACCEPT_LANGUAGE="en"
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1][:4] == (1, OURS, "Xã Hải Đông", "Huyện Hải Hậu")
+    assert len(rows) == 1 + 34 + 1
+    assert rows[-1][2] == "Total"
+    assert rows[-1][4:11] == (2, 10, 850, 1000, 85.0, 1800, 1300)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("table", "query", "expected_last"),
+    [
+        ("trend", {}, ["Total", "1900", "930"]),
+        ("services", {}, None),
+        ("readiness", {"district": OUR_DISTRICT}, None),
+        ("teams", {"commune": OURS}, ["Total", "", "1500", "900", "1800", "850", ""]),
+        ("hamlets", {"commune": OURS}, ["Total", "600", "1500", "600", "900"]),
+    ],
+)
+def test_each_table_exports_with_the_page_s_figures(
+    client, figures, provincial, table, query, expected_last
+):
+    client.force_login(provincial)
+    response = client.get(export_url(f"{table}.csv", **query, **Q1_2025), HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    rows = csv_rows(response)
+    if expected_last:
+        assert rows[-1] == expected_last
+    if table == "services":
+        assert ["Mobile banking and cashless payment", "1234"] in rows
+        assert ["E-commerce", "750"] in rows
+    if table == "readiness":
+        assert ["Has a smartphone", "800", "1000", "80.0"] in rows
+
+
+@pytest.mark.django_db
+def test_unknown_tables_and_formats_are_not_found(client, figures, provincial):
+    client.force_login(provincial)
+    assert client.get(export_url("members.csv")).status_code == 404
+    assert client.get(export_url("districts.pdf")).status_code == 404
+    # A table the place's page does not show.
+    assert client.get(export_url("teams.csv")).status_code == 404
+    assert client.get(export_url("districts.csv", commune=OURS)).status_code == 404
+
+
+# --- Speed ----------------------------------------------------------------------------------
+
+# The overview for provincial staff, its figures not cached yet:
+#   2  session, user
+#   2  the user's permissions (the menu), from the user's groups
+#   1  the roll-up state (cached by the roll-up too; deleted here to count it)
+#   2  the units (communes with their districts; services), cached per roll-up version
+#   1  CommuneDay grouped by commune
+#   1  TrainingDay grouped by level and place
+#   1  TrainingYear: officials trained
+#   1  targets for the year
+#   1  monthly trend (CommuneDay grouped by month)
+#   1  CommuneDayService grouped by service
+#   1  CommuneReadiness grouped by item
+OVERVIEW_UNCACHED = 14
+# Cached: session, user, the permissions; no summary query at all.
+OVERVIEW_CACHED = 4
+
+
+def _warm_demo_flag(client) -> None:
+    # The demo ribbon's flag is cached for every page; keep it out of the count.
+    demo_data_present()
+
+
+@pytest.mark.django_db
+def test_the_overview_makes_a_fixed_number_of_queries(
+    client, figures, provincial, django_assert_num_queries
+):
+    client.force_login(provincial)
+    _warm_demo_flag(client)
+    cache.delete(STATE_CACHE_KEY)
+    publish(version=2)  # a new version: nothing cached for it
+    with django_assert_num_queries(OVERVIEW_UNCACHED):
+        client.get(url("overview", **Q1_2025))
+    with django_assert_num_queries(OVERVIEW_CACHED):
+        client.get(url("overview", **Q1_2025))
+
+
+@pytest.mark.django_db
+def test_the_overview_makes_the_same_queries_for_more_data(client, figures, provincial):
+    client.force_login(provincial)
+    _warm_demo_flag(client)
+    publish(version=2)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url("overview", **Q1_2025))
+    for commune in Commune.objects.all()[:60]:
+        for day in (dt.date(2025, 1, 2), dt.date(2025, 2, 3), dt.date(2025, 3, 4)):
+            commune_day(commune, day, visits=5, households_first=3, teams_formed=1)
+    publish(version=3)
+    with CaptureQueriesContext(connection) as many:
+        client.get(url("overview", **Q1_2025))
+    assert len(few) == len(many)
+
+
+# The other pages, not cached (a new roll-up version), each with the 2 queries of the
+# session and user, 1 of the roll-up state, 2 of the units and 2 of the menu's permissions:
+# District page for its staff: + CommuneDay, TrainingDay, TrainingYear, targets, trend,
+# services, readiness and the district's own trainings by audience.
+DISTRICT_UNCACHED = 7 + 8
+# Commune page for its official: + the scope's district, CommuneDay, TrainingDay,
+# TrainingYear, targets, trend, services, readiness, hamlets (2) and teams (2).
+COMMUNE_UNCACHED = 7 + 12
+# Team page for its leader: + the scope's teams, the team, its period's sums, its totals
+# and its monthly trend.
+TEAM_UNCACHED = 7 + 5
+
+
+@pytest.mark.django_db
+def test_the_other_pages_make_a_fixed_number_of_queries(
+    client, figures, our_team, django_assert_num_queries
+):
+    pages = [
+        (
+            district_staff(District.objects.get(code=OUR_DISTRICT)),
+            url("district", OUR_DISTRICT),
+            DISTRICT_UNCACHED,
+        ),
+        (commune_official(Commune.objects.get(code=OURS)), url("commune", OURS), COMMUNE_UNCACHED),
+        (our_team.leader_user, url("team", our_team.pk), TEAM_UNCACHED),
+    ]
+    for version, (user, page, queries) in enumerate(pages, start=2):
+        client.force_login(user)
+        _warm_demo_flag(client)
+        publish(version=version)
+        with django_assert_num_queries(queries):
+            client.get(page)
+
+
+@pytest.mark.django_db
+def test_a_new_roll_up_shows_new_figures_and_until_then_the_cached_ones(
+    client, figures, provincial, ours
+):
+    client.force_login(provincial)
+    assert tile(client.get(url("overview", **Q1_2025)).content.decode(), "teams") == "6"
+    commune_day(ours, dt.date(2025, 3, 20), teams_formed=4)
+    # The same roll-up version: the cached figures.
+    assert tile(client.get(url("overview", **Q1_2025)).content.decode(), "teams") == "6"
+    publish(version=2)
+    assert tile(client.get(url("overview", **Q1_2025)).content.decode(), "teams") == "10"
+
+
+@pytest.mark.django_db
+def test_the_cached_figures_are_per_language(client, figures, provincial):
+    client.force_login(provincial)
+    english = client.get(url("overview", **Q1_2025), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    vietnamese = client.get(url("overview", **Q1_2025), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert "Mobile banking and cashless payment" in english
+    assert "1,234" in english and "1.234" in vietnamese

@@ -1,0 +1,220 @@
+"""The dashboard pages: the province's overview, a district, a commune and a team, and
+the exports of their tables.
+
+Each page reads its figures through one selector, which checks the scope (outside it:
+404) and caches the figures until the next roll-up. District staff see the province's
+tiles on the overview and their district's page; commune officials and team leaders
+land on their commune's or team's page. A user with no scope is refused (403).
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from accounts.models import ScopeLevel
+from accounts.scopes import scope_for
+from outreach.exports import export_response
+
+from . import exports, selectors
+from .forms import DashboardFilterForm
+from .selectors import Figures, Period, Snapshot
+
+
+def dashboard_user(view: Callable) -> Callable:
+    """Log in first; a user who may see nothing at all is refused."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if scope_for(request.user).sees_nothing:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _page(
+    request: HttpRequest,
+    template: str,
+    *,
+    snap: Snapshot,
+    form: DashboardFilterForm,
+    period: Period,
+    figures: Figures,
+    level: dict[str, int] | None = None,
+    **extra,
+) -> HttpResponse:
+    """Render a dashboard page; `level` is the place's parameter its exports carry."""
+    context = {
+        "as_of": snap.last_run_at,
+        "form": form,
+        "period": period,
+        # Links down keep the period; exports also name the place.
+        "period_query": urlencode(period.query()),
+        "export_query": urlencode({**period.query(), **(level or {})}),
+        "figures": figures,
+        **extra,
+    }
+    return render(request, template, context)
+
+
+@require_GET
+@dashboard_user
+def overview(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    snap = selectors.snapshot()
+    landing = selectors.landing_for(user, snap.units)
+    if landing is not None:
+        page, key = landing
+        url = reverse(f"dashboard:{page}", args=[key])
+        query = request.GET.urlencode()
+        return redirect(f"{url}?{query}" if query else url)
+    province_id = selectors.province_for(user, snap.units)
+    if province_id is None:
+        raise Http404
+    wide = selectors.sees_province(user)
+    districts = snap.units.districts_of(province_id)
+    form = DashboardFilterForm(
+        request.GET, today=timezone.localdate(), districts=districts if wide else None
+    )
+    period = form.chosen_period()
+    code = form.chosen_district()
+    district = selectors.district_in_scope(user, snap.units, code) if code else None
+    figures = selectors.overview_figures(user, snap, period, district=district, tiles_only=not wide)
+    scope = scope_for(user)
+    own_districts = [] if wide else [d for d in districts if d.id in scope.district_ids]
+    return _page(
+        request,
+        "dashboard/overview.html",
+        snap=snap,
+        form=form,
+        period=period,
+        figures=figures,
+        level={"district": district.code} if district else None,
+        district=district,
+        wide=wide,
+        own_districts=own_districts,
+    )
+
+
+@require_GET
+@dashboard_user
+def district(request: HttpRequest, code: int) -> HttpResponse:
+    user = request.user
+    snap = selectors.snapshot()
+    place = selectors.district_in_scope(user, snap.units, code)
+    form = DashboardFilterForm(request.GET, today=timezone.localdate())
+    period = form.chosen_period()
+    return _page(
+        request,
+        "dashboard/district.html",
+        snap=snap,
+        form=form,
+        period=period,
+        figures=selectors.district_figures(user, snap, place, period),
+        level={"district": place.code},
+        district=place,
+    )
+
+
+@require_GET
+@dashboard_user
+def commune(request: HttpRequest, code: int) -> HttpResponse:
+    user = request.user
+    snap = selectors.snapshot()
+    place = selectors.commune_in_scope(user, snap.units, code)
+    form = DashboardFilterForm(request.GET, today=timezone.localdate())
+    period = form.chosen_period()
+    scope = scope_for(user)
+    return _page(
+        request,
+        "dashboard/commune.html",
+        snap=snap,
+        form=form,
+        period=period,
+        figures=selectors.commune_figures(user, snap, place, period),
+        level={"commune": place.code},
+        commune=place,
+        district=snap.units.district_by_id[place.district_id],
+        # The way up, for those who may take it.
+        sees_district=selectors.sees_province(user) or scope.level == ScopeLevel.DISTRICT,
+    )
+
+
+@require_GET
+@dashboard_user
+def team(request: HttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    snap = selectors.snapshot()
+    place = selectors.team_in_scope(user, snap.units, pk)
+    form = DashboardFilterForm(request.GET, today=timezone.localdate())
+    period = form.chosen_period()
+    return _page(
+        request,
+        "dashboard/team.html",
+        snap=snap,
+        form=form,
+        period=period,
+        figures=selectors.team_figures(user, snap, place, period),
+        team=place,
+        sees_commune=scope_for(user).level != ScopeLevel.TEAM,
+    )
+
+
+def _code(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        raise Http404 from None
+
+
+@require_GET
+@dashboard_user
+def export(request: HttpRequest, table: str, fmt: str) -> HttpResponse:
+    """A table of a page as CSV or XLSX, for the same place and period as the page.
+
+    The place is ?commune=<code> or ?district=<code>, else the province; a table the
+    place's page does not show, or a place outside the scope, is not found.
+    """
+    if fmt not in exports.FORMATS or table not in exports.TABLES:
+        raise Http404
+    user = request.user
+    snap = selectors.snapshot()
+    period = DashboardFilterForm(request.GET, today=timezone.localdate()).chosen_period()
+    commune_code = _code(request.GET.get("commune"))
+    district_code = _code(request.GET.get("district"))
+    if commune_code is not None:
+        place = selectors.commune_in_scope(user, snap.units, commune_code)
+        level, name = exports.COMMUNE, str(place.code)
+    elif district_code is not None:
+        place = selectors.district_in_scope(user, snap.units, district_code)
+        level, name = exports.DISTRICT, str(place.code)
+    else:
+        place, level, name = None, exports.PROVINCE, "province"
+    wide = selectors.sees_province(user)
+    # The overview narrowed to a district still lists every district.
+    districts_of_overview = table == "districts" and level == exports.DISTRICT and wide
+    if not (exports.shown_on(table, level) or districts_of_overview):
+        raise Http404
+    if level == exports.COMMUNE:
+        figures = selectors.commune_figures(user, snap, place, period)
+    elif districts_of_overview:
+        figures = selectors.overview_figures(user, snap, period, district=place)
+    elif level == exports.DISTRICT:
+        figures = selectors.district_figures(user, snap, place, period)
+    elif wide:
+        figures = selectors.overview_figures(user, snap, period)
+    else:
+        # District staff see the province's tiles, not its tables.
+        raise Http404
+    header, rows, title = exports.table(table, figures)
+    filename = f"dashboard-{table}-{name}-{period.start:%Y%m%d}-{period.end:%Y%m%d}"
+    return export_response(request, fmt, filename, header, rows, title)
