@@ -13,6 +13,7 @@ from dashboard import selectors
 from dashboard.forms import DashboardFilterForm
 from dashboard.models import Target, TeamTotal
 from dashboard.selectors import Period, PeriodKind, period_current, period_custom
+from dashboard.selectors.periods import TREND_MAX_MONTHS
 from outreach.tests.factories import HamletFactory, TeamFactory
 
 from .test_pages import OUR_DISTRICT, OURS, commune_day, publish, training_day
@@ -40,7 +41,7 @@ def test_the_trend_shows_the_period_s_months_or_the_last_year_for_a_short_period
     month = period_current(PeriodKind.MONTH, TODAY).months()
     assert (month[0], month[-1], len(month)) == (dt.date(2025, 12, 1), dt.date(2026, 11, 1), 12)
     long = period_custom(dt.date(2020, 1, 1), TODAY, TODAY).months()
-    assert len(long) == selectors.TREND_MAX_MONTHS and long[-1] == dt.date(2026, 11, 1)
+    assert len(long) == TREND_MAX_MONTHS and long[-1] == dt.date(2026, 11, 1)
 
 
 def _form(**data) -> DashboardFilterForm:

@@ -15,30 +15,26 @@ version, scope, filters and language. The version comes from `rollup_state()`, s
 roll-up changes every key and no figure outlives the data it was computed from.
 """
 
-import hashlib
-import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import formats, timezone
 from django.utils.text import capfirst
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import ScopeLevel, User
-from accounts.scopes import Scope, scope_for
+from accounts.models import User
+from accounts.scopes import scope_for
 from communes.models import Commune, Hamlet, VietnameseOrder
 from outreach.catalogue import SERVICE_LABELS
-from outreach.models import Household, Service, Team
+from outreach.models import Household, Team
 from trainings.models import Audience, Level
 
-from .models import (
+from ..models import (
     CommuneDay,
     CommuneDayService,
     CommuneReadiness,
@@ -49,24 +45,25 @@ from .models import (
     TrainingDay,
     TrainingYear,
 )
-from .rollup import rollup_state
-from .targets import progress, targets_for
+from ..targets import progress, targets_for
+from .periods import Period
+from .units import (
+    CommuneUnit,
+    DistrictUnit,
+    Snapshot,
+    TeamUnit,
+    Units,
+    figures_cached,
+    province_for,
+    reaches,
+    sees_province,
+)
 
-logger = logging.getLogger(__name__)
-
-# Cached figures also expire on their own: a commune's household count is edited in the
-# admin, not rolled up, and must show within the hour even when no roll-up runs.
-CACHE_SECONDS = 60 * 60
 # Figures that are levels (a sum of changes since the start); the others are counted
 # again each year, as their targets are.
 LEVEL_FIGURES = (Figure.TEAMS, Figure.MEMBERS, Figure.ZALO_MEMBERS, Figure.HOUSEHOLDS_REACHED)
 LOWEST_SHOWN = 10
-# A trend of fewer months than this says little: show the last year instead.
-TREND_MIN_MONTHS = 3
-TREND_DEFAULT_MONTHS = 12
-TREND_MAX_MONTHS = 36
 PRIORITY_STATUSES = (Commune.NewRuralStatus.ADVANCED, Commune.NewRuralStatus.MODEL)
-
 # Day changes whose running sum is a figure: teams, members, households first reached...
 STOCKS: dict[str, Any] = {
     "teams": F("teams_formed") - F("teams_dissolved"),
@@ -81,323 +78,6 @@ TRAINING_STOCKS: dict[str, Any] = {
     "attendees": F("attendees"),
     "course_completions": F("course_completions"),
 }
-
-
-# --- Periods ---------------------------------------------------------------------------
-
-
-class PeriodKind:
-    YEAR = "year"
-    QUARTER = "quarter"
-    MONTH = "month"
-    CUSTOM = "custom"
-
-    # The default first, so that a filter bar with nothing chosen shows what is used.
-    choices = [
-        (YEAR, _("This year")),
-        (QUARTER, _("This quarter")),
-        (MONTH, _("This month")),
-        (CUSTOM, _("Custom range")),
-    ]
-
-
-@dataclass(frozen=True)
-class Period:
-    """The days a page's figures cover: stocks at `end`, changes from `start` to `end`."""
-
-    kind: str
-    start: date
-    end: date
-
-    @property
-    def year(self) -> int:
-        return self.end.year
-
-    @property
-    def year_start(self) -> date:
-        return date(self.end.year, 1, 1)
-
-    @property
-    def key(self) -> str:
-        return f"{self.kind}:{self.start.isoformat()}:{self.end.isoformat()}"
-
-    def query(self) -> dict[str, str]:
-        """The filter bar's parameters for this period, for links that keep it."""
-        if self.kind == PeriodKind.CUSTOM:
-            return {
-                "period": self.kind,
-                "start": self.start.isoformat(),
-                "end": self.end.isoformat(),
-            }
-        return {"period": self.kind}
-
-    def months(self) -> list[date]:
-        """The first days of the months a trend shows: the period's, or the last year's
-        for a short period, and never more than TREND_MAX_MONTHS."""
-        last = self.end.replace(day=1)
-        count = (last.year - self.start.year) * 12 + last.month - self.start.month + 1
-        if count < TREND_MIN_MONTHS:
-            count = TREND_DEFAULT_MONTHS
-        count = min(count, TREND_MAX_MONTHS)
-        months = []
-        year, month = last.year, last.month
-        for _index in range(count):
-            months.append(date(year, month, 1))
-            year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-        return months[::-1]
-
-
-def period_current(kind: str, today: date) -> Period:
-    """This year, quarter or month up to today."""
-    if kind == PeriodKind.MONTH:
-        start = today.replace(day=1)
-    elif kind == PeriodKind.QUARTER:
-        start = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
-    else:
-        kind, start = PeriodKind.YEAR, date(today.year, 1, 1)
-    return Period(kind, start, today)
-
-
-def period_custom(start: date, end: date, today: date) -> Period:
-    """A range the user typed; nothing is known after today, so it ends today at most."""
-    return Period(PeriodKind.CUSTOM, start, min(end, today))
-
-
-# --- The units, cached with the figures ----------------------------------------------
-
-
-@dataclass(frozen=True)
-class DistrictUnit:
-    id: int
-    code: int
-    name: str
-    province_id: int
-
-
-@dataclass(frozen=True)
-class CommuneUnit:
-    id: int
-    code: int
-    name: str
-    district_id: int
-    households: int | None
-    new_rural_status: str
-
-
-@dataclass(frozen=True)
-class ServiceUnit:
-    id: int
-    code: str
-    name: str
-
-
-@dataclass
-class Units:
-    """The districts, communes and services, in display order, with lookups by id and code.
-
-    They rarely change and every page needs them, so they are read once per roll-up
-    version (two queries) and cached with the figures.
-    """
-
-    districts: list[DistrictUnit]
-    communes: list[CommuneUnit]
-    services: list[ServiceUnit]
-    district_by_id: dict[int, DistrictUnit] = field(init=False)
-    district_by_code: dict[int, DistrictUnit] = field(init=False)
-    commune_by_id: dict[int, CommuneUnit] = field(init=False)
-    commune_by_code: dict[int, CommuneUnit] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.district_by_id = {d.id: d for d in self.districts}
-        self.district_by_code = {d.code: d for d in self.districts}
-        self.commune_by_id = {c.id: c for c in self.communes}
-        self.commune_by_code = {c.code: c for c in self.communes}
-
-    def districts_of(self, province_id: int) -> list[DistrictUnit]:
-        return [d for d in self.districts if d.province_id == province_id]
-
-    def communes_of(self, district_ids: Iterable[int]) -> list[CommuneUnit]:
-        wanted = set(district_ids)
-        return [c for c in self.communes if c.district_id in wanted]
-
-
-def _units_load() -> Units:
-    communes = Commune.objects.select_related("district").order_by(
-        VietnameseOrder("district__name"), VietnameseOrder("name"), "code"
-    )
-    districts: dict[int, DistrictUnit] = {}
-    commune_units = []
-    for commune in communes:
-        district = commune.district
-        districts.setdefault(
-            district.pk,
-            DistrictUnit(district.pk, district.code, district.name, district.province_id),
-        )
-        commune_units.append(
-            CommuneUnit(
-                commune.pk,
-                commune.code,
-                commune.name,
-                commune.district_id,
-                commune.households,
-                commune.new_rural_status,
-            )
-        )
-    services = [
-        ServiceUnit(s.pk, s.code, s.name) for s in Service.objects.order_by("sort_order", "code")
-    ]
-    return Units(list(districts.values()), commune_units, services)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What every dashboard request starts from: the roll-up it reads, and the units."""
-
-    version: int
-    last_run_at: datetime | None
-    units: Units
-
-
-def snapshot() -> Snapshot:
-    version, last_run_at = rollup_state()
-    units = _cached(f"dashboard:{version}:units", _units_load)
-    return Snapshot(version, last_run_at, units)
-
-
-def _cached(key: str, compute: Callable[[], Any]) -> Any:
-    """The cached value, or a fresh one; a cache that is down must not take the page."""
-    try:
-        value = cache.get(key)
-    except Exception:
-        logger.warning("cache unavailable; computing the dashboard's figures", exc_info=True)
-        value = None
-    if value is None:
-        value = compute()
-        try:
-            cache.set(key, value, CACHE_SECONDS)
-        except Exception:
-            logger.warning("cache unavailable; figures not cached", exc_info=True)
-    return value
-
-
-def _scope_key(scope: Scope) -> str:
-    return ":".join(
-        [
-            scope.level,
-            str(scope.province_id or ""),
-            ",".join(map(str, sorted(scope.district_ids))),
-            ",".join(map(str, sorted(scope.commune_ids))),
-            ",".join(map(str, sorted(scope.team_ids))),
-        ]
-    )
-
-
-def _figures_cached(
-    snap: Snapshot, user: User, page: str, place: Any, period: Period, compute: Callable
-) -> Any:
-    today = timezone.localdate()
-    parts = [page, str(place), period.key, get_language() or "", today.isoformat()]
-    parts.append(_scope_key(scope_for(user)))
-    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
-    return _cached(f"dashboard:{snap.version}:{digest}", compute)
-
-
-# --- Who may open which dashboard ------------------------------------------------------
-
-
-def sees_province(user: User) -> bool:
-    """Whether the user sees the province's tables, not only its totals."""
-    scope = scope_for(user)
-    return scope.sees_everything or scope.level == ScopeLevel.PROVINCE
-
-
-def province_for(user: User, units: Units) -> int | None:
-    """The province whose totals the user sees: their own, or their district's."""
-    scope = scope_for(user)
-    if scope.level == ScopeLevel.PROVINCE:
-        return scope.province_id
-    if scope.sees_everything or scope.level == ScopeLevel.DISTRICT:
-        districts = [
-            units.district_by_id[i] for i in scope.district_ids if i in units.district_by_id
-        ] or units.districts
-        return districts[0].province_id if districts else None
-    return None
-
-
-def _reaches(
-    scope: Scope,
-    district: DistrictUnit,
-    *,
-    commune: CommuneUnit | None = None,
-    team_id: int | None = None,
-) -> bool:
-    """Whether the scope reaches the dashboard of a district, or of a commune (give it),
-    or of a team (give its id too). A commune official reaches no district's page, a team
-    leader no commune's: they see their own figures."""
-    if scope.sees_everything:
-        return True
-    if scope.level == ScopeLevel.PROVINCE:
-        return district.province_id == scope.province_id
-    if scope.level == ScopeLevel.DISTRICT:
-        return district.id in scope.district_ids
-    if scope.level == ScopeLevel.COMMUNE:
-        return commune is not None and commune.id in scope.commune_ids
-    if scope.level == ScopeLevel.TEAM:
-        return team_id is not None and team_id in scope.team_ids
-    return False
-
-
-def district_in_scope(user: User, units: Units, code: int) -> DistrictUnit:
-    """A district whose dashboard the user may open (provincial staff, its own staff)."""
-    district = units.district_by_code.get(code)
-    if district is None or not _reaches(scope_for(user), district):
-        raise Http404
-    return district
-
-
-def commune_in_scope(user: User, units: Units, code: int) -> CommuneUnit:
-    """A commune whose dashboard the user may open."""
-    commune = units.commune_by_code.get(code)
-    if commune is None:
-        raise Http404
-    district = units.district_by_id[commune.district_id]
-    if not _reaches(scope_for(user), district, commune=commune):
-        raise Http404
-    return commune
-
-
-@dataclass(frozen=True)
-class TeamUnit:
-    id: int
-    name: str
-    commune: CommuneUnit
-    formed_on: date
-    dissolved_on: date | None
-
-
-def team_in_scope(user: User, units: Units, pk: int) -> TeamUnit:
-    """A team whose figures the user may see: its leader, its commune and above (one query)."""
-    fields = ("id", "name", "commune_id", "formed_on", "dissolved_on")
-    team = Team.objects.filter(pk=pk).values(*fields).first()
-    if team is None or team["commune_id"] not in units.commune_by_id:
-        raise Http404
-    commune = units.commune_by_id[team["commune_id"]]
-    district = units.district_by_id[commune.district_id]
-    if not _reaches(scope_for(user), district, commune=commune, team_id=team["id"]):
-        raise Http404
-    return TeamUnit(team["id"], team["name"], commune, team["formed_on"], team["dissolved_on"])
-
-
-def landing_for(user: User, units: Units) -> tuple[str, int] | None:
-    """Where /dashboard/ sends a commune official or a team leader: ("commune", code) or
-    ("team", pk); None for those who see the province's figures."""
-    scope = scope_for(user)
-    if scope.level == ScopeLevel.COMMUNE and scope.commune_ids:
-        commune = units.commune_by_id.get(min(scope.commune_ids))
-        return ("commune", commune.code) if commune else None
-    if scope.level == ScopeLevel.TEAM and scope.team_ids:
-        return ("team", min(scope.team_ids))
-    return None
 
 
 # --- What the pages show -----------------------------------------------------------------
@@ -974,7 +654,7 @@ def overview_figures(
     District staff get the province's tiles only."""
     units = snap.units
     province_id = province_for(user, units)
-    if province_id is None or (district is not None and not _reaches(scope_for(user), district)):
+    if province_id is None or (district is not None and not reaches(scope_for(user), district)):
         raise Http404
     if not sees_province(user):
         # District staff: the province's totals, never its tables.
@@ -1006,13 +686,13 @@ def overview_figures(
         return figures
 
     place_key = f"{province_id}:{district.code if district else ''}:{int(tiles_only)}"
-    return _figures_cached(snap, user, "overview", place_key, period, compute)
+    return figures_cached(snap, user, "overview", place_key, period, compute)
 
 
 def district_figures(user: User, snap: Snapshot, district: DistrictUnit, period: Period) -> Figures:
     """A district's tiles, its communes, trend, services, readiness and own trainings."""
     units = snap.units
-    if not _reaches(scope_for(user), district):
+    if not reaches(scope_for(user), district):
         raise Http404
 
     def compute() -> Figures:
@@ -1024,7 +704,7 @@ def district_figures(user: User, snap: Snapshot, district: DistrictUnit, period:
         figures.audiences = _district_audiences(district, period)
         return figures
 
-    return _figures_cached(snap, user, "district", district.code, period, compute)
+    return figures_cached(snap, user, "district", district.code, period, compute)
 
 
 def _district_audiences(district: DistrictUnit, period: Period) -> list[AudienceRow]:
@@ -1061,7 +741,7 @@ def _district_audiences(district: DistrictUnit, period: Period) -> list[Audience
 def commune_figures(user: User, snap: Snapshot, commune: CommuneUnit, period: Period) -> Figures:
     """A commune's tiles, its hamlets and teams, trend, services and readiness."""
     units = snap.units
-    if not _reaches(scope_for(user), units.district_by_id[commune.district_id], commune=commune):
+    if not reaches(scope_for(user), units.district_by_id[commune.district_id], commune=commune):
         raise Http404
 
     def compute() -> Figures:
@@ -1078,7 +758,7 @@ def commune_figures(user: User, snap: Snapshot, commune: CommuneUnit, period: Pe
             teams=_teams(commune, period),
         )
 
-    return _figures_cached(snap, user, "commune", commune.code, period, compute)
+    return figures_cached(snap, user, "commune", commune.code, period, compute)
 
 
 def _hamlets(commune: CommuneUnit, period: Period) -> list[HamletRow]:
@@ -1159,7 +839,7 @@ def team_figures(user: User, snap: Snapshot, team: TeamUnit, period: Period) -> 
     """A team's visits, households and residents helped in the period, its totals and
     last visit, and its monthly trend (three queries)."""
     district = snap.units.district_by_id[team.commune.district_id]
-    if not _reaches(scope_for(user), district, commune=team.commune, team_id=team.id):
+    if not reaches(scope_for(user), district, commune=team.commune, team_id=team.id):
         raise Http404
 
     def compute() -> Figures:
@@ -1196,4 +876,4 @@ def team_figures(user: User, snap: Snapshot, team: TeamUnit, period: Period) -> 
             trend_households_label=str(_("Households visited")),
         )
 
-    return _figures_cached(snap, user, "team", team.id, period, compute)
+    return figures_cached(snap, user, "team", team.id, period, compute)

@@ -1,0 +1,264 @@
+"""The units a dashboard names (districts, communes, services, teams), cached with the
+figures, and who may open which dashboard."""
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.core.cache import cache
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from accounts.models import ScopeLevel, User
+from accounts.scopes import Scope, scope_for
+from communes.models import Commune, VietnameseOrder
+from outreach.models import Service, Team
+
+from ..rollup import rollup_state
+from .periods import Period
+
+logger = logging.getLogger(__name__)
+# Cached figures also expire on their own: a commune's household count is edited in the
+# admin, not rolled up, and must show within the hour even when no roll-up runs.
+CACHE_SECONDS = 60 * 60
+
+
+# --- The units, cached with the figures ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class DistrictUnit:
+    id: int
+    code: int
+    name: str
+    province_id: int
+
+
+@dataclass(frozen=True)
+class CommuneUnit:
+    id: int
+    code: int
+    name: str
+    district_id: int
+    households: int | None
+    new_rural_status: str
+
+
+@dataclass(frozen=True)
+class ServiceUnit:
+    id: int
+    code: str
+    name: str
+
+
+@dataclass
+class Units:
+    """The districts, communes and services, in display order, with lookups by id and code.
+
+    They rarely change and every page needs them, so they are read once per roll-up
+    version (two queries) and cached with the figures.
+    """
+
+    districts: list[DistrictUnit]
+    communes: list[CommuneUnit]
+    services: list[ServiceUnit]
+    district_by_id: dict[int, DistrictUnit] = field(init=False)
+    district_by_code: dict[int, DistrictUnit] = field(init=False)
+    commune_by_id: dict[int, CommuneUnit] = field(init=False)
+    commune_by_code: dict[int, CommuneUnit] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.district_by_id = {d.id: d for d in self.districts}
+        self.district_by_code = {d.code: d for d in self.districts}
+        self.commune_by_id = {c.id: c for c in self.communes}
+        self.commune_by_code = {c.code: c for c in self.communes}
+
+    def districts_of(self, province_id: int) -> list[DistrictUnit]:
+        return [d for d in self.districts if d.province_id == province_id]
+
+    def communes_of(self, district_ids: Iterable[int]) -> list[CommuneUnit]:
+        wanted = set(district_ids)
+        return [c for c in self.communes if c.district_id in wanted]
+
+
+def _units_load() -> Units:
+    communes = Commune.objects.select_related("district").order_by(
+        VietnameseOrder("district__name"), VietnameseOrder("name"), "code"
+    )
+    districts: dict[int, DistrictUnit] = {}
+    commune_units = []
+    for commune in communes:
+        district = commune.district
+        districts.setdefault(
+            district.pk,
+            DistrictUnit(district.pk, district.code, district.name, district.province_id),
+        )
+        commune_units.append(
+            CommuneUnit(
+                commune.pk,
+                commune.code,
+                commune.name,
+                commune.district_id,
+                commune.households,
+                commune.new_rural_status,
+            )
+        )
+    services = [
+        ServiceUnit(s.pk, s.code, s.name) for s in Service.objects.order_by("sort_order", "code")
+    ]
+    return Units(list(districts.values()), commune_units, services)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What every dashboard request starts from: the roll-up it reads, and the units."""
+
+    version: int
+    last_run_at: datetime | None
+    units: Units
+
+
+def snapshot() -> Snapshot:
+    version, last_run_at = rollup_state()
+    units = _cached(f"dashboard:{version}:units", _units_load)
+    return Snapshot(version, last_run_at, units)
+
+
+def _cached(key: str, compute: Callable[[], Any]) -> Any:
+    """The cached value, or a fresh one; a cache that is down must not take the page."""
+    try:
+        value = cache.get(key)
+    except Exception:
+        logger.warning("cache unavailable; computing the dashboard's figures", exc_info=True)
+        value = None
+    if value is None:
+        value = compute()
+        try:
+            cache.set(key, value, CACHE_SECONDS)
+        except Exception:
+            logger.warning("cache unavailable; figures not cached", exc_info=True)
+    return value
+
+
+def _scope_key(scope: Scope) -> str:
+    return ":".join(
+        [
+            scope.level,
+            str(scope.province_id or ""),
+            ",".join(map(str, sorted(scope.district_ids))),
+            ",".join(map(str, sorted(scope.commune_ids))),
+            ",".join(map(str, sorted(scope.team_ids))),
+        ]
+    )
+
+
+def figures_cached(
+    snap: Snapshot, user: User, page: str, place: Any, period: Period, compute: Callable
+) -> Any:
+    today = timezone.localdate()
+    parts = [page, str(place), period.key, get_language() or "", today.isoformat()]
+    parts.append(_scope_key(scope_for(user)))
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+    return _cached(f"dashboard:{snap.version}:{digest}", compute)
+
+
+# --- Who may open which dashboard ------------------------------------------------------
+
+
+def sees_province(user: User) -> bool:
+    """Whether the user sees the province's tables, not only its totals."""
+    scope = scope_for(user)
+    return scope.sees_everything or scope.level == ScopeLevel.PROVINCE
+
+
+def province_for(user: User, units: Units) -> int | None:
+    """The province whose totals the user sees: their own, or their district's."""
+    scope = scope_for(user)
+    if scope.level == ScopeLevel.PROVINCE:
+        return scope.province_id
+    if scope.sees_everything or scope.level == ScopeLevel.DISTRICT:
+        districts = [
+            units.district_by_id[i] for i in scope.district_ids if i in units.district_by_id
+        ] or units.districts
+        return districts[0].province_id if districts else None
+    return None
+
+
+def reaches(
+    scope: Scope,
+    district: DistrictUnit,
+    *,
+    commune: CommuneUnit | None = None,
+    team_id: int | None = None,
+) -> bool:
+    """Whether the scope reaches the dashboard of a district, or of a commune (give it),
+    or of a team (give its id too). A commune official reaches no district's page, a team
+    leader no commune's: they see their own figures."""
+    if scope.sees_everything:
+        return True
+    if scope.level == ScopeLevel.PROVINCE:
+        return district.province_id == scope.province_id
+    if scope.level == ScopeLevel.DISTRICT:
+        return district.id in scope.district_ids
+    if scope.level == ScopeLevel.COMMUNE:
+        return commune is not None and commune.id in scope.commune_ids
+    if scope.level == ScopeLevel.TEAM:
+        return team_id is not None and team_id in scope.team_ids
+    return False
+
+
+def district_in_scope(user: User, units: Units, code: int) -> DistrictUnit:
+    """A district whose dashboard the user may open (provincial staff, its own staff)."""
+    district = units.district_by_code.get(code)
+    if district is None or not reaches(scope_for(user), district):
+        raise Http404
+    return district
+
+
+def commune_in_scope(user: User, units: Units, code: int) -> CommuneUnit:
+    """A commune whose dashboard the user may open."""
+    commune = units.commune_by_code.get(code)
+    if commune is None:
+        raise Http404
+    district = units.district_by_id[commune.district_id]
+    if not reaches(scope_for(user), district, commune=commune):
+        raise Http404
+    return commune
+
+
+@dataclass(frozen=True)
+class TeamUnit:
+    id: int
+    name: str
+    commune: CommuneUnit
+    formed_on: date
+    dissolved_on: date | None
+
+
+def team_in_scope(user: User, units: Units, pk: int) -> TeamUnit:
+    """A team whose figures the user may see: its leader, its commune and above (one query)."""
+    fields = ("id", "name", "commune_id", "formed_on", "dissolved_on")
+    team = Team.objects.filter(pk=pk).values(*fields).first()
+    if team is None or team["commune_id"] not in units.commune_by_id:
+        raise Http404
+    commune = units.commune_by_id[team["commune_id"]]
+    district = units.district_by_id[commune.district_id]
+    if not reaches(scope_for(user), district, commune=commune, team_id=team["id"]):
+        raise Http404
+    return TeamUnit(team["id"], team["name"], commune, team["formed_on"], team["dissolved_on"])
+
+
+def landing_for(user: User, units: Units) -> tuple[str, int] | None:
+    """Where /dashboard/ sends a commune official or a team leader: ("commune", code) or
+    ("team", pk); None for those who see the province's figures."""
+    scope = scope_for(user)
+    if scope.level == ScopeLevel.COMMUNE and scope.commune_ids:
+        commune = units.commune_by_id.get(min(scope.commune_ids))
+        return ("commune", commune.code) if commune else None
+    if scope.level == ScopeLevel.TEAM and scope.team_ids:
+        return ("team", min(scope.team_ids))
+    return None
