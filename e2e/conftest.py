@@ -1,0 +1,137 @@
+"""Browser tests: Debian's Chromium, driven by Playwright, against pytest-django's live server.
+
+One browser for the whole session (starting Chromium costs seconds); each test opens its
+own contexts, so cookies, language and viewport never leak from one journey to the next.
+The live server's database is flushed after every test, so each journey builds what it
+needs, starting with the reference data a migration would have stored.
+"""
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.utils import translation
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from accounts.roles import role_groups_sync
+from communes.services import divisions_load
+from outreach.catalogue import services_sync
+from trainings.catalogue import topics_sync
+
+ROOT = Path(__file__).resolve().parent.parent
+# Each journey's final page is written here; the README shows three of them.
+# Written on every run (they carry the day's date), so outside the tracked tree; the
+# README shows copies kept in docs/screenshots.
+SCREENSHOTS = ROOT / "build" / "screenshots"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+
+# Debian's package, never a browser downloaded by `playwright install`.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 768}
+PASSWORD = "correct horse battery staple"  # accounts.tests.factories.UserFactory's
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"No Chromium at {CHROMIUM}: apt-get install chromium (.ci/run does).")
+    # The sync API keeps an event loop running in the test thread, and Django refuses
+    # ORM calls from a thread with a running loop unless told it is safe: here it is,
+    # since the test thread only prepares and checks data while the browser waits.
+    unsafe = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if unsafe is None:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = unsafe
+
+
+@pytest.fixture
+def open_page(browser, live_server) -> Iterator[Callable[..., Page]]:
+    """Open a page in a fresh context: open_page(viewport=PHONE).
+
+    The browser asks for Vietnamese first, as people's phones in Nam Định do. CSP is
+    bypassed so that the accessibility checker can be injected into any page.
+    """
+    contexts = []
+
+    def _open(*, viewport: dict = PHONE) -> Page:
+        context = browser.new_context(
+            base_url=live_server.url,
+            viewport=viewport,
+            locale="vi-VN",
+            timezone_id="Asia/Ho_Chi_Minh",
+            bypass_csp=True,
+            accept_downloads=True,
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(autouse=True)
+def reference_data(live_server):
+    """What migrations and load_divisions store, put back after the previous test's flush."""
+    role_groups_sync(apps)
+    services_sync(apps)
+    topics_sync(apps)
+    divisions_load()
+
+
+def vi(text) -> str:
+    """The Vietnamese a page shows for an English source string (or a lazy one)."""
+    with translation.override("vi"):
+        return translation.gettext(str(text))
+
+
+def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Log in through the login form, as a person would, and land on the home page."""
+    page.goto("/accounts/login/")
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(password)
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """What the viewport shows, as SCREENSHOTS/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=path, animations="disabled")
+    return path
+
+
+SERIOUS = ("serious", "critical")
+
+
+def serious_accessibility_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it stands, one line each."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['impact']} {v['id']}: {v['help']} at "
+        + "; ".join(" ".join(map(str, node["target"])) for node in v["nodes"][:5])
+        for v in results["violations"]
+        if v["impact"] in SERIOUS
+    ]
