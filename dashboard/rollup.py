@@ -10,21 +10,27 @@ killed half-way leaves the previous figures and the pending rows as they were.
 Runs never overlap: each transaction first locks the one RollupState row. Both runs
 replace rows with recomputed ones (never add to them), so running either twice, or a
 full run after a pending one, gives the same figures.
+
+The work is set-based: each summary table's rows come from one INSERT ... SELECT built
+from the selectors' grouped querysets and run by the database, so no row passes through
+Python and the worker's memory does not grow with the data. On PostgreSQL the same
+statement compares the new rows with the old and writes only those that differ.
 """
 
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
-from django.db import transaction
-from django.db.models import F, QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+from django.db.models import Count, F, PositiveIntegerField, QuerySet, Sum, Value
 from django.utils import timezone
 
-from communes.models import Commune, PendingRollup, RollupSource
+from communes.models import PendingRollup, RollupSource
 from outreach import selectors as outreach
 from trainings import selectors as trainings
 from trainings.models import Level
@@ -49,7 +55,9 @@ CLAIM_BATCH = 20_000
 # Days recomputed together: their communes are recomputed for every day of the chunk,
 # which is cheap next to one set of queries per day.
 CHUNK_DAYS = 31
-INSERT_BATCH = 2_000
+
+# Per sort or hash of a run's queries, PostgreSQL's server memory, not the worker's.
+WORK_MEMORY = "128MB"
 
 STATE_CACHE_KEY = "dashboard:rollup-state"
 # Bounds how stale a page can be if the cache missed the update after a run.
@@ -107,6 +115,16 @@ def _lock() -> RollupState:
     return RollupState.objects.select_for_update().get(pk=1)
 
 
+def _bulk_settings() -> None:
+    """PostgreSQL settings for the rest of the run's transaction: room for its sorts and
+    hashes (with the default they spill to disk), and no JIT compilation, which takes
+    seconds on statements this large and saves less than that."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = %s", [WORK_MEMORY])
+            cursor.execute("SET LOCAL jit = off")
+
+
 def _finish(*, full: bool) -> None:
     now = timezone.now()
     changes = {"version": F("version") + 1, "last_run_at": now}
@@ -151,154 +169,235 @@ class Cells:
         return {"days": self.days, "start": self.start, "end": self.end}
 
 
-def _replace(model, old: QuerySet, rows: Iterable) -> int:
-    old.delete()
-    created = model.objects.bulk_create(rows, batch_size=INSERT_BATCH)
-    return len(created)
+Source = QuerySet | tuple[str, list]
 
 
-def _commune_cells(cells: Cells, now: datetime, districts: dict[int, int]) -> int:
-    """Recompute the outreach and commune-level training rows of the cells."""
-    lookups = {"communes": cells.places, **cells.lookups()}
-    visits = outreach.visit_figures_by_commune_day(**lookups)
-    roster = outreach.roster_changes_by_commune_day(**lookups)
-    rows = []
-    for commune_id, day in visits.keys() | roster.keys():
-        figures = {**visits.get((commune_id, day), {}), **roster.get((commune_id, day), {})}
-        figures["return_visits"] = figures.get("visits", 0) - figures.get("households_first", 0)
-        rows.append(
-            CommuneDay(
-                commune_id=commune_id,
-                district_id=districts[commune_id],
-                day=day,
-                computed_at=now,
-                **figures,
-            )
-        )
-    _replace(CommuneDay, cells.narrow(CommuneDay.objects.all(), "commune_id"), rows)
+def _sql(source: Source) -> tuple[str, list] | None:
+    """The source's SQL and parameters; None when it can have no rows (Django's answer
+    to a filter on an empty list)."""
+    if isinstance(source, QuerySet):
+        try:
+            sql, params = source.query.sql_with_params()
+        except EmptyResultSet:
+            return None
+        return sql, list(params)
+    return source
 
-    services = outreach.visits_by_commune_day_service(**lookups)
-    _replace(
-        CommuneDayService,
-        cells.narrow(CommuneDayService.objects.all(), "commune_id"),
-        (
-            CommuneDayService(
-                commune_id=c,
-                district_id=districts[c],
-                day=d,
-                service_id=s,
-                visits=n,
-                computed_at=now,
-            )
-            for c, d, s, n in services
-        ),
+
+def _columns(model) -> list:
+    """The fields the roll-up writes: all but the id and computed_at."""
+    return [f for f in model._meta.concrete_fields if not f.primary_key and f.name != "computed_at"]
+
+
+def _keys(model) -> list:
+    """The fields that name a row: its unique constraint, else every non-figure field."""
+    for constraint in model._meta.total_unique_constraints:
+        return [model._meta.get_field(name) for name in constraint.fields]
+    unique = [f for f in _columns(model) if f.unique]
+    return unique or [f for f in _columns(model) if not isinstance(f, PositiveIntegerField)]
+
+
+def _new_rows(model, sources: Source | list[Source]) -> tuple[str, list] | None:
+    """One SELECT of the table's columns from the sources: several are added up by key
+    (their integer figures summed, grouped by the other columns). None: no rows."""
+    quote = connection.ops.quote_name
+    fields = _columns(model)
+    if not isinstance(sources, list):
+        if (part := _sql(sources)) is None:
+            return None
+        sql, params = part
+        return f"SELECT {', '.join(f'q.{quote(f.column)}' for f in fields)} FROM ({sql}) q", params
+    parts = [part for part in map(_sql, sources) if part is not None]
+    if not parts:
+        return None
+    sql = " UNION ALL ".join(part for part, _params in parts)
+    params = [param for _part, part_params in parts for param in part_params]
+    figure = {f.column: isinstance(f, PositiveIntegerField) for f in fields}
+    select = ", ".join(
+        f"SUM(q.{quote(column)}) AS {quote(column)}" if is_figure else f"q.{quote(column)}"
+        for column, is_figure in figure.items()
     )
-    hamlets = outreach.visit_figures_by_hamlet_day(**lookups)
+    keys = ", ".join(f"q.{quote(column)}" for column, is_figure in figure.items() if not is_figure)
+    return f"SELECT {select} FROM ({sql}) q GROUP BY {keys}", params  # noqa: S608
+
+
+def _replace(model, old: QuerySet, sources: Source | list[Source], now: datetime) -> None:
+    """Make the table's rows in `old` those of the sources, in the database.
+
+    Each source's columns carry the table's column names; several sources are added up
+    by key. On PostgreSQL only the rows that differ are written, in one statement:
+    rewriting a row costs far more than comparing it (index entries, foreign-key
+    checks), and most rows of a run are unchanged. Elsewhere the rows are replaced.
+    """
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    fields = _columns(model)
+    columns = ", ".join(quote(f.column) for f in fields)
+    if (new := _new_rows(model, sources)) is None:
+        old.delete()
+        return
+    new_sql, new_params = new
+    old_rows = _sql(old.order_by().values_list("id", *(f.attname for f in fields)))
+    computed_at = model._meta.get_field("computed_at").get_db_prep_save(now, connection)
+    if connection.vendor != "postgresql" or old_rows is None:
+        old.delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}, computed_at) "  # noqa: S608 - names from the model
+                f"SELECT {columns}, %s FROM ({new_sql}) n",
+                [computed_at, *new_params],
+            )
+        return
+    keys = _keys(model)
+    others = [f for f in fields if f not in keys]
+    old_sql, old_params = old_rows
+
+    def same(f) -> str:
+        # Ids are positive: -1 stands for none, so that a key may be null and still join.
+        n, o = f"n.{quote(f.column)}", f"o.{quote(f.column)}"
+        return f"COALESCE({n}, -1) = COALESCE({o}, -1)" if f.null else f"{n} = {o}"
+
+    present = quote(next(f.column for f in keys if not f.null))
+    changed = ", ".join(f"{quote(f.column)} = d.{quote(f.column)}" for f in others)
+    sql = f"""
+        WITH n AS ({new_sql}),
+        o AS ({old_sql}),
+        diff AS MATERIALIZED (
+            SELECT {", ".join(f"n.{quote(f.column)}" for f in fields)}, o.id AS old_id,
+                   n.{present} IS NULL AS gone
+            FROM n FULL JOIN o ON {" AND ".join(same(f) for f in keys)}
+            WHERE o.id IS NULL OR n.{present} IS NULL
+               OR ({", ".join(f"n.{quote(f.column)}" for f in others)})
+                  IS DISTINCT FROM ({", ".join(f"o.{quote(f.column)}" for f in others)})
+        ),
+        changed AS (
+            UPDATE {table} t SET {changed}, computed_at = %s
+            FROM diff d WHERE t.id = d.old_id AND NOT d.gone
+        ),
+        gone AS (DELETE FROM {table} WHERE id IN (SELECT old_id FROM diff WHERE gone))
+        INSERT INTO {table} ({columns}, computed_at)
+        SELECT {columns}, %s FROM diff WHERE old_id IS NULL
+    """  # noqa: S608 - names from the model, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*new_params, *old_params, computed_at, computed_at])
+
+
+def _commune_days_from_summaries(cells: Cells) -> list[QuerySet]:
+    """CommuneDay's visits, residents helped and teams out as the sums of the cells'
+    TeamDay rows, and its first visits as those of their HamletDay rows, in CommuneDay's
+    columns with zeros in the others: a pass over the day's summary rows instead of
+    two more over all the visits. (A household's commune is its visits' teams'.)"""
+    figures = [f.column for f in _columns(CommuneDay) if isinstance(f, PositiveIntegerField)]
+
+    def rows(summary, **sums):
+        zeros = {name: Value(0) for name in figures if name not in sums}
+        return (
+            cells.narrow(summary.objects.order_by(), "commune_id")
+            .values("commune_id", "day", district_id=F("commune__district_id"))
+            .annotate(**sums, **zeros)
+            .values_list("commune_id", "district_id", "day", *figures)
+        )
+
+    return [
+        # Return visits are the visits less the first ones. A sum named as its
+        # column comes last: from then on the name means the sum.
+        rows(
+            TeamDay,
+            return_visits=Sum("visits"),
+            teams_visiting=Count("pk"),
+            visits=Sum("visits"),
+            residents_helped=Sum("residents_helped"),
+        ),
+        rows(
+            HamletDay,
+            return_visits=-Sum("households_first"),
+            households_first=Sum("households_first"),
+        ),
+    ]
+
+
+def _commune_cells(cells: Cells, now: datetime) -> set[int]:
+    """Recompute the outreach rows of the cells: team and hamlet days first, as the
+    commune days are partly their sums. Returns the teams that worked in the cells,
+    before or now: the teams whose totals may have changed."""
+    lookups = {"communes": cells.places, **cells.lookups()}
+    team_days = cells.narrow(TeamDay.objects.all(), "commune_id")
+    teams = set(team_days.values_list("team_id", flat=True).distinct())
+    _replace(TeamDay, team_days, outreach.team_day_figures(**lookups), now)
+    teams |= set(team_days.values_list("team_id", flat=True).distinct())
     _replace(
         HamletDay,
         cells.narrow(HamletDay.objects.all(), "commune_id"),
-        (
-            HamletDay(hamlet_id=hamlet_id, day=day, computed_at=now, **figures)
-            for (hamlet_id, day), figures in hamlets.items()
-        ),
+        outreach.hamlet_day_figures(**lookups),
+        now,
     )
-    teams = outreach.visit_figures_by_team_day(**lookups)
     _replace(
-        TeamDay,
-        cells.narrow(TeamDay.objects.all(), "commune_id"),
-        (
-            TeamDay(
-                day=row.pop("visited_on"),
-                team_id=row.pop("team_id"),
-                computed_at=now,
-                **row,
-            )
-            for row in teams
-        ),
+        CommuneDay,
+        cells.narrow(CommuneDay.objects.all(), "commune_id"),
+        [
+            *_commune_days_from_summaries(cells),
+            *outreach.members_and_roster_by_commune_day(**lookups),
+        ],
+        now,
     )
-    _training_cells(Level.COMMUNE, cells, now)
-    return len(rows)
+    _replace(
+        CommuneDayService,
+        cells.narrow(CommuneDayService.objects.all(), "commune_id"),
+        outreach.commune_day_service_figures(**lookups),
+        now,
+    )
+    return teams
 
 
-def _training_cells(level: str, cells: Cells, now: datetime) -> None:
+def _training_cells(level: str | None, cells: Cells, now: datetime) -> None:
+    """Recompute the training rows of the cells at one level (None: every level)."""
     place = {Level.COMMUNE: "commune_id", Level.DISTRICT: "district_id"}.get(level)
-    old = cells.narrow(TrainingDay.objects.filter(level=level), place)
-    figures = trainings.training_figures_by_cell(level, places=cells.places, **cells.lookups())
+    old = TrainingDay.objects.all() if level is None else TrainingDay.objects.filter(level=level)
     _replace(
         TrainingDay,
-        old,
-        (
-            TrainingDay(
-                level=level,
-                district_id=district_id,
-                commune_id=commune_id,
-                day=day,
-                audience=audience,
-                computed_at=now,
-                **values,
-            )
-            for (level, district_id, commune_id, day, audience), values in figures.items()
-        ),
+        cells.narrow(old, place),
+        trainings.training_day_figures(level, places=cells.places, **cells.lookups()),
+        now,
     )
 
 
-def _commune_totals(communes: Collection[int] | None, now: datetime, districts) -> None:
-    """Team totals and current readiness, which cover all days: recomputed per commune."""
-    teams = TeamTotal.objects.all()
-    readiness = CommuneReadiness.objects.all()
-    if communes is not None:
-        teams = teams.filter(commune_id__in=list(communes))
-        readiness = readiness.filter(commune_id__in=list(communes))
-    _replace(
-        TeamTotal,
-        teams,
-        (
-            TeamTotal(
-                team_id=row["pk"],
-                commune_id=row["commune_id"],
-                visits=row["visit_count"],
-                households_reached=row["households_reached"],
-                last_visited_on=row["last_visited_on"],
-                computed_at=now,
-            )
-            for row in outreach.team_totals(communes)
-        ),
+def _commune_totals(communes: Collection[int], teams: set[int], now: datetime) -> None:
+    """The totals over all days of the communes' teams that worked in the recomputed
+    cells (and of new teams, which have none yet), and the communes' current readiness.
+
+    Only those teams: a team's total covers all its visits, and recomputing every team
+    of a commune would read every visit of the commune for one new visit.
+    """
+    totalled = TeamTotal.objects.filter(commune_id__in=list(communes))
+    teams = teams | (
+        outreach.team_ids_in(communes) - set(totalled.values_list("team_id", flat=True))
     )
+    if teams:
+        _replace(
+            TeamTotal,
+            TeamTotal.objects.filter(team_id__in=list(teams)),
+            outreach.team_total_figures(teams),
+            now,
+        )
     _replace(
         CommuneReadiness,
-        readiness,
-        (
-            CommuneReadiness(
-                commune_id=commune_id,
-                district_id=districts[commune_id],
-                item=item,
-                households_yes=yes,
-                households_answered=answered,
-                computed_at=now,
-            )
-            for commune_id, items in outreach.readiness_by_commune(communes).items()
-            for item, (yes, answered) in items.items()
-        ),
+        CommuneReadiness.objects.filter(commune_id__in=list(communes)),
+        outreach.readiness_figures(communes),
+        now,
     )
+
+
+def _all_totals(now: datetime) -> None:
+    _replace(TeamTotal, TeamTotal.objects.all(), outreach.team_total_figures(), now)
+    _replace(CommuneReadiness, CommuneReadiness.objects.all(), outreach.readiness_figures(), now)
 
 
 def _training_year(year: int, now: datetime) -> None:
     _replace(
         TrainingYear,
         TrainingYear.objects.filter(year=year),
-        (
-            TrainingYear(
-                year=year,
-                district_id=district_id,
-                commune_id=commune_id,
-                people_trained=people,
-                officials_trained=officials,
-                computed_at=now,
-            )
-            for district_id, commune_id, people, officials in trainings.people_trained_by_place(
-                year
-            )
-        ),
+        trainings.people_trained_figures(year),
+        now,
     )
 
 
@@ -310,10 +409,6 @@ def _chunks(places_by_day: dict[date, set[int]]) -> Iterator[Cells]:
         chunk = [d for d in days if d < first + timedelta(days=CHUNK_DAYS)]
         days = days[len(chunk) :]
         yield Cells(places=set().union(*(places_by_day[d] for d in chunk)), days=set(chunk))
-
-
-def _district_of() -> dict[int, int]:
-    return dict(Commune.objects.values_list("pk", "district_id"))
 
 
 def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
@@ -331,12 +426,13 @@ def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
         if source == RollupSource.TRAININGS:
             years.add(day.year)
     result = RollupResult(claimed=len(claimed), years=len(years))
-    districts = _district_of() if commune_days else {}
+    teams: set[int] = set()
     for cells in _chunks(commune_days):
-        _commune_cells(cells, now, districts)
+        teams |= _commune_cells(cells, now)
+        _training_cells(Level.COMMUNE, cells, now)
         result.cells += len(cells.places) * len(cells.days)
     if commune_days:
-        _commune_totals(set().union(*commune_days.values()), now, districts)
+        _commune_totals(set().union(*commune_days.values()), teams, now)
     for cells in _chunks(district_days):
         _training_cells(Level.DISTRICT, cells, now)
         result.cells += len(cells.places) * len(cells.days)
@@ -357,6 +453,7 @@ def rollup_pending(*, batch: int = CLAIM_BATCH) -> RollupResult:
     while True:
         with transaction.atomic():
             _lock()
+            _bulk_settings()
             claimed = list(
                 PendingRollup.objects.order_by("pk").values_list(
                     "pk", "commune_id", "district_id", "day", "source"
@@ -372,43 +469,31 @@ def rollup_pending(*, batch: int = CLAIM_BATCH) -> RollupResult:
     return result
 
 
-def _months(first: date, last: date) -> Iterator[tuple[date, date]]:
-    start = first.replace(day=1)
-    while start <= last:
-        following = (start + timedelta(days=32)).replace(day=1)
-        yield start, following - timedelta(days=1)
-        start = following
-
-
 def rollup_full() -> RollupResult:
     """Rebuild every summary table from the raw rows, in one transaction.
 
     Readers keep seeing the previous figures until it commits. The pending rows that
     existed when it started are claimed and deleted with it; later marks wait for the
-    next pending run.
+    next pending run. Each table is one INSERT ... SELECT over everything: the rows never
+    come to Python, so the run's memory does not grow with the data.
     """
     with transaction.atomic():
         _lock()
+        _bulk_settings()
         claimed = list(PendingRollup.objects.values_list("pk", flat=True))
         now = timezone.now()
-        for model in SUMMARY_MODELS:
-            model.objects.all().delete()
-        districts = _district_of()
+        everything = Cells()
         result = RollupResult(claimed=len(claimed))
-        spans = [outreach.outreach_span(), trainings.training_span()]
-        firsts = [first for first, _last in spans if first]
-        lasts = [last for _first, last in spans if last]
-        if firsts:
-            # Month by month keeps the memory flat whatever the number of visits.
-            for start, end in _months(min(firsts), max(lasts)):
-                cells = Cells(start=start, end=end)
-                result.cells += _commune_cells(cells, now, districts)
-                _training_cells(Level.DISTRICT, cells, now)
-                _training_cells(Level.PROVINCE, cells, now)
-        _commune_totals(None, now, districts)
-        for year in sorted(trainings.training_years()):
+        _commune_cells(everything, now)
+        _training_cells(None, everything, now)
+        _all_totals(now)
+        years = trainings.training_years()
+        # The years without any training left (their last session moved or cancelled).
+        TrainingYear.objects.exclude(year__in=years).delete()
+        for year in sorted(years):
             _training_year(year, now)
-            result.years += 1
+        result.years = len(years)
+        result.cells = CommuneDay.objects.count()
         for start in range(0, len(claimed), 10_000):
             PendingRollup.objects.filter(pk__in=claimed[start : start + 10_000]).delete()
         _finish(full=True)

@@ -1,15 +1,14 @@
 """Reads of teams, members, households and visits, always within the user's scope."""
 
-from collections import defaultdict
 from collections.abc import Collection
 from datetime import date
 
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
     F,
     Max,
-    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -265,10 +264,29 @@ def households_listed(user: User, *, text: str = "", hamlet_id: int | None = Non
 
 # --- Figures for the dashboard's roll-up -----------------------------------------------
 #
-# The dashboard recomputes (commune, day) cells from these reads and stores the results
-# in its summary tables. Each groups in SQL and returns plain rows. `communes` and
-# `days` narrow the cells (None: all); `start`/`end` narrow the days to a range. A
-# visit's commune is its team's, which the visit service keeps equal to its household's.
+# The dashboard recomputes (commune, day) cells from these reads and writes the rows into
+# its summary tables in the database (INSERT ... SELECT), so no row passes through Python.
+# Each returns a grouped query (a queryset, or SQL and its parameters) whose columns carry
+# the summary table's column names; a table fed by several sources gets one queryset per
+# source, with zeros in the columns it has no figure for, for the dashboard to add up by
+# key. `communes` and `days` narrow the cells (None: all); `start`/`end` narrow the days
+# to a range. A visit's commune is its team's, which the visit service keeps equal to its
+# household's.
+
+COMMUNE_DAY_FIGURES = (
+    "visits",
+    "households_first",
+    "return_visits",
+    "residents_helped",
+    "teams_visiting",
+    "members_visiting",
+    "teams_formed",
+    "teams_dissolved",
+    "members_joined",
+    "members_left",
+    "zalo_joined",
+    "zalo_left",
+)
 
 
 def _cells(
@@ -276,10 +294,10 @@ def _cells(
     *,
     commune: str,
     day: str,
-    communes: Collection[int] | None,
-    days: Collection[date] | None,
-    start: date | None,
-    end: date | None,
+    communes: Collection[int] | None = None,
+    days: Collection[date] | None = None,
+    start: date | None = None,
+    end: date | None = None,
 ) -> QuerySet:
     if communes is not None:
         queryset = queryset.filter(**{f"{commune}__in": list(communes)})
@@ -292,12 +310,26 @@ def _cells(
     return queryset.order_by()
 
 
+def _grouped(queryset: QuerySet, keys: dict[str, str], figures: dict, columns=()) -> QuerySet:
+    """Rows grouped by the keys (column name: path) with the figures, and a zero in each
+    of `columns` the source has no figure for, in the order keys, columns."""
+    fields = [name for name, path in keys.items() if name == path]
+    renamed = {name: F(path) for name, path in keys.items() if name != path}
+    zeros = {name: Value(0) for name in columns if name not in figures}
+    return (
+        queryset.values(*fields, **renamed)
+        .annotate(**figures, **zeros)
+        .values_list(*keys, *(columns or figures))
+    )
+
+
 def _visits_in(**cells) -> QuerySet[Visit]:
     return _cells(Visit.objects.all(), commune="team__commune_id", day="visited_on", **cells)
 
 
 def _first_visits_in(**cells) -> QuerySet[Visit]:
-    """The visits that are their household's first (the earliest day, then the lowest id)."""
+    """The visits of the cells that are their household's first (the earliest day, then
+    the lowest id), each looked up on the (household, day) index."""
     first = (
         Visit.objects.filter(household=OuterRef("household"))
         .order_by("visited_on", "pk")
@@ -306,183 +338,202 @@ def _first_visits_in(**cells) -> QuerySet[Visit]:
     return _visits_in(**cells).filter(pk=Subquery(first))
 
 
-def visit_figures_by_commune_day(**cells) -> dict[tuple[int, date], dict]:
-    """Visits, first visits, residents helped, teams and members out, per (commune, day)."""
-    figures: dict[tuple[int, date], dict] = {}
-    rows = (
-        _visits_in(**cells)
-        .values("team__commune_id", "visited_on")
-        .annotate(
-            visits=Count("pk"),
-            residents_helped=Sum("residents_helped"),
-            teams_visiting=Count("team", distinct=True),
-        )
-    )
-    for row in rows:
-        key = (row.pop("team__commune_id"), row.pop("visited_on"))
-        figures[key] = {**row, "households_first": 0, "members_visiting": 0}
-    first = (
-        _first_visits_in(**cells)
-        .values("team__commune_id", "visited_on")
-        .annotate(n=Count("pk"))
-        .values_list("team__commune_id", "visited_on", "n")
-    )
-    for commune_id, day, n in first:
-        figures[(commune_id, day)]["households_first"] = n
-    members = (
-        _cells(
-            Visit.members.through.objects.all(),
-            commune="visit__team__commune_id",
-            day="visit__visited_on",
-            **cells,
-        )
-        .values("visit__team__commune_id", "visit__visited_on")
-        .annotate(n=Count("member", distinct=True))
-        .values_list("visit__team__commune_id", "visit__visited_on", "n")
-    )
-    for commune_id, day, n in members:
-        figures[(commune_id, day)]["members_visiting"] = n
-    return figures
+def _first_visit_days_by_hamlet() -> tuple[str, list]:
+    """SQL and parameters for the rows (hamlet_id, commune_id, day, visits,
+    households_first, residents_helped) counting every household on the day of its first
+    visit, zeros in the other figures.
 
-
-def visits_by_commune_day_service(**cells) -> QuerySet:
-    """Rows (commune id, day, service id, visits) for visits that helped with a service."""
+    For all visits at once: a look-up per household on the (household, day) index. An
+    anti-join against an earlier visit compares each visit with all the household's
+    others, and ranking the visits sorts them all; both take several times longer.
+    """
+    first_day = (
+        Visit.objects.filter(household=OuterRef("pk")).order_by("visited_on").values("visited_on")
+    )
+    households = (
+        Household.objects.order_by()
+        .annotate(day=Subquery(first_day[:1]))
+        .values_list("hamlet_id", "commune_id", "day")
+    )
+    sql, params = households.query.sql_with_params()
     return (
+        "SELECT f.hamlet_id, f.commune_id, f.day, 0 AS visits, "  # noqa: S608 - SQL from the ORM
+        "COUNT(*) AS households_first, 0 AS residents_helped "
+        f"FROM ({sql}) f WHERE f.day IS NOT NULL GROUP BY f.hamlet_id, f.commune_id, f.day",
+        list(params),
+    )
+
+
+def members_and_roster_by_commune_day(**cells) -> list[QuerySet]:
+    """Per (commune, day), to add up by key: commune_id, district_id, day and the
+    COMMUNE_DAY_FIGURES, of which these sources give members out and the roster changes
+    (teams formed and dissolved, members who joined and left, members who joined and left
+    the Zalo OA channel); the others are zeros. (The dashboard sums visits, first visits
+    and teams out from its team and hamlet days.)
+
+    A member counts on the Zalo OA from the later of joining the team and joining the
+    channel (the channel date may be unknown) until they leave the team.
+    """
+    keys = {"commune_id": "team__commune_id", "district_id": "team__commune__district_id"}
+
+    def source(queryset, day, keys=keys, **figures):
+        return _grouped(
+            _cells(queryset, commune=keys["commune_id"], day=day, **cells),
+            {**keys, "day": day},
+            figures,
+            COMMUNE_DAY_FIGURES,
+        )
+
+    sources = [
+        source(
+            Visit.members.through.objects.all(),
+            "visit__visited_on",
+            keys={
+                "commune_id": "visit__team__commune_id",
+                "district_id": "visit__team__commune__district_id",
+            },
+            members_visiting=Count("member", distinct=True),
+        ),
+    ]
+    zalo = Member.objects.filter(on_zalo_oa=True).annotate(
+        zalo_from=Greatest("joined_on", Coalesce("zalo_joined_on", "joined_on"))
+    )
+    zalo = zalo.filter(Q(left_on__isnull=True) | Q(left_on__gte=F("zalo_from")))
+    team_keys = {"commune_id": "commune_id", "district_id": "commune__district_id"}
+    changes = {
+        "teams_formed": (Team.objects.all(), team_keys, "formed_on"),
+        "teams_dissolved": (Team.objects.all(), team_keys, "dissolved_on"),
+        "members_joined": (Member.objects.all(), keys, "joined_on"),
+        "members_left": (Member.objects.all(), keys, "left_on"),
+        "zalo_joined": (zalo, keys, "zalo_from"),
+        "zalo_left": (zalo, keys, "left_on"),
+    }
+    for name, (queryset, place, day) in changes.items():
+        queryset = queryset.filter(**{f"{day}__isnull": False})
+        sources.append(source(queryset, day, keys=place, **{name: Count("pk")}))
+    return sources
+
+
+def commune_day_service_figures(**cells) -> QuerySet:
+    """Rows (commune_id, district_id, day, service_id, visits) for visits that helped
+    with a service."""
+    return _grouped(
         _cells(
             Visit.services.through.objects.all(),
             commune="visit__team__commune_id",
             day="visit__visited_on",
             **cells,
-        )
-        .values("visit__team__commune_id", "visit__visited_on", "service_id")
-        .annotate(n=Count("visit"))
-        .values_list("visit__team__commune_id", "visit__visited_on", "service_id", "n")
+        ),
+        {
+            "commune_id": "visit__team__commune_id",
+            "district_id": "visit__team__commune__district_id",
+            "day": "visit__visited_on",
+            "service_id": "service_id",
+        },
+        {"visits": Count("visit")},
     )
 
 
-def visit_figures_by_hamlet_day(**cells) -> dict[tuple[int, date], dict]:
-    """Visits, first visits and residents helped per (hamlet of the household, day)."""
-    figures: dict[tuple[int, date], dict] = {}
-    rows = (
-        _visits_in(**cells)
-        .values("household__hamlet_id", "visited_on")
-        .annotate(
-            commune_id=Min("household__commune_id"),
-            visits=Count("pk"),
-            residents_helped=Sum("residents_helped"),
-        )
-    )
-    for row in rows:
-        key = (row.pop("household__hamlet_id"), row.pop("visited_on"))
-        figures[key] = {**row, "households_first": 0}
-    first = (
-        _first_visits_in(**cells)
-        .values("household__hamlet_id", "visited_on")
-        .annotate(n=Count("pk"))
-        .values_list("household__hamlet_id", "visited_on", "n")
-    )
-    for hamlet_id, day, n in first:
-        figures[(hamlet_id, day)]["households_first"] = n
-    return figures
-
-
-def visit_figures_by_team_day(**cells) -> QuerySet:
-    """Rows per (team, day): commune, visits, distinct households, residents helped."""
-    return (
-        _visits_in(**cells)
-        .values("team_id", "visited_on")
-        .annotate(
-            commune_id=Min("team__commune_id"),
-            visits=Count("pk"),
-            households=Count("household", distinct=True),
-            residents_helped=Sum("residents_helped"),
-        )
-    )
-
-
-def team_totals(communes: Collection[int] | None = None) -> QuerySet[Team]:
-    """Every team of the communes with its visits, distinct households and last visit."""
-    teams = Team.objects.all()
-    if communes is not None:
-        teams = teams.filter(commune_id__in=list(communes))
-    return (
-        teams.order_by()
-        .values("pk", "commune_id")
-        .annotate(
-            visit_count=Count("visits"),
-            households_reached=Count("visits__household", distinct=True),
-            last_visited_on=Max("visits__visited_on"),
-        )
-    )
-
-
-def roster_changes_by_commune_day(**cells) -> dict[tuple[int, date], dict]:
-    """Teams formed and dissolved, members who joined and left, and members who joined
-    and left the Zalo OA channel, per (commune, day).
-
-    A member counts on the Zalo OA from the later of joining the team and joining the
-    channel (the channel date may be unknown) until they leave the team.
-    """
-    figures: dict[tuple[int, date], dict] = defaultdict(dict)
-    zalo = Member.objects.filter(on_zalo_oa=True).annotate(
-        zalo_from=Greatest("joined_on", Coalesce("zalo_joined_on", "joined_on"))
-    )
-    zalo = zalo.filter(Q(left_on__isnull=True) | Q(left_on__gte=F("zalo_from")))
-    counts = {
-        "teams_formed": (Team.objects.all(), "commune_id", "formed_on"),
-        "teams_dissolved": (Team.objects.all(), "commune_id", "dissolved_on"),
-        "members_joined": (Member.objects.all(), "team__commune_id", "joined_on"),
-        "members_left": (Member.objects.all(), "team__commune_id", "left_on"),
-        "zalo_joined": (zalo, "team__commune_id", "zalo_from"),
-        "zalo_left": (zalo, "team__commune_id", "left_on"),
+def hamlet_day_figures(**cells) -> list:
+    """Per (hamlet of the household, day), to add up by key: hamlet_id, commune_id, day,
+    visits, households_first, residents_helped."""
+    keys = {
+        "hamlet_id": "household__hamlet_id",
+        "commune_id": "household__commune_id",
+        "day": "visited_on",
     }
-    for name, (queryset, commune, day) in counts.items():
-        rows = (
-            _cells(queryset, commune=commune, day=day, **cells)
-            .filter(**{f"{day}__isnull": False})
-            .values_list(commune, day)
-            .annotate(n=Count("pk"))
+    columns = ("visits", "households_first", "residents_helped")
+    visits = _grouped(
+        _visits_in(**cells),
+        keys,
+        {"visits": Count("pk"), "residents_helped": Sum("residents_helped")},
+        columns,
+    )
+    if all(value is None for value in cells.values()):
+        return [visits, _first_visit_days_by_hamlet()]
+    first = _grouped(_first_visits_in(**cells), keys, {"households_first": Count("pk")}, columns)
+    return [visits, first]
+
+
+def team_day_figures(**cells) -> QuerySet:
+    """Rows (team_id, commune_id, day, visits, households, residents_helped): a team's
+    visits, distinct households and residents helped on a day."""
+    return _grouped(
+        _visits_in(**cells),
+        {"team_id": "team_id", "commune_id": "team__commune_id", "day": "visited_on"},
+        {
+            "visits": Count("pk"),
+            "households": Count("household", distinct=True),
+            "residents_helped": Sum("residents_helped"),
+        },
+    )
+
+
+def team_total_figures(teams: Collection[int] | None = None) -> tuple[str, list]:
+    """SQL and parameters for the rows (team_id, commune_id, visits, households_reached,
+    last_visited_on) of the teams (None: every team), visited or not.
+
+    Distinct households are counted over the distinct (team, household) pairs, which
+    the database hashes; a count of distinct households per team would sort, or walk
+    the team index into, every visit.
+    """
+    rows = Team.objects.order_by()
+    visits = Visit.objects.order_by()
+    if teams is not None:
+        rows = rows.filter(pk__in=list(teams))
+        visits = visits.filter(team_id__in=list(teams))
+    (teams_sql, teams_params), (totals_sql, totals_params), (pairs_sql, pairs_params) = (
+        queryset.query.sql_with_params()
+        for queryset in (
+            rows.values_list("id", "commune_id"),
+            visits.values("team_id").annotate(visits=Count("pk"), last=Max("visited_on")),
+            visits.values("team_id", "household_id").distinct(),
         )
-        for commune_id, on, n in rows:
-            figures[(commune_id, on)][name] = n
-    return figures
+    )
+    sql = f"""
+        SELECT t.id AS team_id, t.commune_id AS commune_id,
+               COALESCE(v.visits, 0) AS visits, COALESCE(h.households, 0) AS households_reached,
+               v.last AS last_visited_on
+        FROM ({teams_sql}) t
+        LEFT JOIN ({totals_sql}) v ON v.team_id = t.id
+        LEFT JOIN (
+            SELECT p.team_id, COUNT(*) AS households FROM ({pairs_sql}) p GROUP BY p.team_id
+        ) h ON h.team_id = t.id
+    """  # noqa: S608 - SQL from the ORM
+    return sql, [*teams_params, *totals_params, *pairs_params]
 
 
-def readiness_by_commune(communes: Collection[int] | None = None) -> dict[int, dict]:
-    """Per commune and readiness item: households whose current answer is yes, and
-    households with any answer."""
-    households = Household.objects.all()
+def team_ids_in(communes: Collection[int]) -> set[int]:
+    return set(Team.objects.filter(commune_id__in=list(communes)).values_list("pk", flat=True))
+
+
+def readiness_figures(communes: Collection[int] | None = None) -> tuple[str, list]:
+    """SQL and parameters for the rows (commune_id, district_id, item, households_yes,
+    households_answered): per commune and readiness item, households whose current
+    answer is yes, and households with any answer.
+
+    One pass over the households counts every item; the rows are then turned into one
+    per item.
+    """
+    households = Household.objects.order_by()
     if communes is not None:
         households = households.filter(commune_id__in=list(communes))
-    aggregates = {}
+    counts = {}
     for item in READINESS_FIELDS:
-        aggregates[f"{item}__yes"] = Count("pk", filter=Q(**{item: True}))
-        aggregates[f"{item}__answered"] = Count("pk", filter=Q(**{f"{item}__isnull": False}))
-    rows = households.order_by().values("commune_id").annotate(**aggregates)
-    return {
-        row["commune_id"]: {
-            item: (row[f"{item}__yes"], row[f"{item}__answered"]) for item in READINESS_FIELDS
-        }
-        for row in rows
-    }
+        counts[f"{item}_yes"] = Count("pk", filter=Q(**{item: True}))
+        counts[f"{item}_answered"] = Count("pk", filter=Q(**{f"{item}__isnull": False}))
+    grouped = households.values("commune_id", district=F("commune__district_id")).annotate(**counts)
+    sql, params = grouped.query.sql_with_params()
+    quote = connection.ops.quote_name
 
+    def pick(suffix: str) -> str:
+        cases = " ".join(f"WHEN %s THEN r.{quote(f'{item}_{suffix}')}" for item in READINESS_FIELDS)
+        return f"CASE i.item {cases} END"
 
-def outreach_span() -> tuple[date | None, date | None]:
-    """The first and last day any outreach figure falls on (visits, teams, members)."""
-    visits = Visit.objects.aggregate(first=Min("visited_on"), last=Max("visited_on"))
-    teams = Team.objects.aggregate(
-        first=Min("formed_on"), last=Max("formed_on"), dissolved=Max("dissolved_on")
+    items = " UNION ALL ".join(["SELECT %s AS item"] * len(READINESS_FIELDS))
+    unpivoted = (
+        f"SELECT r.commune_id AS commune_id, r.district AS district_id, i.item AS item, "  # noqa: S608 - names from the code
+        f"{pick('yes')} AS households_yes, {pick('answered')} AS households_answered "
+        f"FROM ({sql}) r CROSS JOIN ({items}) i"
     )
-    members = Member.objects.aggregate(
-        first=Min("joined_on"),
-        last=Max("joined_on"),
-        left=Max("left_on"),
-        zalo_first=Min("zalo_joined_on"),
-        zalo_last=Max("zalo_joined_on"),
-    )
-    firsts = [visits["first"], teams["first"], members["first"], members["zalo_first"]]
-    lasts = [visits["last"], teams["last"], teams["dissolved"], members["last"], members["left"]]
-    lasts.append(members["zalo_last"])
-    firsts = [d for d in firsts if d]
-    lasts = [d for d in lasts if d]
-    return (min(firsts) if firsts else None, max(lasts) if lasts else None)
+    return unpivoted, [*READINESS_FIELDS, *READINESS_FIELDS, *params, *READINESS_FIELDS]

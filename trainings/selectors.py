@@ -1,12 +1,22 @@
 """Reads of trainings: what a user may see, and the yearly figures the dashboard rolls up."""
 
-from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import connection
-from django.db.models import Count, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import ScopeLevel, User
@@ -166,19 +176,21 @@ def enrolments_visible(user: User) -> QuerySet[CourseEnrolment]:
 
 
 # --- Figures for the dashboard's roll-up -----------------------------------------------
+#
+# As in outreach: grouped querysets (or SQL and its parameters) whose columns carry the
+# summary table's column names, for the dashboard to insert in the database.
 
-# (level, district id, commune id, day, audience): a commune's rows carry its district.
-TrainingCell = tuple[str, int | None, int | None, date, str]
+TRAINING_DAY_FIGURES = ("sessions_held", "attendees", "course_completions")
 
 
-def _in_places(queryset: QuerySet, *, level: str, places, days, start, end, day: str):
+def _in_places(queryset: QuerySet, *, level: str | None, places, days, start, end, day: str):
     """Narrow to the level's places and days (None: all)."""
     place = {Level.COMMUNE: "commune_id", Level.DISTRICT: "district_id"}.get(level)
     if level == Level.COMMUNE:
         queryset = queryset.filter(commune__isnull=False)
     elif level == Level.DISTRICT:
         queryset = queryset.filter(commune__isnull=True, district__isnull=False)
-    else:
+    elif level == Level.PROVINCE:
         queryset = queryset.filter(commune__isnull=True, district__isnull=True)
     if place and places is not None:
         queryset = queryset.filter(**{f"{place}__in": list(places)})
@@ -191,70 +203,76 @@ def _in_places(queryset: QuerySet, *, level: str, places, days, start, end, day:
     return queryset.order_by()
 
 
-def training_figures_by_cell(
-    level: str,
+def _by_cell(queryset: QuerySet, level: str | None, day: str, **figures) -> QuerySet:
+    """Rows grouped by (level, district, commune, day, audience), with zeros in the
+    figures the source has none of."""
+    if level is None:
+        # The place says the level: a commune, else a district, else the province.
+        level_of = Case(
+            When(commune__isnull=False, then=Value(Level.COMMUNE.value)),
+            When(district__isnull=False, then=Value(Level.DISTRICT.value)),
+            default=Value(Level.PROVINCE.value),
+        )
+    else:
+        level_of = Value(str(level))
+    zeros = {name: Value(0) for name in TRAINING_DAY_FIGURES if name not in figures}
+    keys = ("level", "district_id", "commune_id", "day", "audience")
+    return (
+        queryset.values("commune_id", "audience")
+        # Annotated after values(): grouped by, and free to take a field's name
+        # (district_id), as the summary's columns are named.
+        .annotate(
+            level=level_of,
+            # A commune's rows carry its district, for district sums.
+            district_id=Coalesce("district_id", "commune__district_id"),
+            day=F(day),
+        )
+        .annotate(**figures, **zeros)
+        .values_list(*keys, *TRAINING_DAY_FIGURES)
+    )
+
+
+def training_day_figures(
+    level: str | None,
     *,
     places: Collection[int] | None = None,
     days: Collection[date] | None = None,
     start: date | None = None,
     end: date | None = None,
-) -> dict[TrainingCell, dict]:
-    """Sessions held and their attendees (on their start day), and course completions
-    (where the learner's agency is), per place, day and audience at one level."""
-    figures: dict[TrainingCell, dict] = defaultdict(
-        lambda: {"sessions_held": 0, "attendees": 0, "course_completions": 0}
-    )
+) -> list[QuerySet]:
+    """Per (level, district, commune, day, audience), to add up by key: level,
+    district_id, commune_id, day, audience, sessions_held, attendees, course_completions.
+
+    Sessions held and their attendees count on their start day, course completions where
+    the learner's agency is; `level` None gives every level at once.
+    """
+    cells = {"level": level, "places": places, "days": days, "start": start, "end": end}
     held = _in_places(
         TrainingSession.objects.filter(status=TrainingSession.Status.HELD),
-        level=level,
-        places=places,
-        days=days,
-        start=start,
-        end=end,
         day="starts_on",
+        **cells,
     )
-    for district_id, commune_district_id, commune_id, day, audience, attendees in with_attendees(
-        held
-    ).values_list(
-        "district_id",
-        "commune__district_id",
-        "commune_id",
-        "starts_on",
-        "audience",
-        "attendee_count",
-    ):
-        cell = figures[(level, district_id or commune_district_id, commune_id, day, audience)]
-        cell["sessions_held"] += 1
-        cell["attendees"] += attendees
     completed = _in_places(
-        CourseEnrolment.objects.filter(completed_on__isnull=False),
-        level=level,
-        places=places,
-        days=days,
-        start=start,
-        end=end,
-        day="completed_on",
+        CourseEnrolment.objects.filter(completed_on__isnull=False), day="completed_on", **cells
     )
-    for district_id, commune_district_id, commune_id, day, audience, n in (
-        completed.values_list(
-            "district_id", "commune__district_id", "commune_id", "completed_on", "audience"
-        )
-        .annotate(n=Count("pk"))
-        .values_list(
-            "district_id", "commune__district_id", "commune_id", "completed_on", "audience", "n"
-        )
-    ):
-        cell = figures[(level, district_id or commune_district_id, commune_id, day, audience)]
-        cell["course_completions"] += n
-    return dict(figures)
+    return [
+        _by_cell(
+            with_attendees(held),
+            level,
+            "starts_on",
+            sessions_held=Count("pk"),
+            attendees=Sum("attendee_count"),
+        ),
+        _by_cell(completed, level, "completed_on", course_completions=Count("pk")),
+    ]
 
 
-def people_trained_by_place(year: int) -> list[tuple[int | None, int | None, int, int]]:
-    """Distinct people and distinct officials trained in a year, as rows
-    (district id, commune id, people, officials): one per commune (district None), one
-    per district (its own sessions and records, and its communes'), and the province
-    (both None). One person at three sessions and a course counts once, as in
-    training_figures().
+def people_trained_figures(year: int) -> tuple[str, list]:
+    """SQL and parameters for the rows (year, district_id, commune_id, people_trained,
+    officials_trained): distinct people and distinct officials trained in a year, one row
+    per commune (district None), one per district (its own sessions and records, and its
+    communes'), and the province (both None), each where someone was trained. One person
+    at three sessions and a course counts once, as in training_figures().
     """
     session = TrainingSession._meta.db_table
     attendance = Attendance._meta.db_table
@@ -278,37 +296,31 @@ def people_trained_by_place(year: int) -> list[tuple[int | None, int | None, int
             LEFT JOIN {commune} c ON c.id = e.commune_id
             WHERE e.completed_on BETWEEN %s AND %s
         )
-        SELECT NULL, commune_id, COUNT(DISTINCT person_key),
-               COUNT(DISTINCT CASE WHEN audience IN ({officials}) THEN person_key END)
-        FROM people WHERE commune_id IS NOT NULL GROUP BY commune_id
-        UNION ALL
-        SELECT district_id, NULL, COUNT(DISTINCT person_key),
-               COUNT(DISTINCT CASE WHEN audience IN ({officials}) THEN person_key END)
-        FROM people WHERE district_id IS NOT NULL GROUP BY district_id
-        UNION ALL
-        SELECT NULL, NULL, COUNT(DISTINCT person_key),
-               COUNT(DISTINCT CASE WHEN audience IN ({officials}) THEN person_key END)
-        FROM people
+        SELECT %s AS year, district_id, commune_id, people_trained, officials_trained
+        FROM (
+            SELECT NULL AS district_id, commune_id,
+                   COUNT(DISTINCT person_key) AS people_trained,
+                   COUNT(DISTINCT CASE WHEN audience IN ({officials}) THEN person_key END)
+                       AS officials_trained
+            FROM people WHERE commune_id IS NOT NULL GROUP BY commune_id
+            UNION ALL
+            SELECT district_id, NULL, COUNT(DISTINCT person_key),
+                   COUNT(DISTINCT CASE WHEN audience IN ({officials}) THEN person_key END)
+            FROM people WHERE district_id IS NOT NULL GROUP BY district_id
+            UNION ALL
+            SELECT NULL, NULL, COUNT(DISTINCT person_key),
+                   COUNT(DISTINCT CASE WHEN audience IN ({officials}) THEN person_key END)
+            FROM people
+        ) trained
+        WHERE people_trained > 0
     """  # noqa: S608 - table names come from the models, values are parameters
     audiences = [str(a) for a in OFFICIAL_AUDIENCES]
-    params = [TrainingSession.Status.HELD.value, start, end, start, end]
+    params = [TrainingSession.Status.HELD.value, start, end, start, end, year]
     params += audiences * 3
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        # The province's row is there even when nobody was trained.
-        return [tuple(row) for row in cursor.fetchall() if row[2]]
+    return sql, params
 
 
 def training_years() -> set[int]:
     """The years in which a session started or a course was completed."""
     years = {d.year for d in TrainingSession.objects.dates("starts_on", "year")}
     return years | {d.year for d in CourseEnrolment.objects.dates("completed_on", "year")}
-
-
-def training_span() -> tuple[date | None, date | None]:
-    """The first and last day a session started or a course was completed."""
-    sessions = TrainingSession.objects.aggregate(first=Min("starts_on"), last=Max("starts_on"))
-    courses = CourseEnrolment.objects.aggregate(first=Min("completed_on"), last=Max("completed_on"))
-    firsts = [d for d in (sessions["first"], courses["first"]) if d]
-    lasts = [d for d in (sessions["last"], courses["last"]) if d]
-    return (min(firsts) if firsts else None, max(lasts) if lasts else None)

@@ -13,6 +13,7 @@ from celery import current_app
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.models import User
 from communes.models import Commune, PendingRollup
@@ -164,8 +165,11 @@ def _expected() -> dict[str, set]:
     for year in {k[3].year for k in trainings}:
         province = training_figures(year)
         years.add((year, None, None, province.distinct_people, province.officials_trained))
-        # Only the campaign's communes have trainings.
-        used = Commune.objects.filter(code__in=CODES)
+        used = Commune.objects.filter(
+            Q(code__in=CODES)
+            | Q(pk__in=CourseEnrolment.objects.values("commune"))
+            | Q(pk__in=TrainingSession.objects.values("commune"))
+        )
         for district_id in {c.district_id for c in used}:
             f = training_figures(year, district_id=district_id)
             if f.distinct_people:
@@ -632,3 +636,39 @@ def test_officials_trained_counts_a_person_once_across_sessions_and_courses(divi
     province = TrainingYear.objects.get(year=2026, district=None, commune=None)
     assert province.officials_trained == 1
     assert sum(TrainingDay.objects.values_list("sessions_held", flat=True)) == 3
+
+
+def test_a_team_whose_only_visit_is_deleted_has_its_total_back_to_nothing(divisions):
+    campaign = Campaign(random.Random(9))
+    campaign.visit_new()
+    rollup.rollup_pending()
+    visit = Visit.objects.get()
+    total = TeamTotal.objects.get(team_id=visit.team_id)
+    assert (total.visits, total.households_reached) == (1, 1)
+    visit_delete(by=campaign.admin, visit=visit)
+    rollup.rollup_pending()
+    total = TeamTotal.objects.get(team_id=visit.team_id)
+    assert (total.visits, total.households_reached, total.last_visited_on) == (0, 0, None)
+    assert not TeamDay.objects.exists()
+    _assert_exact()
+
+
+def test_a_mark_for_a_commune_without_teams_recomputes_its_figures(divisions):
+    campaign = Campaign(random.Random(10))
+    rollup.rollup_pending()
+    elsewhere = Commune.objects.exclude(code__in=CODES).exclude(
+        pk__in=Team.objects.values("commune")
+    )
+    commune = elsewhere.first()
+    course_enrolment_save(
+        by=campaign.admin,
+        course="Kỹ năng số cơ bản",
+        full_name="Lê Thị Hoa",
+        commune=commune,
+        completed_on=START,
+    )
+    rollup.rollup_pending()
+    assert not PendingRollup.objects.exists()
+    assert TrainingDay.objects.filter(commune=commune, course_completions=1).exists()
+    assert not TeamTotal.objects.filter(commune_id=commune.pk).exists()
+    _assert_exact()
