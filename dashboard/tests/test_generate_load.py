@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, Sum
 
 from bench import generator
@@ -196,7 +196,7 @@ def test_a_load_refuses_sqlite(divisions, monkeypatch):
 def test_a_size_overrides_the_number_of_visits(monkeypatch):
     specs = []
 
-    def fake_generate(*, spec, force, progress):
+    def fake_generate(*, spec, force, keep_indexes, progress):
         specs.append(spec)
         raise generator.LoadRefused("stop here")
 
@@ -216,3 +216,28 @@ def test_without_superuser_rights_the_database_checks_every_reference(divisions,
 
     assert Visit.objects.count() == 2_000
     assert "triggers were skipped" not in output
+
+
+def _index_definitions() -> dict[str, str]:
+    tables = [model._meta.db_table for model in generator.INDEXED_LATER]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s)", [tables]
+        )
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.django_db
+def test_the_indexes_dropped_for_the_load_are_all_back_and_enforced(divisions):
+    before = _index_definitions()
+    assert len(before) >= 10
+
+    _load()
+
+    assert _index_definitions() == before
+    # The unique constraint on submission ids came back as a constraint, not only an index.
+    visit = Visit.objects.first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Visit.objects.filter(pk=Visit.objects.exclude(pk=visit.pk).first().pk).update(
+            submission_id=visit.submission_id
+        )

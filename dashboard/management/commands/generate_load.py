@@ -54,6 +54,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rollup", action="store_true", help="Run the full roll-up afterwards."
         )
+        parser.add_argument(
+            "--keep-indexes",
+            action="store_true",
+            help="Keep the big tables' indexes during the load (slower) instead of "
+            "building them again at its end.",
+        )
 
     def handle(self, *args, **options):
         if not settings.ALLOW_DEMO_DATA:
@@ -78,7 +84,12 @@ class Command(BaseCommand):
             sys.stderr.flush()
 
         try:
-            report = generator.load_generate(spec=spec, force=options["force"], progress=progress)
+            report = generator.load_generate(
+                spec=spec,
+                force=options["force"],
+                keep_indexes=options["keep_indexes"],
+                progress=progress,
+            )
         except generator.LoadRefused as exc:
             raise CommandError(str(exc)) from exc
         demo_data_changed()
