@@ -8,6 +8,7 @@ needs, starting with the reference data a migration would have stored.
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,15 @@ from django.apps import apps
 from django.utils import translation
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from accounts.models import User
 from accounts.roles import role_groups_sync
+from accounts.tests.factories import UserFactory
+from communes.models import Commune, Hamlet
 from communes.services import divisions_load
-from outreach.catalogue import services_sync
+from outreach.catalogue import SERVICE_LABELS, services_sync
+from outreach.models import Member, Team
+from outreach.services import member_login_create
+from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory
 from trainings.catalogue import topics_sync
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +46,7 @@ CHROMIUM_ARGS = [
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 768}
 PASSWORD = "correct horse battery staple"  # accounts.tests.factories.UserFactory's
+HAI_DONG = 14269  # Xã Hải Đông, in Huyện Hải Hậu
 
 
 @pytest.fixture(scope="session")
@@ -64,17 +72,18 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def open_page(browser, live_server) -> Iterator[Callable[..., Page]]:
-    """Open a page in a fresh context: open_page(viewport=PHONE).
+    """Open a page in a fresh context: open_page(viewport=PHONE, javascript=True).
 
     The browser asks for Vietnamese first, as people's phones in Nam Định do. CSP is
     bypassed so that the accessibility checker can be injected into any page.
     """
     contexts = []
 
-    def _open(*, viewport: dict = PHONE) -> Page:
+    def _open(*, viewport: dict = PHONE, javascript: bool = True) -> Page:
         context = browser.new_context(
             base_url=live_server.url,
             viewport=viewport,
+            java_script_enabled=javascript,
             locale="vi-VN",
             timezone_id="Asia/Ho_Chi_Minh",
             bypass_csp=True,
@@ -135,3 +144,46 @@ def serious_accessibility_violations(page: Page) -> list[str]:
         for v in results["violations"]
         if v["impact"] in SERIOUS
     ]
+
+
+# --- A team leader, for the journeys on a phone ------------------------------------------
+
+
+@dataclass
+class Leader:
+    """A team leader with a login, and the team and hamlet they work in."""
+
+    user: User
+    password: str
+    member: Member
+    team: Team
+    hamlet: Hamlet
+
+
+def make_leader(commune: Commune, *, phone: str, name: str, hamlet: str) -> Leader:
+    """A team in the hamlet of that name, its leader with a login, and one more member."""
+    admin = User.objects.filter(is_superuser=True).first() or UserFactory(is_superuser=True)
+    place = HamletFactory(commune=commune, name=hamlet)
+    team = TeamFactory(commune=commune, hamlet=place, name=f"Tổ công nghệ số {hamlet}")
+    member = MemberFactory(team=team, role=Member.Role.LEADER, phone=phone, full_name=name)
+    MemberFactory(team=team, full_name=f"Phạm Thị Hoa ({hamlet})")
+    user, password = member_login_create(by=admin, member=member)
+    return Leader(user=user, password=password, member=member, team=team, hamlet=place)
+
+
+@pytest.fixture
+def leader() -> Leader:
+    return make_leader(
+        Commune.objects.get(code=HAI_DONG), phone="0912345678", name="Trần Văn Minh", hamlet="Đông"
+    )
+
+
+def fill_visit(page: Page, leader: Leader, *, address: str, head: str, services: list[str]) -> None:
+    """Fill in the visit form as the leader would, for a new household."""
+    page.get_by_label(vi("Hamlet"), exact=True).select_option(label=leader.hamlet.name)
+    page.get_by_label(vi("Address"), exact=True).fill(address)
+    page.get_by_label(vi("Head of household (if new)"), exact=True).fill(head)
+    page.get_by_label(leader.member.full_name, exact=True).check()
+    page.get_by_label(vi("Residents helped"), exact=True).fill("3")
+    for code in services:
+        page.get_by_label(vi(SERVICE_LABELS[code]), exact=True).check()

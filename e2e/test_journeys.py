@@ -10,7 +10,6 @@ import datetime as dt
 import io
 import re
 import uuid
-from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
@@ -20,21 +19,23 @@ from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from accounts.models import User
 from accounts.tests.factories import UserFactory, commune_official, district_staff, province_staff
-from communes.models import Commune, District, Hamlet, Province
+from communes.models import Commune, District, Province
 from dashboard.models import CommuneDay
 from dashboard.rollup import rollup_full
 from outreach.catalogue import SERVICE_LABELS
-from outreach.models import Household, Member, Service, Team, Visit
-from outreach.services import member_login_create, visit_record
+from outreach.models import Household, Member, Service, Visit
+from outreach.services import visit_record
 from outreach.services.visits import VisitData
-from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory
 
 from .conftest import (
     DESKTOP,
+    HAI_DONG,
     PHONE,
+    Leader,
+    fill_visit,
     log_in,
+    make_leader,
     screenshot,
     serious_accessibility_violations,
     vi,
@@ -42,29 +43,8 @@ from .conftest import (
 
 pytestmark = pytest.mark.e2e
 
-HAI_DONG, TRAN_TE_XUONG = 14269, 13636  # in Huyện Hải Hậu and Thành phố Nam Định
+TRAN_TE_XUONG = 13636  # in Thành phố Nam Định (HAI_DONG is in Huyện Hải Hậu)
 HAI_HAU = 366
-
-
-@dataclass
-class Leader:
-    """A team leader with a login, and the team and hamlet they work in."""
-
-    user: User
-    password: str
-    member: Member
-    team: Team
-    hamlet: Hamlet
-
-
-def _leader(commune: Commune, *, phone: str, name: str, hamlet: str) -> Leader:
-    admin = User.objects.filter(is_superuser=True).first() or UserFactory(is_superuser=True)
-    place = HamletFactory(commune=commune, name=hamlet)
-    team = TeamFactory(commune=commune, hamlet=place, name=f"Tổ công nghệ số {hamlet}")
-    member = MemberFactory(team=team, role=Member.Role.LEADER, phone=phone, full_name=name)
-    MemberFactory(team=team, full_name=f"Phạm Thị Hoa ({hamlet})")
-    user, password = member_login_create(by=admin, member=member)
-    return Leader(user=user, password=password, member=member, team=team, hamlet=place)
 
 
 def _visits(leader: Leader, count: int, *, services: list[str], helped: int) -> None:
@@ -89,20 +69,13 @@ def _visits(leader: Leader, count: int, *, services: list[str], helped: int) -> 
 
 
 @pytest.fixture
-def leader() -> Leader:
-    return _leader(
-        Commune.objects.get(code=HAI_DONG), phone="0912345678", name="Trần Văn Minh", hamlet="Đông"
-    )
-
-
-@pytest.fixture
 def worked(leader) -> dict[str, Commune]:
     """A year's visits in two communes of two districts, rolled up into the summary tables."""
     ours = Commune.objects.get(code=HAI_DONG)
     theirs = Commune.objects.get(code=TRAN_TE_XUONG)
     Commune.objects.filter(pk=ours.pk).update(households=1_200)
     Commune.objects.filter(pk=theirs.pk).update(households=2_500)
-    their_leader = _leader(theirs, phone="0987654321", name="Lê Thị Lan", hamlet="Tổ dân phố 3")
+    their_leader = make_leader(theirs, phone="0987654321", name="Lê Thị Lan", hamlet="Tổ dân phố 3")
     # One commit, so that the roll-up each visit queues runs once, not 23 times.
     with transaction.atomic():
         _visits(leader, 14, services=["portal_account", "mobile_banking", "ecommerce"], helped=2)
@@ -114,16 +87,6 @@ def worked(leader) -> dict[str, Commune]:
 def _digits(text: str) -> int:
     """A number as a page shows it (1.234 in Vietnamese) or a file holds it."""
     return int(re.sub(r"\D", "", text))
-
-
-def _fill_visit(page, leader: Leader, *, address: str, head: str, services: list[str]) -> None:
-    page.get_by_label(vi("Hamlet"), exact=True).select_option(label=leader.hamlet.name)
-    page.get_by_label(vi("Address"), exact=True).fill(address)
-    page.get_by_label(vi("Head of household (if new)"), exact=True).fill(head)
-    page.get_by_label(leader.member.full_name, exact=True).check()
-    page.get_by_label(vi("Residents helped"), exact=True).fill("3")
-    for code in services:
-        page.get_by_label(vi(SERVICE_LABELS[code]), exact=True).check()
 
 
 # --- 1 and 2: a team leader on a phone ---------------------------------------------------
@@ -157,7 +120,7 @@ def test_leader_logs_a_visit_on_a_phone_and_a_double_tap_stores_one_visit(open_p
     log_in(page, leader.user.username, leader.password)
     page.get_by_role("navigation").get_by_role("link", name=vi("Log a visit")).click()
 
-    _fill_visit(
+    fill_visit(
         page,
         leader,
         address="Số 12, ngõ 3",
@@ -182,7 +145,7 @@ def test_leader_logs_a_visit_on_a_phone_and_a_double_tap_stores_one_visit(open_p
     # A second visit on a slow connection: the answer takes a second to come back, and
     # the leader taps Save again meanwhile. Two posts reach the server; one visit is kept.
     page.get_by_role("navigation").get_by_role("link", name=vi("Log a visit")).click()
-    _fill_visit(page, leader, address="Số 14, ngõ 3", head="Đỗ Thị Thu", services=["ecommerce"])
+    fill_visit(page, leader, address="Số 14, ngõ 3", head="Đỗ Thị Thu", services=["ecommerce"])
     posts = []
     page.on("request", lambda request: request.method == "POST" and posts.append(request))
     network = page.context.new_cdp_session(page)
@@ -215,7 +178,7 @@ def test_a_visit_in_the_future_shows_the_error_beside_the_date_and_keeps_the_res
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
     date_field = page.get_by_label(vi("Day of the visit"), exact=True)
     date_field.fill(tomorrow.isoformat())
-    _fill_visit(
+    fill_visit(
         page,
         leader,
         address="Số 7, ngõ 1",
