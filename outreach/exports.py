@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 
 from .imports import COLUMNS_BY_KEY, NO, TEMPLATE_COLUMNS, YES
-from .models import Member
-from .selectors import members_visible, teams_visible
+from .models import Member, Service, Visit
+from .selectors import members_visible, teams_visible, visits_filtered
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -129,6 +129,83 @@ def team_rows(user: User) -> Iterator[list[Any]]:
             team.leader_name or "",
             team.leader_phone or "",
         ]
+
+
+# Visits read per query: the rows of a chunk and their services are all that is held.
+VISIT_CHUNK = 5_000
+
+
+def visit_header() -> list[str]:
+    return [
+        _("Date"),
+        capfirst(str(COLUMNS_BY_KEY["commune_code"].label)),
+        capfirst(str(COLUMNS_BY_KEY["commune_name"].label)),
+        _("Team"),
+        _("Hamlet"),
+        _("Address"),
+        _("Outcome"),
+        _("Residents helped"),
+        _("Members who went"),
+        _("Services"),
+    ]
+
+
+def visit_rows(user: User, **filters) -> Iterator[list[Any]]:
+    """One row per visit the user can see (with the visit list's filters), oldest first.
+
+    Read in chunks by id (keyset, on the primary key), each with one more query for its
+    services and members, so a province's millions of visits stream in flat memory.
+    No phone numbers or household heads: an export leaves the portal's access control.
+    """
+    visits = visits_filtered(user, **filters).prefetch_related(None).order_by("pk")
+    services = {service.pk: str(service) for service in Service.objects.all()}
+    outcomes = dict(Visit.Outcome.choices)
+    last = 0
+    while True:
+        chunk = list(
+            visits.filter(pk__gt=last).values_list(
+                "pk",
+                "visited_on",
+                "team__commune__code",
+                "team__commune__name",
+                "team__name",
+                "household__hamlet__name",
+                "household__address_label",
+                "outcome",
+                "residents_helped",
+            )[:VISIT_CHUNK]
+        )
+        if not chunk:
+            return
+        ids = [row[0] for row in chunk]
+        helped: dict[int, list[str]] = {}
+        for visit_id, service_id in (
+            Visit.services.through.objects.filter(visit_id__in=ids)
+            .order_by("visit_id", "service__sort_order")
+            .values_list("visit_id", "service_id")
+        ):
+            helped.setdefault(visit_id, []).append(services[service_id])
+        went = dict(
+            Visit.members.through.objects.filter(visit_id__in=ids)
+            .order_by()
+            .values("visit_id")
+            .annotate(n=Count("member_id"))
+            .values_list("visit_id", "n")
+        )
+        for pk, day, code, commune, team, hamlet, address, outcome, residents in chunk:
+            yield [
+                day,
+                code,
+                commune,
+                team,
+                hamlet,
+                address,
+                str(outcomes.get(outcome, outcome)),
+                residents,
+                went.get(pk, 0),
+                "; ".join(helped.get(pk, ())),
+            ]
+        last = ids[-1]
 
 
 class _Line:

@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import uuid
 
 import openpyxl
 import pytest
@@ -267,3 +268,95 @@ def test_a_team_export_reimports_without_changes(
     counts = member_import.result["counts"]
     assert counts["rows"] == 2
     assert counts["teams_create"] == counts["teams_update"] == counts["members_create"] == 0
+
+
+# --- Visits -------------------------------------------------------------------------------
+
+
+def _visit(team, hamlet, address, day, services=("portal_account",), by=None):
+    from outreach.models import Service
+    from outreach.services import visit_record
+    from outreach.services.visits import VisitData
+
+    return visit_record(
+        by=by or UserFactory(is_superuser=True),
+        team=team,
+        submission_id=uuid.uuid4(),
+        hamlet=hamlet,
+        address_label=address,
+        data=VisitData(
+            visited_on=day,
+            members=list(team.members.filter(is_active=True)),
+            services=list(Service.objects.filter(code__in=services)),
+            residents_helped=2,
+        ),
+    )[0]
+
+
+@pytest.fixture
+def visits(roster, tran_te_xuong):
+    hamlet = roster.hamlet
+    _visit(roster, hamlet, "Số 1, xóm 2", dt.date(2026, 3, 2), ("portal_account", "ecommerce"))
+    _visit(roster, hamlet, "=HYPERLINK(1)", dt.date(2026, 3, 3), ())
+    far = TeamFactory(commune=tran_te_xuong, name="Tổ xa")
+    MemberFactory(team=far, full_name="Đỗ Văn Xa", phone="0917000555")
+    _visit(far, HamletFactory(commune=tran_te_xuong), "Số 9, ngõ 1", dt.date(2026, 3, 2))
+    return roster
+
+
+def _visit_export(client, query: str = ""):
+    return client.get(f"{reverse('outreach:visit_export')}{query}", HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.mark.django_db
+def test_the_visit_csv_holds_the_scopes_visits_with_services_and_no_phone(
+    client, official, visits
+):
+    client.force_login(official)
+    rows = _csv_rows(_visit_export(client))
+    assert rows[0][:3] == ["Date", "Commune code", "Commune"]
+    body = rows[1:]
+    assert [(r[0], r[1], r[5]) for r in body] == [
+        ("02/03/2026", "14269", "Số 1, xóm 2"),
+        ("03/03/2026", "14269", "'=HYPERLINK(1)"),
+    ]
+    assert body[0][-1] == "Public-service portal account; E-commerce"
+    assert body[0][-2] == str(Member.objects.filter(team=visits, is_active=True).count())
+    assert body[1][-1] == ""
+    assert not any("0912345678" in cell for row in rows for cell in row)
+
+
+@pytest.mark.django_db
+def test_the_visit_csv_follows_the_lists_filters_and_the_province_sees_all(
+    client, official, visits, hai_dong
+):
+    client.force_login(official)
+    rows = _csv_rows(_visit_export(client, "?start=03/03/2026"))
+    assert [r[0] for r in rows[1:]] == ["03/03/2026"]
+    client.force_login(province_staff(hai_dong.district.province))
+    assert len(_csv_rows(_visit_export(client))) == 4
+
+
+@pytest.mark.django_db
+def test_the_visit_export_needs_the_view_permission(client, visits):
+    assert _visit_export(client).status_code == 302
+    client.force_login(UserFactory())
+    assert _visit_export(client).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_visit_export_reads_in_chunks_with_queries_that_do_not_grow_per_row(
+    client, official, visits, monkeypatch
+):
+    from outreach import exports
+
+    client.force_login(official)
+    _csv_rows(_visit_export(client))
+    monkeypatch.setattr(exports, "VISIT_CHUNK", 1)
+    with CaptureQueriesContext(connection) as one_per_chunk:
+        rows = _csv_rows(_visit_export(client))
+    monkeypatch.setattr(exports, "VISIT_CHUNK", 5_000)
+    with CaptureQueriesContext(connection) as one_chunk:
+        assert _csv_rows(_visit_export(client)) == rows
+    # Each chunk: its visits, their services, their members; and one empty read at the end.
+    assert len(one_per_chunk.captured_queries) - len(one_chunk.captured_queries) == 3

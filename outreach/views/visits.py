@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.models import ScopeLevel
 from accounts.scopes import scope_for
 
+from .. import exports
 from ..catalogue import SERVICE_LABELS
 from ..forms.visits import READINESS_CHOICES, EditVisitForm, NewVisitForm, VisitFilterForm
 from ..models import READINESS_FIELDS, Visit, VisitChange
@@ -329,8 +330,19 @@ def visit_list(request):
     return render(request, "outreach/visits/list.html", context)
 
 
+@require_GET
+@permission_needed("outreach.view_visit")
+def visit_export(request):
+    """The visits of the list's filters as CSV, streamed: a province's year of visits is
+    millions of rows, more than a spreadsheet (XLSX) holds."""
+    form = VisitFilterForm(request.GET, user=request.user)
+    rows = exports.visit_rows(request.user, **form.filters())
+    return exports.export_response(request, "csv", "visits", exports.visit_header(), rows, "")
+
+
 urlpatterns = [
     path("visits/", visit_list, name="visit_list"),
+    path("visits/export.csv", visit_export, name="visit_export"),
     path("visits/new/", visit_new, name="visit_new"),
     path("visits/households/", household_search, name="household_search"),
     path("visits/<int:pk>/", visit_detail, name="visit_detail"),
