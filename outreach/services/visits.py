@@ -136,6 +136,18 @@ def _apply(visit: Visit, data: VisitData) -> None:
         setattr(visit, item, data.readiness.get(item))
 
 
+def _mark_new(visit: Visit) -> None:
+    """A new visit changes its own day, and whether a later visit of its household is
+    the household's first: the earliest (then lowest id) visit is, so the visits before
+    it keep their figures. Usually that is today alone, however long the household's
+    history: the roll-up's work stays the same as the table grows."""
+    later = Visit.objects.filter(household_id=visit.household_id, visited_on__gte=visit.visited_on)
+    rollup_buckets_mark(
+        source=RollupSource.OUTREACH,
+        commune_days=set(later.values_list("household__commune_id", "visited_on").distinct()),
+    )
+
+
 def _mark(household_ids: Iterable[int], before: set) -> None:
     rollup_buckets_mark(
         source=RollupSource.OUTREACH, commune_days=before | household_visit_days(household_ids)
@@ -176,7 +188,6 @@ def visit_record(
                 is_demo=is_demo,
             )
             _validate(team, household, data)
-            before = household_visit_days([household.pk])
             visit = Visit(
                 team=team,
                 household=household,
@@ -192,7 +203,7 @@ def visit_record(
             visit.services.set(data.services)
             _audit(visit, by, VisitChange.Action.CREATED, None, _snapshot(visit))
             household_readiness_refresh(household)
-            _mark([household.pk], before)
+            _mark_new(visit)
     except IntegrityError:
         # The same submission committed by a concurrent request in the meantime.
         existing = _existing(submission_id, team, digest)

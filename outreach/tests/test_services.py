@@ -378,3 +378,23 @@ def test_a_leader_cannot_demote_or_remove_themselves(leader):
         member_deactivate(by=leader, member=member, left_on=DAY)
     member.refresh_from_db()
     assert (member.role, member.is_active) == ("leader", True)
+
+
+@pytest.mark.django_db
+def test_a_new_visit_marks_its_day_and_the_households_later_days_only(leader, team, hamlet):
+    """Whether a visit is its household's first depends only on the visits before it, so
+    a new visit leaves the earlier days' figures as they are: a return visit today marks
+    today alone, however long the household's history."""
+    early, late = DAY - dt.timedelta(days=30), DAY - dt.timedelta(days=10)
+    _record(leader, team, hamlet, "Số 5", _data(team, visited_on=early))
+    _record(leader, team, hamlet, "Số 5", _data(team, visited_on=late))
+    PendingRollup.objects.all().delete()
+
+    _record(leader, team, hamlet, "Số 5", _data(team, visited_on=DAY))
+    assert _buckets() == {(team.commune_id, DAY)}
+
+    # A visit back in time: the days from it on are marked, the earlier ones are not.
+    PendingRollup.objects.all().delete()
+    before = DAY - dt.timedelta(days=20)
+    _record(leader, team, hamlet, "Số 5", _data(team, visited_on=before))
+    assert _buckets() == {(team.commune_id, d) for d in (before, late, DAY)}
