@@ -277,8 +277,14 @@ def _queue(app_label: str, task_name: str, import_id: int) -> None:
 
 
 def _queue_on_commit(file_import: FileImport, task_name: str) -> None:
-    queue = partial(_queue, file_import._meta.app_label, task_name, file_import.pk)
-    transaction.on_commit(queue, robust=True)
+    app_label, import_id = file_import._meta.app_label, file_import.pk
+
+    # A named function, not a partial: Django logs a robust callback's failure by its
+    # __qualname__, which a partial lacks, and the logging itself would then raise.
+    def queue_import_task() -> None:
+        _queue(app_label, task_name, import_id)
+
+    transaction.on_commit(queue_import_task, robust=True)
 
 
 @transaction.atomic

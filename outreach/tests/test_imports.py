@@ -675,3 +675,20 @@ def test_unread_passwords_and_old_imports_are_forgotten(divisions):
     assert MemberImport.objects.get(pk=fresh.pk).new_logins
     assert MemberImport.objects.get(pk=day_old.pk).new_logins == []
     assert not MemberImport.objects.filter(pk=month_old.pk).exists()
+
+
+@pytest.mark.django_db
+def test_an_upload_is_kept_and_answered_when_its_check_cannot_be_queued(
+    signed_in, hamlet, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    """A broker that refuses the task must not fail the upload: the file is stored and
+    its page says it waits for the worker (the check can be asked again from there)."""
+    from outreach import file_imports
+
+    def refuse(*args):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(file_imports, "_queue", refuse)
+    member_import = _upload(signed_in, django_capture_on_commit_callbacks, _xlsx([_row()]))
+    assert member_import.status == MemberImport.Status.UPLOADED
+    assert "broker down" in caplog.text
