@@ -165,7 +165,7 @@ class Worker:
         from celery import Celery
 
         # A bare app on the same broker: the caller's own Celery app may be eager.
-        app = Celery("bench-ping", broker=broker)
+        app = Celery("bench-ping", broker=broker, set_as_current=False)
         try:
             deadline = time.monotonic() + self.start_timeout
             while time.monotonic() < deadline:
