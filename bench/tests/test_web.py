@@ -19,6 +19,7 @@ from django.db import connection
 
 from bench import web
 from bench.harness import Context, Result
+from bench.processes import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "portal_bench_test"
@@ -94,7 +95,10 @@ def bench_ctx(django_db_blocker):
         connection.close()
         connection.settings_dict["NAME"] = DATABASE
         try:
-            yield ctx
+            # One server for the three sections: starting gunicorn is most of a tiny run.
+            with Server(ctx) as server:
+                ctx.shared["server"] = server
+                yield ctx
         finally:
             connection.close()
             connection.settings_dict["NAME"] = name
