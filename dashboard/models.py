@@ -100,6 +100,56 @@ class CommuneDayService(Computed):
         return f"{self.commune_id} {self.day} {self.service_id}"
 
 
+class CommuneMonth(Computed):
+    """A commune's CommuneDay rows of one month, added up: what the province's and the
+    districts' pages read for every whole month of their periods, some thirty times fewer
+    rows than the days. Kept by the roll-up from CommuneDay, never from raw rows."""
+
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The month's first day.")
+    visits = models.PositiveIntegerField(default=0)
+    households_first = models.PositiveIntegerField(default=0)
+    return_visits = models.PositiveIntegerField(default=0)
+    residents_helped = models.PositiveIntegerField(default=0)
+    teams_formed = models.PositiveIntegerField(default=0)
+    teams_dissolved = models.PositiveIntegerField(default=0)
+    members_joined = models.PositiveIntegerField(default=0)
+    members_left = models.PositiveIntegerField(default=0)
+    zalo_joined = models.PositiveIntegerField(default=0)
+    zalo_left = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["commune", "month"], name="commune_month_unique"),
+        ]
+        indexes = [models.Index(fields=["district", "month"], name="commune_month_district")]
+
+    def __str__(self) -> str:
+        return f"{self.commune_id} {self.month:%Y-%m}"
+
+
+class CommuneMonthService(Computed):
+    """CommuneDayService's rows of one month, added up (see CommuneMonth)."""
+
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The month's first day.")
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    visits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commune", "month", "service"], name="commune_month_service_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["district", "month"], name="commune_month_service_d")]
+
+    def __str__(self) -> str:
+        return f"{self.commune_id} {self.month:%Y-%m} {self.service_id}"
+
+
 class HamletDay(Computed):
     """A hamlet's door-to-door work on one day (by the visited household's hamlet)."""
 

@@ -27,7 +27,8 @@ from datetime import date, datetime, timedelta
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import Count, F, PositiveIntegerField, QuerySet, Sum, Value
+from django.db.models import Count, DateField, F, PositiveIntegerField, QuerySet, Sum, Value
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from communes.models import PendingRollup, RollupSource
@@ -38,6 +39,8 @@ from trainings.models import Level
 from .models import (
     CommuneDay,
     CommuneDayService,
+    CommuneMonth,
+    CommuneMonthService,
     CommuneReadiness,
     HamletDay,
     RollupState,
@@ -66,6 +69,8 @@ STATE_CACHE_SECONDS = 60
 SUMMARY_MODELS = (
     CommuneDay,
     CommuneDayService,
+    CommuneMonth,
+    CommuneMonthService,
     HamletDay,
     TeamDay,
     TeamTotal,
@@ -346,7 +351,39 @@ def _commune_cells(cells: Cells, now: datetime) -> set[int]:
         outreach.commune_day_service_figures(**lookups),
         now,
     )
+    _months(CommuneDay, CommuneMonth, cells, now)
+    _months(CommuneDayService, CommuneMonthService, cells, now)
     return teams
+
+
+def months_rebuild() -> None:
+    """Every month row again from the day rows (tests that write day rows by hand)."""
+    now = timezone.now()
+    _months(CommuneDay, CommuneMonth, Cells(), now)
+    _months(CommuneDayService, CommuneMonthService, Cells(), now)
+
+
+def _months(day_model, month_model, cells: Cells, now: datetime) -> None:
+    """The month rows of the cells' communes and months, added up from their day rows
+    (just replaced): a month is recomputed whole, from at most 31 day rows a commune."""
+    days = day_model.objects.order_by()
+    old = month_model.objects.all()
+    if cells.places is not None:
+        days = days.filter(commune_id__in=list(cells.places))
+        old = old.filter(commune_id__in=list(cells.places))
+    days = days.annotate(month=TruncMonth("day", output_field=DateField()))
+    if cells.days is not None:
+        months = sorted({day.replace(day=1) for day in cells.days})
+        days = days.filter(month__in=months)
+        old = old.filter(month__in=months)
+    keys = [f.attname for f in _keys(month_model) if f.name != "month"]
+    figures = [f.name for f in _columns(month_model) if isinstance(f, PositiveIntegerField)]
+    rows = (
+        days.values(*keys, "district_id", "month")
+        .annotate(**{name: Sum(name) for name in figures})
+        .values_list(*keys, "district_id", "month", *figures)
+    )
+    _replace(month_model, old, rows, now)
 
 
 def _training_cells(level: str | None, cells: Cells, now: datetime) -> None:

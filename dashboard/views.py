@@ -7,6 +7,7 @@ tiles on the overview and their district's page; commune officials and team lead
 land on their commune's or team's page. A user with no scope is refused (403).
 """
 
+import hashlib
 from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
@@ -52,8 +53,17 @@ def _page(
     level: dict[str, int] | None = None,
     **extra,
 ) -> HttpResponse:
-    """Render a dashboard page; `level` is the place's parameter its exports carry."""
+    """Render a dashboard page; `level` is the place's parameter its exports carry.
+
+    The page's content is cached rendered (templates' {% cached_tables %}) under its
+    figures' key, so it follows the roll-up version, with what else it depends on: the
+    template, the URL with its filters and the user (menus and links follow their
+    permissions). The HTML around it, with the CSRF token, is rendered every time.
+    """
+    parts = [template, request.get_full_path(), str(request.user.pk)]
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
     context = {
+        "tables_key": f"{figures.cache_key}:html:{digest}",
         "as_of": snap.last_run_at,
         "form": form,
         "period": period,

@@ -17,10 +17,10 @@ roll-up changes every key and no figure outlives the data it was computed from.
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models import DateField, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import formats, timezone
@@ -37,6 +37,8 @@ from trainings.models import Audience, Level
 from ..models import (
     CommuneDay,
     CommuneDayService,
+    CommuneMonth,
+    CommuneMonthService,
     CommuneReadiness,
     Figure,
     HamletDay,
@@ -299,14 +301,47 @@ def _marks(row: dict, names: Iterable[str]) -> dict[str, Marks]:
     return marks
 
 
+def _split_months(period: Period) -> set[date]:
+    """The months a period's marks cut (its start, its year's start, the day after its
+    end): their figures come from the day rows, every other month's from the month
+    rows, whose days all fall on one side of every mark. A period of whole months (this
+    year, quarter or month up to the end of a month) cuts none."""
+    marks = (period.start, period.year_start, period.end + timedelta(days=1))
+    return {mark.replace(day=1) for mark in marks if mark.day != 1}
+
+
+def _days_and_months(day_table, month_table, place: Q, period: Period, start: date | None):
+    """The day rows and month rows that together cover the days from `start` (None:
+    the beginning) to the period's end once, each row with its `day` (a month row's is
+    its first day), to group and sum alike and add up as one (a UNION ALL)."""
+    cut = _split_months(period)
+    months = month_table.objects.filter(place, month__lte=period.end).exclude(month__in=cut)
+    days = day_table.objects.filter(place, day__lte=period.end)
+    if start is not None:
+        months = months.filter(month__gte=start.replace(day=1))
+        days = days.filter(day__gte=start)
+    days = days.annotate(cut=TruncMonth("day", output_field=DateField())).filter(cut__in=cut)
+    return days.order_by(), months.annotate(day=F("month")).order_by()
+
+
+def _union_sums(days: QuerySet, months: QuerySet, keys: list[str], sums: dict) -> list[dict]:
+    """Both parts grouped by the keys with the sums, read in one query, added up."""
+    parts = [qs.values(*keys).annotate(**sums).values(*keys, *sums) for qs in (days, months)]
+    added: dict[tuple, dict] = {}
+    for row in parts[0].union(parts[1], all=True):
+        key = tuple(row[k] for k in keys)
+        if key not in added:
+            added[key] = dict(row)
+            continue
+        for name in sums:
+            added[key][name] = (added[key][name] or 0) + (row[name] or 0)
+    return list(added.values())
+
+
 def _commune_days(place: Q, period: Period) -> dict[int, dict[str, Marks]]:
-    """Each commune's stocks at the three marks (one query, a row per commune)."""
-    rows = (
-        CommuneDay.objects.filter(place, day__lte=period.end)
-        .order_by()
-        .values("commune_id")
-        .annotate(**_marked_sums(STOCKS, period))
-    )
+    """Each commune's stocks at the three marks (one query, a row or two per commune)."""
+    days, months = _days_and_months(CommuneDay, CommuneMonth, place, period, None)
+    rows = _union_sums(days, months, ["commune_id"], _marked_sums(STOCKS, period))
     return {row["commune_id"]: _marks(row, STOCKS) for row in rows}
 
 
@@ -349,7 +384,10 @@ def _trend(table, place: Q, period: Period, sums: dict[str, Any]) -> list[TrendR
         .values("month")
         .annotate(**sums)
     )
-    by_month = {row["month"]: row for row in rows}
+    return _trend_rows(months, {row["month"]: row for row in rows})
+
+
+def _trend_rows(months: list[date], by_month: dict[date, dict]) -> list[TrendRow]:
     trend = []
     for month in months:
         row = by_month.get(month, {})
@@ -365,21 +403,25 @@ def _trend(table, place: Q, period: Period, sums: dict[str, Any]) -> list[TrendR
 
 
 def _commune_trend(place: Q, period: Period) -> list[TrendRow]:
-    return _trend(
-        CommuneDay,
-        place,
-        period,
-        {"visits": Sum("visits"), "households_first": Sum("households_first")},
+    """Monthly visits and first visits over the trend's months, from the month rows but
+    for a month the period's end cuts (one query)."""
+    months = period.months()
+    days, whole = _days_and_months(CommuneDay, CommuneMonth, place, period, months[0])
+    sums = {"visits": Sum("visits"), "households_first": Sum("households_first")}
+    rows = _union_sums(
+        days.annotate(trend_month=F("cut")),
+        whole.annotate(trend_month=F("month")),
+        ["trend_month"],
+        sums,
     )
+    return _trend_rows(months, {row["trend_month"]: row for row in rows})
 
 
 def _services(units: Units, place: Q, period: Period) -> list[ServiceRow]:
-    rows = (
-        CommuneDayService.objects.filter(place, day__gte=period.start, day__lte=period.end)
-        .order_by()
-        .values("service_id")
-        .annotate(visits=Sum("visits"))
+    days, months = _days_and_months(
+        CommuneDayService, CommuneMonthService, place, period, period.start
     )
+    rows = _union_sums(days, months, ["service_id"], {"visits": Sum("visits")})
     visits = {row["service_id"]: row["visits"] or 0 for row in rows}
     return [
         ServiceRow(s.code, str(SERVICE_LABELS.get(s.code, s.name)), visits.get(s.id, 0))

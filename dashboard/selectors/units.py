@@ -10,7 +10,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 
 from accounts.models import ScopeLevel, User
@@ -156,14 +157,38 @@ def _scope_key(scope: Scope) -> str:
     )
 
 
+class LazyFigures(SimpleLazyObject):
+    """A page's figures, read from the cache (or computed) only when first used: a page
+    whose rendered tables are cached (views.py) never loads them. `cache_key` names the
+    figures, for the rendered tables' key."""
+
+    def __init__(self, key: str, load: Callable[[], Any]):
+        super().__init__(load)
+        self.__dict__["cache_key"] = key
+
+
 def figures_cached(
     snap: Snapshot, user: User, page: str, place: Any, period: Period, compute: Callable
 ) -> Any:
     today = timezone.localdate()
-    parts = [page, str(place), period.key, get_language() or "", today.isoformat()]
+    language = get_language()
+    parts = [page, str(place), period.key, language or "", today.isoformat()]
     parts.append(_scope_key(scope_for(user)))
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
-    return _cached(f"dashboard:{snap.version}:{digest}", compute)
+    key = f"dashboard:{snap.version}:{digest}"
+
+    def load() -> Any:
+        # In the language the key names, whenever the figures are first used.
+        with translation.override(language):
+            return _cached(key, compute)
+
+    return LazyFigures(key, load)
+
+
+def cached_or_render(key: str, render: Callable[[], str]) -> str:
+    """Rendered HTML from the cache, or rendered now and cached; a cache that is down
+    only costs the rendering."""
+    return _cached(key, render)
 
 
 # --- Who may open which dashboard ------------------------------------------------------

@@ -22,6 +22,8 @@ from dashboard import rollup
 from dashboard.models import (
     CommuneDay,
     CommuneDayService,
+    CommuneMonth,
+    CommuneMonthService,
     CommuneReadiness,
     HamletDay,
     RollupState,
@@ -182,7 +184,20 @@ def _expected() -> dict[str, set]:
     def nonzero(counter):
         return tuple(sorted((k, v) for k, v in counter.items() if v))
 
+    months: dict[tuple, Counter] = defaultdict(Counter)
+    for (c, d), f in days.items():
+        months[(c, d.replace(day=1))].update(
+            {name: value for name, value in f.items() if name in MONTH_FIGURES}
+        )
+    month_services: Counter = Counter()
+    for (c, d, service), n in services.items():
+        month_services[(c, d.replace(day=1), service)] += n
+
     return {
+        "commune_month": {
+            (c, m, communes[c], nonzero(f)) for (c, m), f in months.items() if nonzero(f)
+        },
+        "month_services": {(c, m, s, n) for (c, m, s), n in month_services.items()},
         "commune_day": {(c, d, communes[c], nonzero(f)) for (c, d), f in days.items()},
         "services": {(c, d, s, n) for (c, d, s), n in services.items()},
         "hamlets": {(h, c, d, nonzero(f)) for (h, c, d), f in hamlets.items()},
@@ -197,6 +212,18 @@ def _expected() -> dict[str, set]:
     }
 
 
+MONTH_FIGURES = [
+    "visits",
+    "households_first",
+    "return_visits",
+    "residents_helped",
+    "teams_formed",
+    "teams_dissolved",
+    "members_joined",
+    "members_left",
+    "zalo_joined",
+    "zalo_left",
+]
 COMMUNE_DAY_FIGURES = [
     "visits",
     "households_first",
@@ -220,6 +247,13 @@ def _stored() -> dict[str, set]:
         return tuple(sorted((n, getattr(row, n)) for n in names if getattr(row, n)))
 
     return {
+        "commune_month": {
+            (r.commune_id, r.month, r.district_id, figures(r, MONTH_FIGURES))
+            for r in CommuneMonth.objects.all()
+        },
+        "month_services": set(
+            CommuneMonthService.objects.values_list("commune_id", "month", "service_id", "visits")
+        ),
         "commune_day": {
             (r.commune_id, r.day, r.district_id, figures(r, COMMUNE_DAY_FIGURES))
             for r in CommuneDay.objects.all()

@@ -221,11 +221,13 @@ def test_the_overview_s_figures_take_seven_queries_then_none(
     snap, provincial, django_assert_num_queries
 ):
     period = period_current("year", TODAY)
+    # The figures are read when first used (a page whose tables are cached never does).
     with django_assert_num_queries(OVERVIEW_FIGURE_QUERIES):
         first = selectors.overview_figures(provincial, snap, period)
+        total = first.districts_total
     with django_assert_num_queries(0):
         again = selectors.overview_figures(provincial, snap, period)
-    assert again.districts_total == first.districts_total
+        assert again.districts_total == total
 
 
 @pytest.mark.django_db
@@ -240,4 +242,50 @@ def test_the_overview_s_queries_do_not_grow_with_the_data(
     period = period_custom(dt.date(2025, 1, 1), dt.date(2025, 3, 31), TODAY)
     with django_assert_num_queries(OVERVIEW_FIGURE_QUERIES):
         figures = selectors.overview_figures(provincial, snap, period)
-    assert figures.districts_total.visits == 226 * 12
+        assert figures.districts_total.visits == 226 * 12
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (dt.date(2025, 1, 15), dt.date(2025, 3, 10)),  # both ends inside a month
+        (dt.date(2025, 1, 1), dt.date(2025, 3, 31)),  # whole months: month rows only
+        (dt.date(2025, 1, 21), dt.date(2025, 2, 28)),
+    ],
+)
+def test_figures_read_from_months_and_cut_days_equal_the_day_by_day_sums(provincial, start, end):
+    """Whole months are read from the month rows, the months a period's ends cut from
+    their days: whatever the period, the figures are the sums of the day rows."""
+    from dashboard.models import CommuneDayService
+    from outreach.models import Service
+
+    commune = Commune.objects.get(code=OURS)
+    service = Service.objects.get(code="ecommerce")
+    days = [dt.date(2024, 12, 30), dt.date(2025, 1, 10), dt.date(2025, 1, 20)]
+    days += [dt.date(2025, 2, 5), dt.date(2025, 3, 9), dt.date(2025, 3, 15)]
+    for n, day in enumerate(days, start=1):
+        commune_day(commune, day, visits=10**n, teams_formed=n, households_first=n)
+        CommuneDayService.objects.create(
+            commune=commune,
+            district_id=commune.district_id,
+            day=day,
+            service=service,
+            visits=10**n,
+            computed_at=timezone.now(),
+        )
+    publish(version=5)
+    period = period_custom(start, end, TODAY)
+    figures = selectors.overview_figures(provincial, selectors.snapshot(), period)
+
+    inside = [10**n for n, d in enumerate(days, start=1) if start <= d <= end]
+    assert figures.districts_total.visits == sum(inside)
+    teams = _tile(figures, "teams")
+    assert teams.value == sum(n for n, d in enumerate(days, start=1) if d <= end)
+    assert {s.code: s.visits for s in figures.services}["ecommerce"] == sum(inside)
+    by_month = {row.month: row.visits for row in figures.trend}
+    for month in {d.replace(day=1) for d in days if d <= end} & set(by_month):
+        expected = sum(
+            10**n for n, d in enumerate(days, start=1) if d.replace(day=1) == month and d <= end
+        )
+        assert by_month[month] == expected, month
