@@ -50,6 +50,8 @@ def bench_env(database: str, redis_db: int) -> dict[str, str]:
         "REDIS_URL": f"redis://127.0.0.1:6379/{redis_db}",
         "REDIS_CACHE_URL": f"redis://127.0.0.1:6379/{redis_db + 1}",
         "LOG_LEVEL": "WARNING",
+        # The manifest storage needs the files collected, in this process and gunicorn's.
+        "STATIC_ROOT": str(ROOT / "build" / "bench" / "static"),
     }
 
 
@@ -274,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     from .processes import Worker
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
     started = time.monotonic()
     info = machine()
     print("Machine:", json.dumps(info), flush=True)

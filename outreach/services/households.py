@@ -44,7 +44,8 @@ def household_get_or_create(
         created_by=by if by.pk else None,
         is_demo=is_demo,
     )
-    household.full_clean()
+    # The commune is the hamlet's and the user the request's: no existence query each.
+    household.full_clean(exclude=["commune", "created_by"])
     try:
         # Two leaders may add the same address at once: the second finds the first's.
         with transaction.atomic():

@@ -96,15 +96,20 @@ def _validate(
         raise ValidationError(errors)
 
 
-def _snapshot(visit: Visit) -> dict:
-    """The visit's content as the audit trail records it."""
+def _snapshot(visit: Visit, data: VisitData | None = None) -> dict:
+    """The visit's content as the audit trail records it; `data`: what was just written,
+    so that its members and services need not be read back."""
+    members = [m.pk for m in data.members] if data else visit.members.values_list("pk", flat=True)
+    services = (
+        [s.code for s in data.services] if data else visit.services.values_list("code", flat=True)
+    )
     return {
         "team": visit.team_id,
         "household": visit.household.address_label,
         "hamlet": visit.household.hamlet_id,
         "visited_on": visit.visited_on.isoformat(),
-        "members": sorted(visit.members.values_list("pk", flat=True)),
-        "services": sorted(visit.services.values_list("code", flat=True)),
+        "members": sorted(members),
+        "services": sorted(services),
         "residents_helped": visit.residents_helped,
         "outcome": visit.outcome,
         "notes": visit.notes,
@@ -197,11 +202,14 @@ def visit_record(
                 is_demo=is_demo,
             )
             _apply(visit, data)
-            visit.full_clean(exclude=["submission_id"])
+            # The team, household and user are rows this request just read or wrote, so
+            # their existence needs no query each; the submission id is checked above.
+            visit.full_clean(exclude=["submission_id", "team", "household", "created_by"])
             visit.save()
-            visit.members.set(data.members)
-            visit.services.set(data.services)
-            _audit(visit, by, VisitChange.Action.CREATED, None, _snapshot(visit))
+            # A new visit has no members or services yet: add, without reading them first.
+            visit.members.add(*data.members)
+            visit.services.add(*data.services)
+            _audit(visit, by, VisitChange.Action.CREATED, None, _snapshot(visit, data))
             household_readiness_refresh(household)
             _mark_new(visit)
     except IntegrityError:

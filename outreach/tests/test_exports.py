@@ -309,9 +309,7 @@ def _visit_export(client, query: str = ""):
 
 
 @pytest.mark.django_db
-def test_the_visit_csv_holds_the_scopes_visits_with_services_and_no_phone(
-    client, official, visits
-):
+def test_the_visit_csv_holds_the_scopes_visits_with_services_and_no_phone(client, official, visits):
     client.force_login(official)
     rows = _csv_rows(_visit_export(client))
     assert rows[0][:3] == ["Date", "Commune code", "Commune"]
