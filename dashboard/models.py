@@ -179,6 +179,9 @@ class TeamDay(Computed):
     visits = models.PositiveIntegerField(default=0)
     households = models.PositiveIntegerField(default=0)
     residents_helped = models.PositiveIntegerField(default=0)
+    households_new = models.PositiveIntegerField(
+        default=0, help_text="Households the team visited for the first time on this day."
+    )
 
     class Meta:
         constraints = [
@@ -191,7 +194,8 @@ class TeamDay(Computed):
 
 
 class TeamTotal(Computed):
-    """A team's work since it started: visits, distinct households, last visit."""
+    """A team's work since it started: visits, distinct households, last visit; the sums
+    of its TeamDay rows (households reached: of their households_new)."""
 
     team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="+")
     commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")

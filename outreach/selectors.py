@@ -7,8 +7,9 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
-    Max,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -455,52 +456,64 @@ def hamlet_day_figures(**cells) -> list:
     return [visits, first]
 
 
-def team_day_figures(**cells) -> QuerySet:
-    """Rows (team_id, commune_id, day, visits, households, residents_helped): a team's
-    visits, distinct households and residents helped on a day."""
-    return _grouped(
+def team_day_figures(**cells) -> list:
+    """Per (team, day), to add up by key: team_id, commune_id, day, visits, households,
+    residents_helped and households_new: a team's visits, distinct households and
+    residents helped on a day, and the households it visited that day for the first time
+    (so that a team's households reached are the sum of its days')."""
+    keys = {"team_id": "team_id", "commune_id": "team__commune_id", "day": "visited_on"}
+    columns = ("visits", "households", "residents_helped", "households_new")
+    visits = _grouped(
         _visits_in(**cells),
-        {"team_id": "team_id", "commune_id": "team__commune_id", "day": "visited_on"},
+        keys,
         {
             "visits": Count("pk"),
             "households": Count("household", distinct=True),
             "residents_helped": Sum("residents_helped"),
         },
+        columns,
+    )
+    if all(value is None for value in cells.values()):
+        return [visits, _first_team_visit_days()]
+    earlier = Visit.objects.filter(
+        household=OuterRef("household"),
+        team=OuterRef("team"),
+        visited_on__lt=OuterRef("visited_on"),
+    )
+    first = _grouped(
+        _visits_in(**cells).filter(~Exists(earlier)),
+        keys,
+        {"households_new": Count("household", distinct=True)},
+        columns,
+    )
+    return [visits, first]
+
+
+def _first_team_visit_days() -> tuple[str, list]:
+    """SQL and parameters for the rows (team_id, commune_id, day, 0, 0, 0, households_new)
+    counting, for all visits at once, each (team, household) pair on the day of its first
+    visit: one hashed pass over the visits."""
+    pairs = (
+        Visit.objects.order_by()
+        .values("team_id", "household_id", commune_id=F("team__commune_id"))
+        .annotate(day=Min("visited_on"))
+    )
+    sql, params = pairs.query.sql_with_params()
+    return (
+        "SELECT p.team_id, p.commune_id, p.day, 0 AS visits, 0 AS households, "  # noqa: S608
+        "0 AS residents_helped, COUNT(*) AS households_new "
+        f"FROM ({sql}) p GROUP BY p.team_id, p.commune_id, p.day",
+        list(params),
     )
 
 
-def team_total_figures(teams: Collection[int] | None = None) -> tuple[str, list]:
-    """SQL and parameters for the rows (team_id, commune_id, visits, households_reached,
-    last_visited_on) of the teams (None: every team), visited or not.
-
-    Distinct households are counted over the distinct (team, household) pairs, which
-    the database hashes; a count of distinct households per team would sort, or walk
-    the team index into, every visit.
-    """
+def team_rows(teams: Collection[int] | None = None) -> tuple[str, list]:
+    """SQL and parameters for the rows (id, commune_id) of the teams (None: every team)."""
     rows = Team.objects.order_by()
-    visits = Visit.objects.order_by()
     if teams is not None:
         rows = rows.filter(pk__in=list(teams))
-        visits = visits.filter(team_id__in=list(teams))
-    (teams_sql, teams_params), (totals_sql, totals_params), (pairs_sql, pairs_params) = (
-        queryset.query.sql_with_params()
-        for queryset in (
-            rows.values_list("id", "commune_id"),
-            visits.values("team_id").annotate(visits=Count("pk"), last=Max("visited_on")),
-            visits.values("team_id", "household_id").distinct(),
-        )
-    )
-    sql = f"""
-        SELECT t.id AS team_id, t.commune_id AS commune_id,
-               COALESCE(v.visits, 0) AS visits, COALESCE(h.households, 0) AS households_reached,
-               v.last AS last_visited_on
-        FROM ({teams_sql}) t
-        LEFT JOIN ({totals_sql}) v ON v.team_id = t.id
-        LEFT JOIN (
-            SELECT p.team_id, COUNT(*) AS households FROM ({pairs_sql}) p GROUP BY p.team_id
-        ) h ON h.team_id = t.id
-    """  # noqa: S608 - SQL from the ORM
-    return sql, [*teams_params, *totals_params, *pairs_params]
+    sql, params = rows.values_list("id", "commune_id").query.sql_with_params()
+    return sql, list(params)
 
 
 def team_ids_in(communes: Collection[int]) -> set[int]:

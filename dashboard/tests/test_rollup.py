@@ -106,6 +106,11 @@ def _expected() -> dict[str, set]:
         team_days[team_key].update(visits=1)
         team_days[team_key]["residents_helped"] += v.residents_helped
         team_households[team_key].add(v.household_id)
+    first_by_team: dict[tuple, Visit] = {}
+    for v in sorted(visits, key=lambda v: (v.visited_on, v.pk)):
+        first_by_team.setdefault((v.team_id, v.household_id), v)
+    for v in first_by_team.values():
+        team_days[(v.team_id, v.team.commune_id, v.visited_on)]["households_new"] += 1
     for key in days:
         days[key]["teams_visiting"] = len(teams_out[key])
         days[key]["members_visiting"] = len(members_out[key])
@@ -202,7 +207,15 @@ def _expected() -> dict[str, set]:
         "services": {(c, d, s, n) for (c, d, s), n in services.items()},
         "hamlets": {(h, c, d, nonzero(f)) for (h, c, d), f in hamlets.items()},
         "team_days": {
-            (t, c, d, f["visits"], len(team_households[(t, c, d)]), f["residents_helped"])
+            (
+                t,
+                c,
+                d,
+                f["visits"],
+                len(team_households[(t, c, d)]),
+                f["residents_helped"],
+                f["households_new"],
+            )
             for (t, c, d), f in team_days.items()
         },
         "team_totals": totals,
@@ -272,7 +285,13 @@ def _stored() -> dict[str, set]:
         },
         "team_days": set(
             TeamDay.objects.values_list(
-                "team_id", "commune_id", "day", "visits", "households", "residents_helped"
+                "team_id",
+                "commune_id",
+                "day",
+                "visits",
+                "households",
+                "residents_helped",
+                "households_new",
             )
         ),
         "team_totals": set(
