@@ -1,5 +1,6 @@
 """Project-level pages: the public home page and the health check."""
 
+import functools
 import logging
 import time
 
@@ -48,23 +49,27 @@ def _check_database() -> str | None:
     return None
 
 
-def _check_broker() -> str | None:
-    if not settings.REDIS_URL:
-        return None
-    client = redis.Redis.from_url(
-        settings.REDIS_URL,
+@functools.cache
+def _broker_client(url: str) -> redis.Redis:
+    """One client per process, whose pool keeps its connection: a check every few
+    seconds from a load balancer must not open a connection each time."""
+    return redis.Redis.from_url(
+        url,
         socket_timeout=HEALTH_TIMEOUT,
         socket_connect_timeout=HEALTH_TIMEOUT,
         # redis-py retries ten times by default, which would outlast the time limit.
         retry=Retry(NoBackoff(), 0),
     )
+
+
+def _check_broker() -> str | None:
+    if not settings.REDIS_URL:
+        return None
     try:
-        client.ping()
+        _broker_client(settings.REDIS_URL).ping()
     except Exception as exc:
         logger.warning("health check: broker does not answer: %s", type(exc).__name__)
         return type(exc).__name__
-    finally:
-        client.close()
     return None
 
 
