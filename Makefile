@@ -11,7 +11,7 @@ ifdef CI
 PYTEST_DB := --create-db
 endif
 
-.PHONY: run test install lint format messages migrate worker beat serve smoke clean
+.PHONY: run test install lint format messages migrate worker beat serve smoke clean bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,12 @@ beat: install
 serve: install
 	$(PY) manage.py collectstatic --noinput
 	$(VENV)/bin/gunicorn config.wsgi --bind 127.0.0.1:8000 --workers 3 --timeout 30
+
+# Measure at province scale and write docs/benchmarks.md (an hour at S and M on 2 cores).
+# Needs PostgreSQL and Redis on 127.0.0.1 as `make test` does; works in databases of its own.
+BENCH_SIZES ?= S,M
+bench: install
+	$(PY) -m bench.run --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

@@ -23,6 +23,10 @@ class Context:
     size: str  # "tiny", "S", "M" or "L"
     visits: int
     reps: int = 5
+    # Repetitions of the measurements that take minutes each at this size (the full
+    # roll-up at M, 100,000-visit bursts, the province-sized import and export): fewer,
+    # so that a run fits in an hour; the report gives n beside every figure.
+    heavy_reps: int = 5
     # Seconds each fixed-rate load step lasts; the mixed hour lasts `mixed_seconds`.
     step_seconds: float = 10.0
     mixed_seconds: float = 60.0

@@ -249,6 +249,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="S,M", help="Comma-separated: tiny, S, M, L.")
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument(
+        "--heavy-reps",
+        type=int,
+        default=None,
+        help="Repetitions of the measurements that take minutes at M (default: --reps).",
+    )
     parser.add_argument("--database", default=None, help="Default portal_bench[_tiny].")
     parser.add_argument("--redis-db", type=int, default=8, help="Broker; the cache takes +1.")
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
@@ -289,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             size=size,
             visits=SIZES[size],
             reps=2 if tiny else args.reps,
+            heavy_reps=2 if tiny else (args.heavy_reps or args.reps),
             step_seconds=2.0 if tiny else 10.0,
             mixed_seconds=5.0 if tiny else 60.0,
             env=env,

@@ -48,7 +48,7 @@ def _manage(*args: str, env: dict[str, str]) -> None:
 @pytest.fixture(scope="module")
 def bench_ctx(django_db_blocker):
     if not (_listening(5432) and _listening(6379)):
-        pytest.skip("needs PostgreSQL and Redis on 127.0.0.1")
+        pytest.fail("PostgreSQL and Redis must answer on 127.0.0.1 (.ci/run starts them)")
     admin = psycopg2.connect(f"{SERVER}/postgres")
     admin.autocommit = True
     with admin.cursor() as cursor:
