@@ -531,19 +531,35 @@ def rollup_pending(*, batch: int = CLAIM_BATCH) -> RollupResult:
         with transaction.atomic():
             _lock()
             _bulk_settings()
-            claimed = list(
-                PendingRollup.objects.order_by("pk").values_list(
-                    "pk", "commune_id", "district_id", "day", "source"
-                )[:batch]
-            )
+            claimed, more_left = _claim(batch)
             if not claimed:
                 break
             result.add(_recompute(claimed, timezone.now()))
             _pending_delete([row[0] for row in claimed])
             _finish(full=False)
-        if len(claimed) < batch:
+        if not more_left:
             break
     return result
+
+
+def _claim(batch: int) -> tuple[list[tuple], bool]:
+    """The oldest `batch` marks and every other mark of the same buckets, and whether
+    older marks of other buckets may be left.
+
+    Recomputing a bucket covers all its marks, so 100,000 visits of one day are one
+    recomputation, not one per batch. Every claimed mark is read here, before the
+    recomputation reads the raw rows: a mark commits with its change, so each claimed
+    mark's change is visible to it, and a mark committed later stays for the next run.
+    """
+    fields = ("pk", "commune_id", "district_id", "day", "source")
+    first = list(PendingRollup.objects.order_by("pk").values_list(*fields)[:batch])
+    if len(first) < batch:
+        return first, False
+    buckets = {row[1:] for row in first}
+    seen = {row[0] for row in first}
+    same = PendingRollup.objects.filter(day__in={row[3] for row in first}).values_list(*fields)
+    more = [row for row in same.iterator() if row[0] not in seen and row[1:] in buckets]
+    return first + more, True
 
 
 def rollup_full() -> RollupResult:

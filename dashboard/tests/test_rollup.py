@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import User
-from communes.models import Commune, PendingRollup
+from communes.models import Commune, PendingRollup, RollupSource
 from communes.services import ROLLUP_TASK
 from dashboard import rollup
 from dashboard.models import (
@@ -724,4 +724,33 @@ def test_a_mark_for_a_commune_without_teams_recomputes_its_figures(divisions):
     assert not PendingRollup.objects.exists()
     assert TrainingDay.objects.filter(commune=commune, course_completions=1).exists()
     assert not TeamTotal.objects.filter(commune_id=commune.pk).exists()
+    _assert_exact()
+
+
+def test_the_marks_of_one_bucket_beyond_a_batch_are_recomputed_once(divisions, monkeypatch):
+    """A burst marks one bucket thousands of times: the run claims every mark of the
+    buckets in its batch, so the bucket is recomputed once, and the other buckets after."""
+    campaign = Campaign(random.Random(11))
+    for _ in range(3):
+        campaign.visit_new()
+    rollup.rollup_pending()
+    visit = Visit.objects.select_related("team").first()
+    bucket = {"commune_id": visit.team.commune_id, "source": RollupSource.OUTREACH}
+    PendingRollup.objects.bulk_create(
+        [PendingRollup(day=visit.visited_on, **bucket) for _ in range(25)]
+    )
+    PendingRollup.objects.create(day=visit.visited_on - dt.timedelta(days=1), **bucket)
+    recomputed = []
+    real = rollup._recompute
+    monkeypatch.setattr(
+        rollup,
+        "_recompute",
+        lambda claimed, now: recomputed.append(len(claimed)) or real(claimed, now),
+    )
+
+    result = rollup.rollup_pending(batch=10)
+
+    assert recomputed == [25, 1]
+    assert result.claimed == 26
+    assert not PendingRollup.objects.exists()
     _assert_exact()
