@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 from .models import Commune, District, PendingRollup, Province, RollupSource
@@ -107,19 +109,45 @@ def commune_save(*, commune: Commune, figures_entered: bool) -> Commune:
 ROLLUP_TASK = "dashboard.rollup_pending"
 
 
+# With a broker, the roll-up is asked for at most once per ROLLUP_DEBOUNCE_SECONDS: at
+# twenty visits a second a run per change would start several runs a second, and each
+# run renews every dashboard's cache. The first change of a quiet spell waits that long
+# at most; the marks wait in the database meanwhile, and beat's run covers a lost task.
+ROLLUP_QUEUED_KEY = "rollup:queued"
+
+
 def _rollup_queue() -> None:
     """Ask for the pending roll-up, by the task's registered name.
 
     A signature by name runs eagerly when Celery is in eager mode (send_task would
-    not). Until the dashboard app registers the task, or while the broker is down,
-    the buckets simply wait in the database for the next run.
+    not), at once. Until the dashboard app registers the task, or while the broker is
+    down, the buckets simply wait in the database for the next run.
     """
     from celery import current_app
 
     if ROLLUP_TASK not in current_app.tasks:
         logger.info("roll-up task %s not registered; buckets wait for the next run", ROLLUP_TASK)
         return
-    current_app.signature(ROLLUP_TASK).apply_async()
+    delay = settings.ROLLUP_DEBOUNCE_SECONDS
+    if settings.CELERY_TASK_ALWAYS_EAGER or not delay:
+        current_app.signature(ROLLUP_TASK).apply_async()
+        return
+    try:
+        first = cache.add(ROLLUP_QUEUED_KEY, 1, timeout=delay)
+    except Exception:  # without the cache, ask every time rather than never
+        logger.warning("cache unavailable; the roll-up is asked for without waiting")
+        first = True
+    if first:
+        current_app.signature(ROLLUP_TASK).apply_async(countdown=delay)
+
+
+def rollup_queue_reset() -> None:
+    """Called by the roll-up as it starts: a change committed from now on asks for a run
+    of its own, even if this one was asked for moments ago."""
+    try:
+        cache.delete(ROLLUP_QUEUED_KEY)
+    except Exception:
+        logger.warning("cache unavailable; the next change asks for the roll-up anyway")
 
 
 def rollup_buckets_mark(

@@ -157,6 +157,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # pending roll-up buckets), and beat picks it up if a request to the broker was lost. A
 # form must never wait on retries against a broker that hangs.
 CELERY_TASK_PUBLISH_RETRY = False
+# A change asks for the pending roll-up at most once in this many seconds (0: at once);
+# the dashboards' figures are then at most this much older than the change.
+ROLLUP_DEBOUNCE_SECONDS = env.int("ROLLUP_DEBOUNCE_SECONDS", default=10)
 
 # --- Language, time and formats ---------------------------------------------------------
 LANGUAGE_CODE = "vi"

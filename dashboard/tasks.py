@@ -11,7 +11,7 @@ from dataclasses import asdict
 from celery import shared_task
 from django.db import DatabaseError
 
-from communes.services import ROLLUP_TASK
+from communes.services import ROLLUP_TASK, rollup_queue_reset
 
 from . import rollup
 
@@ -28,6 +28,7 @@ RETRY = {
 
 @shared_task(name=ROLLUP_TASK, **RETRY)
 def rollup_pending() -> dict:
+    rollup_queue_reset()
     return asdict(rollup.rollup_pending())
 
 

@@ -124,3 +124,54 @@ def test_a_mark_rolled_back_with_its_savepoint_does_not_stop_the_next_from_queue
             source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY - dt.timedelta(days=1))]
         )
     assert rollup_task == [1]
+
+
+@pytest.fixture
+def with_broker(settings):
+    """As with a broker: not eager, so the request is debounced."""
+    from django.core.cache import cache
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.ROLLUP_DEBOUNCE_SECONDS = 10
+    cache.delete("rollup:queued")
+    yield
+    cache.delete("rollup:queued")
+
+
+@pytest.mark.django_db
+def test_with_a_broker_many_changes_ask_for_one_delayed_run_until_it_starts(
+    with_broker, monkeypatch
+):
+    # What each writer's commit calls (the test's transaction would merge them).
+    from communes.services import _rollup_queue, rollup_queue_reset
+
+    asked = []
+    monkeypatch.setattr(
+        current_app.tasks[ROLLUP_TASK], "apply_async", lambda *a, **kw: asked.append(kw)
+    )
+    for _ in range(3):  # three submissions' commits
+        _rollup_queue()
+    assert asked == [{"countdown": 10}]
+
+    rollup_queue_reset()  # the run starts: the next change asks again
+    _rollup_queue()
+    assert asked == [{"countdown": 10}, {"countdown": 10}]
+
+
+@pytest.mark.django_db
+def test_without_the_cache_every_change_still_asks_for_the_run(with_broker, monkeypatch):
+    from django.core.cache import cache
+
+    from communes.services import _rollup_queue
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    asked = []
+    monkeypatch.setattr(
+        current_app.tasks[ROLLUP_TASK], "apply_async", lambda *a, **kw: asked.append(kw)
+    )
+    monkeypatch.setattr(cache, "add", down)
+    _rollup_queue()
+    _rollup_queue()
+    assert len(asked) == 2
