@@ -356,5 +356,6 @@ def test_the_visit_export_reads_in_chunks_with_queries_that_do_not_grow_per_row(
     monkeypatch.setattr(exports, "VISIT_CHUNK", 5_000)
     with CaptureQueriesContext(connection) as one_chunk:
         assert _csv_rows(_visit_export(client)) == rows
-    # Each chunk: its visits, their services, their members; and one empty read at the end.
-    assert len(one_per_chunk.captured_queries) - len(one_chunk.captured_queries) == 3
+    # Each chunk: its visits, households, services and members (the teams are read once
+    # each, and both visits are one team's); and one empty read at the end.
+    assert len(one_per_chunk.captured_queries) - len(one_chunk.captured_queries) == 4
