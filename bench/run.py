@@ -189,7 +189,7 @@ def format_result(result) -> str:
     return "\n".join(lines)
 
 
-def report(results, *, sizes, info, started, memory, args) -> str:
+def report(results, *, sizes, info, started, memory, args, args_heavy="--heavy-reps") -> str:
     failed = [r for r in results if r.figures.get("failed")]
     misses = [(r.section, row) for r in results for row in r.rows if row.met is False]
     lines = [
@@ -212,7 +212,9 @@ def report(results, *, sizes, info, started, memory, args) -> str:
         "flags are relaxed (SECURE_HTTPS=false), because the load travels plain HTTP on "
         "loopback.",
         "- Every figure: a warm-up run first, then the median and the spread (lowest to "
-        "highest) of the repetitions, n given beside it.",
+        "highest) of the repetitions, n given beside it; the measurements that take "
+        "minutes at M (full roll-up, 100,000-visit bursts, import, export) repeat "
+        f"{args_heavy} times and skip the warm-up when that is once.",
         "- HTTP: gunicorn (2 processes × 4 threads) and the open-loop load generator of "
         "`bench/loadgen.py`, pinned to core 0: requests leave at fixed intervals and "
         "latency counts from the planned start, so a slow server cannot hide its queue.",
@@ -322,7 +324,13 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 results.append(run_section(name, ctx))
     text = report(
-        results, sizes=sizes, info=info, started=started, memory=memory, args=sys.argv[1:]
+        results,
+        sizes=sizes,
+        info=info,
+        started=started,
+        memory=memory,
+        args=sys.argv[1:],
+        args_heavy=str(2 if tiny else (args.heavy_reps or args.reps)),
     )
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
