@@ -544,7 +544,7 @@ def rollup_pending(*, batch: int = CLAIM_BATCH) -> RollupResult:
 
 def _claim(batch: int) -> tuple[list[tuple], bool]:
     """The oldest `batch` marks and every other mark of the same buckets, and whether
-    older marks of other buckets may be left.
+    later marks of other buckets may be left.
 
     Recomputing a bucket covers all its marks, so 100,000 visits of one day are one
     recomputation, not one per batch. Every claimed mark is read here, before the
