@@ -14,10 +14,14 @@ from pathlib import Path
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+from django.utils.text import capfirst
 
 from accounts.models import ScopeLevel, User
 from communes.models import Commune, PendingRollup, Province
 from outreach.imports import (
+    COLUMNS_BY_KEY,
+    TEMPLATE_COLUMNS,
     member_import_apply,
     member_import_apply_request,
     member_import_check,
@@ -31,22 +35,6 @@ ROOT = Path(__file__).resolve().parents[1]
 IMPORT_ROWS = 16_000
 IMPORT_TARGET_S = 60.0
 TEAM_PREFIX = "Tổ đo kiểm"
-HEADER = [
-    "STT",
-    "Mã xã",
-    "Tên tổ",
-    "Thôn/xóm",
-    "Họ và tên",
-    "Giới tính",
-    "Năm sinh",
-    "Số điện thoại",
-    "Vai trò",
-    "Đoàn viên",
-    "Đơn vị",
-    "Tham gia Zalo OA",
-    "Ngày tham gia Zalo OA",
-    "Ngày tham gia",
-]
 SURNAMES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô")
 GIVEN = ("An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hòa", "Khánh", "Lan", "Minh", "Nam", "Thảo")
 
@@ -78,16 +66,17 @@ def bench_province_user() -> User:
 
 def member_file(rows: int = IMPORT_ROWS) -> bytes:
     """A province's roster of new teams, ten members each, leader first, as CSV."""
-    communes = list(Commune.objects.order_by("code").values_list("code", flat=True))
+    communes = list(Commune.objects.order_by("code").values_list("code", "name"))
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(HEADER)
+    # The headers of the import's own template, in Vietnamese as a commune's file has them.
+    with translation.override("vi"):
+        writer.writerow([capfirst(str(COLUMNS_BY_KEY[key].label)) for key in TEMPLATE_COLUMNS])
     for n in range(rows):
         team, seat = divmod(n, 10)
         writer.writerow(
             [
-                n + 1,
-                communes[team % len(communes)],
+                *communes[team % len(communes)],
                 f"{TEAM_PREFIX} {team + 1}",
                 "",
                 f"{SURNAMES[n % 10]} Văn {GIVEN[n % 12]} {n + 1}",
