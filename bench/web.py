@@ -39,6 +39,7 @@ from django.utils import timezone
 from accounts.models import ScopeLevel, User
 from accounts.services import user_create
 from communes.models import Commune, District, Hamlet, PendingRollup, Province
+from communes.services import ROLLUP_QUEUED_KEY
 from dashboard import rollup
 from dashboard.models import CommuneDay, RollupState
 from outreach.models import READINESS_FIELDS, Household, Member, Service, Team, Visit
@@ -282,14 +283,27 @@ def _busiest_places() -> tuple[int, int]:
 
 
 def _purge_queue(ctx: Context) -> int:
-    """Drop the queued roll-up tasks from the bench's broker database (only that key)."""
+    """Drop the queued roll-up tasks from the bench's broker database (only that key), and
+    the debounce's "already asked" mark with them.
+
+    The mark stands for a task that is now gone: left in the cache, the next section's
+    first submissions would think a run is on its way and ask for none until it expired.
+    """
     client = redis.Redis.from_url(ctx.env["REDIS_URL"], socket_timeout=5)
     try:
         queued = client.llen(BROKER_QUEUE)
         client.delete(BROKER_QUEUE)
-        return queued
     finally:
         client.close()
+    url = ctx.env.get("REDIS_CACHE_URL") or ctx.env["REDIS_URL"]
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        # The cache's own prefix and version come first in the stored key.
+        for key in client.scan_iter(match=f"*:{ROLLUP_QUEUED_KEY}", count=1000):
+            client.delete(key)
+    finally:
+        client.close()
+    return queued
 
 
 def _forget_dashboard_cache(ctx: Context) -> None:
