@@ -27,6 +27,7 @@ from .selectors import members_visible, teams_visible, visits_filtered
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_FIRST = frozenset(FORMULA_STARTS)
 DATE_FORMAT = "%d/%m/%Y"
 XLSX_DATE_FORMAT = "DD/MM/YYYY"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -163,7 +164,7 @@ def visit_rows(user: User, **filters) -> Iterator[list[Any]]:
     visits = visits_filtered(user, **filters).prefetch_related(None).select_related(None)
     visits = visits.order_by("pk")
     services = {service.pk: str(service) for service in Service.objects.all()}
-    outcomes = dict(Visit.Outcome.choices)
+    outcomes = {value: str(label) for value, label in Visit.Outcome.choices}
     teams: dict[int, tuple] = {}
     last = 0
     while True:
@@ -175,6 +176,9 @@ def visit_rows(user: User, **filters) -> Iterator[list[Any]]:
         if not chunk:
             return
         ids = [row[0] for row in chunk]
+        # The chunk again as a subquery: thousands of ids as parameters cost more to
+        # prepare in Python than the database takes to walk the primary key once more.
+        in_chunk = visits.filter(pk__gt=last, pk__lte=ids[-1])
         new_teams = {row[2] for row in chunk} - teams.keys()
         if new_teams:
             teams.update(
@@ -186,18 +190,18 @@ def visit_rows(user: User, **filters) -> Iterator[list[Any]]:
         households = {
             pk: (hamlet, address)
             for pk, hamlet, address in Household.objects.filter(
-                pk__in={row[3] for row in chunk}
+                pk__in=in_chunk.values("household_id")
             ).values_list("pk", "hamlet__name", "address_label")
         }
         helped: dict[int, list[str]] = {}
         for visit_id, service_id in (
-            Visit.services.through.objects.filter(visit_id__in=ids)
+            Visit.services.through.objects.filter(visit_id__in=in_chunk.values("pk"))
             .order_by("visit_id", "service__sort_order")
             .values_list("visit_id", "service_id")
         ):
             helped.setdefault(visit_id, []).append(services[service_id])
         went = dict(
-            Visit.members.through.objects.filter(visit_id__in=ids)
+            Visit.members.through.objects.filter(visit_id__in=in_chunk.values("pk"))
             .order_by()
             .values("visit_id")
             .annotate(n=Count("member_id"))
@@ -213,7 +217,7 @@ def visit_rows(user: User, **filters) -> Iterator[list[Any]]:
                 team,
                 hamlet,
                 address,
-                str(outcomes.get(outcome, outcome)),
+                outcomes.get(outcome, outcome),
                 residents,
                 went.get(pk, 0),
                 "; ".join(helped.get(pk, ())),
@@ -221,27 +225,39 @@ def visit_rows(user: User, **filters) -> Iterator[list[Any]]:
         last = ids[-1]
 
 
-class _Line:
-    """A file-like object that hands back what csv.writer writes to it."""
-
-    def write(self, value: str) -> str:
-        return value
+# Rows per piece of the streamed response: one piece a row made the response's own
+# per-piece work the larger part of a long export.
+CSV_ROWS_PER_PIECE = 500
 
 
 def csv_stream(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
-    """The CSV text, a row at a time, starting with the byte-order mark."""
-    writer = csv.writer(_Line())
-    yield BOM + writer.writerow([neutralise(v) for v in header])
-    for row in rows:
-        yield writer.writerow([_csv_cell(v) for v in row])
+    """The CSV text, some hundred rows at a time, starting with the byte-order mark."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write(BOM)
+    writer.writerow([neutralise(v) for v in header])
+    # A long export repeats its few hundred days: each is formatted once.
+    days: dict[date, str] = {}
 
+    def cell(value: Any) -> Any:
+        if value.__class__ is str:  # most cells: neutralise without the call
+            return "'" + value if value[:1] in FORMULA_FIRST else value
+        if value is None:
+            return ""
+        if isinstance(value, date):
+            text = days.get(value)
+            if text is None:
+                text = days[value] = value.strftime(DATE_FORMAT)
+            return text
+        return neutralise(value)
 
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.strftime(DATE_FORMAT)
-    return neutralise(value)
+    for number, row in enumerate(rows, start=1):
+        writer.writerow([cell(v) for v in row])
+        if number % CSV_ROWS_PER_PIECE == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 def xlsx_bytes(header: list[str], rows: Iterable[list[Any]], *, title: str) -> bytes:
