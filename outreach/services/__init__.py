@@ -8,7 +8,9 @@ the (commune, day) buckets its change touched for the dashboard's roll-up.
 from .access import OutsideScope
 from .households import household_get_or_create, households_merge
 from .teams import (
+    EntryInvalid,
     member_create,
+    member_create_many,
     member_deactivate,
     member_login_create,
     member_login_password_reset,
@@ -20,11 +22,13 @@ from .teams import (
 from .visits import VisitConflict, visit_delete, visit_record, visit_update
 
 __all__ = [
+    "EntryInvalid",
     "OutsideScope",
     "VisitConflict",
     "household_get_or_create",
     "households_merge",
     "member_create",
+    "member_create_many",
     "member_deactivate",
     "member_login_create",
     "member_login_password_reset",

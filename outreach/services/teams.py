@@ -129,6 +129,100 @@ def member_create(*, by: User, team: Team, is_demo: bool = False, **fields) -> M
     return member
 
 
+class EntryInvalid(ValidationError):
+    """A ValidationError of one entry of a batch; `index` says which."""
+
+    def __init__(self, index: int, error: ValidationError):
+        super().__init__(error.error_dict if hasattr(error, "error_dict") else error.messages)
+        self.index = index
+
+
+# Rows per INSERT of a batch: large enough to save the round trips, small enough to keep
+# the statement's parameters well under Postgres's limit of 65,535.
+MEMBER_BATCH = 1_000
+
+
+@transaction.atomic
+def member_create_many(*, by: User, entries: list[tuple[Team, dict]]) -> list[Member]:
+    """Add many members at once (an import's new rows) under member_create's rules.
+
+    The rules that need the database (one active leader a team, a phone number for one
+    active member) are checked for the whole batch in two queries, against the stored
+    members and within the batch; the rest run per member in Python; the inserts go in
+    batches, with one mark for all their days. The database's constraints stay the final
+    word. Raises EntryInvalid naming the first entry that breaks a rule.
+    """
+    checked: set[int] = set()
+    members = []
+    for index, (team, fields) in enumerate(entries):
+        if team.pk not in checked:
+            ensure_can(by, "outreach.add_member", commune_id=team.commune_id, team_id=team.pk)
+            checked.add(team.pk)
+        unknown = set(fields) - set(MEMBER_FIELDS)
+        if unknown:
+            raise TypeError(f"member_create_many does not take {sorted(unknown)}")
+        try:
+            fields = {
+                **fields,
+                "phone": clean_phone(fields.get("phone", "")),
+                "full_name": " ".join(fields.get("full_name", "").split()),
+            }
+            member = Member(team=team, **fields)
+            if member.zalo_joined_on and not member.on_zalo_oa:
+                member.on_zalo_oa = True
+            # The team is a saved object and the unique rules are checked below for the
+            # batch at once. The check constraints (left on only when inactive, the Zalo
+            # date only when joined) hold by construction for a new active member, and
+            # checking them here would cost a query each.
+            member.full_clean(exclude=["team"], validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            raise EntryInvalid(index, exc) from exc
+        member._derive()
+        members.append(member)
+    _check_batch_rules(members)
+    created = []
+    for start in range(0, len(members), MEMBER_BATCH):
+        created += Member.objects.bulk_create(members[start : start + MEMBER_BATCH])
+    days = set()
+    for member in created:
+        days |= _member_days(member, member.team.commune_id)
+    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=days)
+    return created
+
+
+def _check_batch_rules(members: list[Member]) -> None:
+    """The unique rules of _validate_member, for a batch of new members."""
+    leaders = [
+        (i, m) for i, m in enumerate(members) if m.is_active and m.role == Member.Role.LEADER
+    ]
+    led = set(
+        Member.objects.filter(
+            team_id__in={m.team_id for _i, m in leaders}, role=Member.Role.LEADER, is_active=True
+        ).values_list("team_id", flat=True)
+    )
+    for index, member in leaders:
+        if member.team_id in led:
+            raise EntryInvalid(
+                index, ValidationError({"role": _("This team already has an active leader.")})
+            )
+        led.add(member.team_id)
+    phoned = [(i, m) for i, m in enumerate(members) if m.is_active and m.phone]
+    taken = set(
+        Member.objects.filter(phone__in={m.phone for _i, m in phoned}, is_active=True).values_list(
+            "phone", flat=True
+        )
+    )
+    for index, member in phoned:
+        if member.phone in taken:
+            raise EntryInvalid(
+                index,
+                ValidationError(
+                    {"phone": _("This phone number belongs to another active member.")}
+                ),
+            )
+        taken.add(member.phone)
+
+
 @transaction.atomic
 def member_update(*, by: User, member: Member, team: Team | None = None, **changes) -> Member:
     """Change a member's details, or move them to another team of the user's scope."""

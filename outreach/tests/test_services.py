@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import ScopeLevel, User
@@ -15,10 +16,12 @@ from accounts.tests.factories import UserFactory, commune_official, district_sta
 from communes.models import Commune, PendingRollup
 from outreach.models import Household, Member, Service, Visit, VisitChange
 from outreach.services import (
+    EntryInvalid,
     OutsideScope,
     VisitConflict,
     households_merge,
     member_create,
+    member_create_many,
     member_deactivate,
     member_login_create,
     member_update,
@@ -139,6 +142,103 @@ def test_member_phone_is_normalised_and_unique_among_active_members(team, offici
             by=official, team=team, full_name="C", role="member", phone="12345", joined_on=DAY
         )
     assert "phone" in bad.value.message_dict
+
+
+def _entries(team, count, **fields):
+    return [
+        (
+            team,
+            {
+                "full_name": f"  Thành  viên {n} ",
+                "role": "member",
+                "phone": f"+84 91 {n:07d}",
+                "joined_on": DAY - dt.timedelta(days=n % 3),
+                **fields,
+            },
+        )
+        for n in range(count)
+    ]
+
+
+@pytest.mark.django_db
+def test_a_batch_of_members_is_stored_as_member_create_would_store_each(team, official):
+    entries = _entries(team, 5)
+    entries[0][1].update(role="leader", zalo_joined_on=DAY)
+    PendingRollup.objects.all().delete()
+
+    created = member_create_many(by=official, entries=entries)
+
+    stored = list(team.members.order_by("pk"))
+    assert [m.pk for m in created] == [m.pk for m in stored]
+    assert stored[0].full_name == "Thành viên 0"
+    assert stored[0].full_name_folded == "thanh vien 0"
+    assert stored[0].phone == "0910000000"
+    assert stored[0].on_zalo_oa  # a Zalo date means the member joined, as in member_create
+    assert {m.role for m in stored} == {"leader", "member"}
+    assert _buckets() == {(team.commune_id, DAY - dt.timedelta(days=d)) for d in range(3)}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "case, field",
+    [
+        ("second leader in the batch", "role"),
+        ("leader beside a stored leader", "role"),
+        ("phone twice in the batch", "phone"),
+        ("phone of a stored active member", "phone"),
+        ("bad phone", "phone"),
+        ("birth year out of range", "birth_year"),
+    ],
+)
+def test_a_batch_breaking_a_rule_is_refused_whole_naming_the_entry(team, official, case, field):
+    entries = _entries(team, 4)
+    bad = entries[2][1]
+    if case == "second leader in the batch":
+        entries[0][1]["role"] = bad["role"] = "leader"
+    elif case == "leader beside a stored leader":
+        MemberFactory(team=team, role=Member.Role.LEADER, phone="")
+        bad["role"] = "leader"
+    elif case == "phone twice in the batch":
+        bad["phone"] = entries[1][1]["phone"]
+    elif case == "phone of a stored active member":
+        MemberFactory(team=TeamFactory(commune=team.commune), phone="0910000002")
+    elif case == "bad phone":
+        bad["phone"] = "12345"
+    else:
+        bad["birth_year"] = 1800
+    before = Member.objects.count()
+
+    with pytest.raises(EntryInvalid) as refused:
+        member_create_many(by=official, entries=entries)
+
+    assert refused.value.index == 2
+    assert field in refused.value.message_dict
+    assert Member.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_a_batch_for_a_team_outside_the_scope_is_refused(divisions, official):
+    elsewhere = TeamFactory(commune=Commune.objects.exclude(code=14269).first())
+    with pytest.raises(OutsideScope):
+        member_create_many(by=official, entries=_entries(elsewhere, 2))
+    assert not elsewhere.members.exists()
+
+
+@pytest.mark.django_db
+def test_a_batch_costs_the_same_queries_at_ten_or_three_hundred_members(hai_dong, official):
+    def queries(count: int, prefix: str) -> int:
+        team = TeamFactory(commune=hai_dong)
+        entries = [
+            (t, {**f, "phone": f"{prefix}{n:07d}"})
+            for n, (t, f) in enumerate(_entries(team, count))
+        ]
+        with CaptureQueriesContext(connection) as captured:
+            member_create_many(by=official, entries=entries)
+        return len(captured)
+
+    queries(1, "097")  # the first call also loads the user's permissions
+    # One INSERT per thousand members at most; nothing per member.
+    assert queries(10, "098") == queries(300, "096")
 
 
 @pytest.mark.django_db
