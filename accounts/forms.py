@@ -17,6 +17,14 @@ def _login_name(value: str) -> str:
     return value
 
 
+def login_name_of_attempt(request, credentials: dict | None) -> str:
+    """The login name django-axes counts an attempt against: as the login form reads it,
+    so that "+84 912 345 678" and "0912345678" are one name to lock, not two."""
+    if credentials and credentials.get("username") is not None:
+        return _login_name(str(credentials["username"]))
+    return _login_name(request.POST.get("username", "")) if request is not None else ""
+
+
 class LoginForm(AuthenticationForm):
     error_messages = {
         "invalid_login": _(

@@ -5,6 +5,7 @@ runs tasks eagerly and the cache is in local memory, so a newcomer needs nothing
 Python. `.env.example` documents every variable read here.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "import_export",
+    "axes",
     # The portal's apps, in the order they depend on each other.
     "communes",
     "accounts",
@@ -59,6 +61,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "accounts.middleware.IdleTimeoutMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -95,6 +101,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: a locked-out login is refused before its password is even tried.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -206,6 +217,49 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): scripts, styles and images from the portal only,
+# nothing inline; the front-end libraries are served from static/ for this reason too.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Logins: django-axes locks a login name on one address after AXES_FAILURE_LIMIT wrong
+# passwords in a row, for AXES_COOLOFF_MINUTES. Name and address together: thousands of
+# volunteers reach the portal through a few carriers' shared addresses, so locking an
+# address would lock them all out, and locking a name alone would let anyone lock out
+# a commune official by typing their name.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_USERNAME_CALLABLE = "accounts.forms.login_name_of_attempt"
+# Behind the HTTPS proxy the client's address is the last one the proxy added.
+AXES_IPWARE_PROXY_ORDER = "right-most"
+AXES_IPWARE_PROXY_COUNT = 1 if env.bool("BEHIND_HTTPS_PROXY", default=False) else None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    if env.bool("BEHIND_HTTPS_PROXY", default=False)
+    else ["REMOTE_ADDR"]
+)
+
+# Staff and admins are logged out after this long without a request; team leaders, on
+# their own phones in the field, keep the usual two-week session.
+STAFF_IDLE_TIMEOUT = timedelta(minutes=env.int("STAFF_IDLE_MINUTES", default=30))
 
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 

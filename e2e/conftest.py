@@ -72,30 +72,42 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def open_page(browser, live_server) -> Iterator[Callable[..., Page]]:
-    """Open a page in a fresh context: open_page(viewport=PHONE, javascript=True).
+    """Open a page in a fresh context: open_page(viewport=PHONE, javascript=True, csp=True).
 
-    The browser asks for Vietnamese first, as people's phones in Nam Định do. CSP is
-    bypassed so that the accessibility checker can be injected into any page.
+    The browser asks for Vietnamese first, as people's phones in Nam Định do. The
+    portal's Content-Security-Policy is enforced, and a test fails if any page it opened
+    broke it (an inline script or style the policy refused); only a test that injects
+    the accessibility checker opens its pages with csp=False.
     """
-    contexts = []
+    contexts, refused = [], []
 
-    def _open(*, viewport: dict = PHONE, javascript: bool = True) -> Page:
+    def _open(*, viewport: dict = PHONE, javascript: bool = True, csp: bool = True) -> Page:
         context = browser.new_context(
             base_url=live_server.url,
             viewport=viewport,
             java_script_enabled=javascript,
             locale="vi-VN",
             timezone_id="Asia/Ho_Chi_Minh",
-            bypass_csp=True,
+            bypass_csp=not csp,
             accept_downloads=True,
         )
         context.set_default_timeout(10_000)
+        context.on(
+            "console",
+            lambda message: (
+                refused.append(f"{message.page.url if message.page else ''}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
         contexts.append(context)
         return context.new_page()
 
+    _open.refused = refused  # for the test that proves the listener hears a refusal
     yield _open
     for context in contexts:
         context.close()
+    assert not refused, "The Content-Security-Policy refused:\n" + "\n".join(refused)
 
 
 @pytest.fixture(autouse=True)
@@ -135,6 +147,7 @@ SERIOUS = ("serious", "critical")
 
 def serious_accessibility_violations(page: Page) -> list[str]:
     """axe-core's serious and critical findings on the page as it stands, one line each."""
+    # Injected as an inline script: the page must be opened with csp=False.
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
     results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")

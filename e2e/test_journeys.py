@@ -429,7 +429,7 @@ def test_home_login_visit_form_and_dashboard_have_no_serious_accessibility_viola
     open_page, leader, worked
 ):
     found = {}
-    phone = open_page(viewport=PHONE)
+    phone = open_page(viewport=PHONE, csp=False)
     phone.goto(reverse("home"))
     found["home"] = serious_accessibility_violations(phone)
     phone.goto(reverse("login"))
@@ -438,7 +438,7 @@ def test_home_login_visit_form_and_dashboard_have_no_serious_accessibility_viola
     phone.goto(reverse("outreach:visit_new"))
     found["visit form"] = serious_accessibility_violations(phone)
 
-    desktop = open_page(viewport=DESKTOP)
+    desktop = open_page(viewport=DESKTOP, csp=False)
     log_in(desktop, province_staff(Province.objects.get()).username)
     desktop.goto(reverse("dashboard:overview"))
     desktop.wait_for_function(CANVAS_DRAWN, arg="chart-trend")

@@ -88,7 +88,8 @@ def test_the_measure_finds_a_target_too_small(open_page):
 
 
 def test_a_leader_logs_a_visit_with_javascript_turned_off(open_page, leader):
-    page = open_page(viewport=PHONE, javascript=False)
+    # Without the policy, so that only the browser's switch can stop the probe script.
+    page = open_page(viewport=PHONE, javascript=False, csp=False)
     page.goto(reverse("login"))
     page.add_script_tag(content="document.documentElement.dataset.scripts = 'on'")
     expect(page.locator("html")).not_to_have_attribute("data-scripts", "on")  # scripts are off

@@ -584,7 +584,13 @@ def test_commune_official_creates_a_leader_login_shown_once_and_usable(official,
     assert "This leader already has a login." in second.content.decode()
     assert password not in second.content.decode()
 
-    assert Client().login(username=LEADER_PHONE, password=password)
+    assert _logs_in(LEADER_PHONE, password)
+
+
+def _logs_in(username: str, password: str) -> bool:
+    """Through the login page, as the leader would (and as login throttling sees it)."""
+    response = Client().post(reverse("login"), {"username": username, "password": password})
+    return response.status_code == 302
 
 
 @pytest.mark.django_db
@@ -608,8 +614,8 @@ def test_commune_official_resets_a_leaders_password(official, leader_member):
     assert "no-store" in response["Cache-Control"]
     new = response.context["password"]
     assert new != first and new in response.content.decode()
-    assert not Client().login(username=LEADER_PHONE, password=first)
-    assert Client().login(username=LEADER_PHONE, password=new)
+    assert not _logs_in(LEADER_PHONE, first)
+    assert _logs_in(LEADER_PHONE, new)
 
 
 @pytest.mark.django_db

@@ -1,0 +1,47 @@
+"""Staff sessions that end when left idle."""
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.utils.translation import gettext as _
+
+from .models import ScopeLevel
+
+LAST_SEEN_KEY = "last_seen"
+# How often the last request's time is written back to the session: writing it on every
+# request would save the session row on every page view.
+TOUCH_EVERY_SECONDS = 60
+
+
+def idle_limited(user) -> bool:
+    """Staff and admins: everyone but a team leader, who logs visits from their own phone
+    in the field and keeps the usual long session."""
+    return user.is_staff or user.is_superuser or user.scope_level != ScopeLevel.TEAM
+
+
+class IdleTimeoutMiddleware:
+    """Logs staff and admins out after settings.STAFF_IDLE_TIMEOUT without a request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and idle_limited(user):
+            limit = settings.STAFF_IDLE_TIMEOUT.total_seconds()
+            now = int(time.time())
+            last = request.session.get(LAST_SEEN_KEY)
+            if last is not None and now - last > limit:
+                logout(request)
+                messages.info(
+                    request,
+                    _("You were logged out after %(minutes)d minutes without activity.")
+                    % {"minutes": limit // 60},
+                )
+                return redirect_to_login(request.get_full_path())
+            if last is None or now - last >= TOUCH_EVERY_SECONDS:
+                request.session[LAST_SEEN_KEY] = now
+        return self.get_response(request)
