@@ -6,23 +6,31 @@ from django.core.cache import cache
 from communes.services import divisions_load
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """Put back the reference data migrations store (role groups, services, topics).
-
-    A transactional test ends with a flush that empties every table; with --reuse-db
-    the next run would otherwise start without them.
-    """
+def reference_data_sync() -> None:
+    """Put back the reference data migrations store (role groups, services, topics)."""
     from django.apps import apps
 
     from accounts.roles import role_groups_sync
     from outreach.catalogue import services_sync
     from trainings.catalogue import topics_sync
 
+    role_groups_sync(apps)
+    services_sync(apps)
+    topics_sync(apps)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """A transactional test ends with a flush that empties every table, reference data
+    included; with --reuse-db the next run would otherwise start without it."""
     with django_db_blocker.unblock():
-        role_groups_sync(apps)
-        services_sync(apps)
-        topics_sync(apps)
+        reference_data_sync()
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """For a transactional test: the reference data an earlier one's flush removed."""
+    reference_data_sync()
 
 
 @pytest.fixture

@@ -44,10 +44,19 @@ def household_get_or_create(
         created_by=by if by.pk else None,
         is_demo=is_demo,
     )
-    # The commune is the hamlet's and the user the request's: no existence query each.
-    household.full_clean(exclude=["commune", "created_by"])
+    # Two leaders (or one leader's double tap) may add the same address at once: the
+    # second finds the first's, whether its uniqueness check or its insert meets it.
     try:
-        # Two leaders may add the same address at once: the second finds the first's.
+        # The commune is the hamlet's and the user the request's: no existence query each.
+        household.full_clean(exclude=["commune", "created_by"])
+    except ValidationError:
+        existing = Household.objects.filter(
+            hamlet=hamlet, address_folded=normalize_address(address_label)
+        ).first()
+        if existing is None:
+            raise
+        return existing, False
+    try:
         with transaction.atomic():
             household.save()
     except IntegrityError:

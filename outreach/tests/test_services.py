@@ -427,7 +427,7 @@ def test_a_refused_write_leaves_no_bucket_behind(leader, team, hamlet):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_double_submissions_store_one_visit(divisions):
+def test_concurrent_double_submissions_store_one_visit(reference_data, divisions):
     hai_dong = Commune.objects.get(code=14269)
     team = TeamFactory(commune=hai_dong)
     hamlet = HamletFactory(commune=hai_dong)
