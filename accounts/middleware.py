@@ -22,6 +22,13 @@ def idle_limited(user) -> bool:
     return user.is_staff or user.is_superuser or user.scope_level != ScopeLevel.TEAM
 
 
+def session_start(sender, request, user, **kwargs) -> None:
+    """The idle clock starts at login, written with the session the login saves anyway,
+    so that the first page after it writes nothing."""
+    if request is not None and hasattr(request, "session"):
+        request.session[LAST_SEEN_KEY] = int(time.time())
+
+
 class IdleTimeoutMiddleware:
     """Logs staff and admins out after settings.STAFF_IDLE_TIMEOUT without a request."""
 

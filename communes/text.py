@@ -11,3 +11,18 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.translate(_LETTERS))
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(bare.lower().split())
+
+
+def typed(text: str) -> str:
+    """Text as people meant to type it: composed (NFC), without invisible characters.
+
+    "Nguyễn" arrives composed from one keyboard and decomposed from another (e.g. some
+    phones' Telex input); stored both ways, it would be two names to an exact match and
+    to a uniqueness rule. Zero-width spaces and joiners, byte-order marks and direction
+    overrides (Unicode's format characters) have no use in Vietnamese text and can make
+    two values that look the same differ, or a name display in a misleading order.
+    """
+    if text.isascii():
+        return text
+    composed = unicodedata.normalize("NFC", text)
+    return "".join(ch for ch in composed if unicodedata.category(ch) != "Cf")

@@ -9,6 +9,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from communes.fields import WholeNumberField
 from communes.models import Commune, District, VietnameseOrder
 from trainings.forms.sessions import CommuneChoiceField
 
@@ -23,8 +24,8 @@ def _number_input(**attrs) -> forms.NumberInput:
     return forms.NumberInput(attrs={"inputmode": "numeric", **attrs})
 
 
-def _year_field(**kwargs) -> forms.IntegerField:
-    return forms.IntegerField(
+def _year_field(**kwargs) -> WholeNumberField:
+    return WholeNumberField(
         label=_("Year"),
         min_value=YEARS[0],
         max_value=YEARS[1],
@@ -55,7 +56,7 @@ class TargetForm(forms.Form):
         empty_label=_("No commune"),
         help_text=_("For a commune's target, choose the commune and leave the district empty."),
     )
-    value = forms.IntegerField(label=_("Target"), min_value=1, widget=_number_input(min=1))
+    value = WholeNumberField(label=_("Target"), min_value=1, widget=_number_input(min=1))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,7 +104,7 @@ class SplitForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.places = places
         for place in places:
-            self.fields[f"place_{place.pk}"] = forms.IntegerField(
+            self.fields[f"place_{place.pk}"] = WholeNumberField(
                 label=place.name,
                 required=False,
                 min_value=0,
@@ -125,8 +126,8 @@ def billions(vnd: int) -> Decimal:
     return value.to_integral() if value == value.to_integral() else value.normalize()
 
 
-def _rank_field(label) -> forms.IntegerField:
-    return forms.IntegerField(
+def _rank_field(label) -> WholeNumberField:
+    return WholeNumberField(
         label=label,
         required=False,
         min_value=RANKS[0],
@@ -136,8 +137,8 @@ def _rank_field(label) -> forms.IntegerField:
     )
 
 
-def _count_field(label) -> forms.IntegerField:
-    return forms.IntegerField(label=label, required=False, min_value=0, widget=_number_input(min=0))
+def _count_field(label) -> WholeNumberField:
+    return WholeNumberField(label=label, required=False, min_value=0, widget=_number_input(min=0))
 
 
 def _label(name: str):

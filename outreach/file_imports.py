@@ -12,6 +12,7 @@ import io
 import logging
 import re
 import unicodedata
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ logger = logging.getLogger(__name__)
 
 HEADER_SEARCH_ROWS = 10
 MAX_COLUMNS = 60
+# An XLSX is a zip: a few hundred kilobytes can unpack into gigabytes (a zip bomb), and
+# openpyxl reads the shared strings whole. A member list of 20,000 rows unpacks to some
+# 10 MB; anything past this is refused before it is opened.
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 # What the result keeps for the page: enough to fix a file, not a second copy of it.
 MAX_LISTED_ERRORS = 1000
 MAX_LISTED_CHANGES = 200
@@ -123,8 +128,26 @@ def read_table(content: bytes, shape: FileShape) -> Table:
     return find_header(csv_rows(content), shape)
 
 
+def _check_unpacked_size(content: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError):
+        return  # openpyxl says the file cannot be read
+    unpacked = sum(entry.file_size for entry in entries)
+    if unpacked > MAX_UNPACKED_BYTES:
+        logger.warning("workbook refused: %d bytes unpack to %d", len(content), unpacked)
+        raise ImportFileError(
+            _(
+                "This file unpacks to far more than a spreadsheet of members needs, so it "
+                "is not read. Open it in Excel, keep only the list, and save it again."
+            )
+        )
+
+
 def _xlsx_table(content: bytes, shape: FileShape) -> Table:
     """The first sheet with a header row, the active sheet looked at first."""
+    _check_unpacked_size(content)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         sheets = [workbook.active, *(s for s in workbook.worksheets if s != workbook.active)]

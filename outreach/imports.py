@@ -22,7 +22,6 @@ the portal holds as it is, so re-importing a file (or an export) changes nothing
 
 import logging
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from accounts.models import User
 from accounts.phone import InvalidPhone, normalize_phone
 from accounts.scopes import scope_for
 from communes.models import Commune, Hamlet
-from communes.text import fold
+from communes.text import fold, typed
 
 from . import file_imports
 from .file_imports import (
@@ -204,7 +203,7 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = " ".join(unicodedata.normalize("NFC", str(value)).split())
+    text = " ".join(typed(str(value)).split())
     # Undo the quote our exports put before text a spreadsheet would run as a formula.
     if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
         text = text[1:]

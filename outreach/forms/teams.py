@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.phone import clean_phone as cleaned_phone
+from communes.fields import WholeNumberField
 from communes.models import Commune, Hamlet
 
 from ..models import Member, Team
@@ -229,7 +230,11 @@ class MemberForm(forms.Form):
     role = _member_field("role")
     gender = _member_field("gender")
     birth_year = _member_field(
-        "birth_year", min_value=1920, max_value=2015, widget=forms.NumberInput()
+        "birth_year",
+        form_class=WholeNumberField,
+        min_value=1920,
+        max_value=2015,
+        widget=forms.NumberInput(),
     )
     affiliation = _member_field("affiliation")
     is_youth_union_member = _member_field("is_youth_union_member")

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
+from communes.fields import WholeNumberField
 from communes.models import Hamlet
 
 from ..models import READINESS_FIELDS, Member, Service, Team, Visit
@@ -92,7 +93,7 @@ class VisitForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("Choose who went.")},
     )
-    residents_helped = forms.IntegerField(
+    residents_helped = WholeNumberField(
         label=_("Residents helped"),
         min_value=0,
         max_value=50,

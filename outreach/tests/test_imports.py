@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import zipfile
 
 import openpyxl
 import pytest
@@ -473,6 +474,44 @@ def test_a_file_that_is_not_a_spreadsheet_gets_a_clear_error(
     member_import = _upload(signed_in, django_capture_on_commit_callbacks, content, "ds.csv")
     assert member_import.status == MemberImport.Status.INVALID
     assert "CSV UTF-8" in member_import.result["file_error"]
+
+
+def _zip_bomb() -> bytes:
+    """A real workbook whose shared strings unpack from some 100 KB into 60 MB."""
+    book = io.BytesIO(_xlsx([_row()]))
+    out = io.BytesIO()
+    with zipfile.ZipFile(book) as source, zipfile.ZipFile(out, "w") as bomb:
+        for entry in source.infolist():
+            bomb.writestr(entry, source.read(entry), compress_type=zipfile.ZIP_DEFLATED)
+        padding = b"<!--" + b" " * (60 * 1024 * 1024) + b"-->"
+        bomb.writestr("xl/padding.xml", padding, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_workbook_that_unpacks_into_far_more_is_refused_unread(
+    signed_in, django_capture_on_commit_callbacks
+):
+    content = _zip_bomb()
+    assert len(content) < 200 * 1024
+    member_import = _upload(signed_in, django_capture_on_commit_callbacks, content, "ds.xlsx")
+    assert member_import.status == MemberImport.Status.INVALID
+    assert "unpacks to far more" in member_import.result["file_error"]
+    assert not Member.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_file_over_the_size_limit_is_refused_at_upload_in_vietnamese(signed_in):
+    big = b"a,b\n" * (MemberImport.MAX_FILE_SIZE // 4 + 1)
+    response = signed_in.post(
+        reverse("outreach:member_import_new"),
+        {"file": SimpleUploadedFile("ds.csv", big)},
+        HTTP_ACCEPT_LANGUAGE="vi",
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors["file"]
+    assert any("MB" in e for e in errors), errors
+    assert not MemberImport.objects.exists()
 
 
 @pytest.mark.django_db

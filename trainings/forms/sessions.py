@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import ScopeLevel, User
 from accounts.phone import clean_phone as cleaned_phone
 from accounts.scopes import scope_for
+from communes.fields import WholeNumberField
 from communes.models import Commune, District
 from outreach.models import Member
 
@@ -191,7 +192,7 @@ class SessionForm(forms.Form):
         widget=_date_input(),
         help_text=_("Leave empty for a session of one day."),
     )
-    capacity = forms.IntegerField(
+    capacity = WholeNumberField(
         label=_("Capacity"),
         min_value=1,
         max_value=100_000,
@@ -341,28 +342,28 @@ class AttendanceForm(forms.Form):
 
 
 class HeadcountForm(forms.Form):
-    total = forms.IntegerField(
+    total = WholeNumberField(
         label=_("People present"),
         min_value=0,
         max_value=100_000,
         widget=_count_input(),
         help_text=_("Everyone present, the people named on the list included."),
     )
-    women = forms.IntegerField(
+    women = WholeNumberField(
         label=_("Of whom women"),
         min_value=0,
         max_value=100_000,
         required=False,
         widget=_count_input(),
     )
-    working_age = forms.IntegerField(
+    working_age = WholeNumberField(
         label=_("Of working age"),
         min_value=0,
         max_value=100_000,
         required=False,
         widget=_count_input(),
     )
-    priority_groups = forms.IntegerField(
+    priority_groups = WholeNumberField(
         label=_("From priority groups"),
         min_value=0,
         max_value=100_000,
