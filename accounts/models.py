@@ -1,6 +1,8 @@
 """Users of the portal, each with one scope: the province, a district, a commune or a team."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -115,3 +117,53 @@ class User(AbstractUser):
                 errors[field] = _("Leave this empty for the chosen scope.")
         if errors:
             raise ValidationError(errors)
+
+
+class AuditEntry(models.Model):
+    """Who created, changed, deleted or erased a record, or viewed or exported personal data.
+
+    `changes` maps a field to [before, after] for a change, or to its value for a record
+    created, deleted or erased (values as the history page shows them: text for related
+    records, the stored value for choices). Views and exports of many records at once
+    name what was shown in `subject` and carry no record.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        CHANGED = "changed", _("Changed")
+        DELETED = "deleted", _("Deleted")
+        VIEWED = "viewed", _("Viewed")
+        EXPORTED = "exported", _("Exported")
+        ERASED = "erased", _("Personal data erased")
+
+    at = models.DateTimeField(_("when"), auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    object_repr = models.CharField(_("record"), max_length=200, blank=True)
+    subject = models.CharField(_("what was shown"), max_length=200, blank=True)
+    # Where the record lives, so that an audit list can be scoped like everything else.
+    commune = models.ForeignKey(
+        Commune, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    changes = models.JSONField(_("what changed"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit trail")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["content_type", "object_id", "-at"])]
+        permissions = [("erase_personal_data", _("Can erase a person's personal data"))]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.object_repr or self.subject}"

@@ -14,6 +14,9 @@ PROVINCIAL_STAFF = "provincial_staff"
 DISTRICT_STAFF = "district_staff"
 COMMUNE_OFFICIALS = "commune_officials"
 TEAM_LEADERS = "team_leaders"
+# Not a scope level: admins add provincial staff to it (Law 91/2025 asks for a named
+# person to handle requests to erase personal data).
+DATA_OFFICERS = "data_officers"
 
 # Group names are stored in the database, so they are stable keys; labels translate.
 ROLE_LABELS = {
@@ -21,6 +24,7 @@ ROLE_LABELS = {
     DISTRICT_STAFF: _("District staff"),
     COMMUNE_OFFICIALS: _("Commune officials"),
     TEAM_LEADERS: _("Team leaders"),
+    DATA_OFFICERS: _("Personal data officers"),
 }
 
 ROLE_FOR_LEVEL = {
@@ -62,9 +66,13 @@ _KEEP_SESSIONS = [
     "trainings.change_headcount",
 ]
 
+# Staff read the history of the records they can see.
+_VIEW_HISTORY = ["accounts.view_auditentry"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     # Provincial staff also load the online-course platform's lists.
     PROVINCIAL_STAFF: [
+        *_VIEW_HISTORY,
         *_VIEW_UNITS,
         *_VIEW_OUTREACH,
         *_VIEW_TRAININGS,
@@ -80,9 +88,16 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "dashboard.add_provincialindicator",
         "dashboard.change_provincialindicator",
     ],
-    DISTRICT_STAFF: [*_VIEW_UNITS, *_VIEW_OUTREACH, *_VIEW_TRAININGS, *_KEEP_SESSIONS],
+    DISTRICT_STAFF: [
+        *_VIEW_HISTORY,
+        *_VIEW_UNITS,
+        *_VIEW_OUTREACH,
+        *_VIEW_TRAININGS,
+        *_KEEP_SESSIONS,
+    ],
     # Commune officials keep their commune's hamlets, teams, members and households.
     COMMUNE_OFFICIALS: [
+        *_VIEW_HISTORY,
         *_VIEW_UNITS,
         *_VIEW_OUTREACH,
         "communes.add_hamlet",
@@ -110,6 +125,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "trainings.view_trainingsession",
         "trainings.view_topic",
     ],
+    # Erase a household's or a member's personal data, keeping the figures; a data
+    # officer is also provincial staff, whose scope is the whole province.
+    DATA_OFFICERS: ["accounts.erase_personal_data", *_VIEW_HISTORY],
 }
 
 

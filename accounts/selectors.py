@@ -1,12 +1,23 @@
-"""Reads about users and the demo data that comes with them."""
+"""Reads about users, the demo data that comes with them, and the audit trail."""
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.db.models import Q
+from django.utils.formats import date_format
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 from communes.models import Commune, Hamlet
 
-from .models import User
+from .models import AuditEntry, User
 
 DEMO_PRESENT_CACHE_KEY = "demo-data-present"
 logger = logging.getLogger(__name__)
@@ -40,3 +51,103 @@ def demo_data_changed() -> None:
         cache.delete(DEMO_PRESENT_CACHE_KEY)
     except Exception:
         logger.warning("cache unavailable; demo flag expires on its own", exc_info=True)
+
+
+# --- The audit trail, as a record's history page shows it ---------------------------------
+
+# Keys the services record that are not fields of the record.
+EXTRA_LABELS = {"merged_into": _("merged into"), "hamlet": _("hamlet")}
+EMPTY = "—"
+
+
+@dataclass
+class HistoryChange:
+    label: str
+    before: str
+    after: str
+
+
+@dataclass
+class HistoryEntry:
+    at: datetime
+    actor: str
+    action: str
+    record: str
+    changes: list[HistoryChange] = field(default_factory=list)
+    subject: str = ""
+
+
+def audit_entries_of(records: Iterable[tuple[type[models.Model], Iterable[int]]]):
+    """The audit entries of these records (model, primary keys), newest first."""
+    query = Q(pk__in=[])
+    for model, ids in records:
+        content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
+        query |= Q(content_type=content_type, object_id__in=list(ids))
+    return AuditEntry.objects.filter(query).select_related("actor", "content_type")
+
+
+def _shown(model: type[models.Model] | None, key: str, value: Any) -> str:
+    if value is None or value == "":
+        return EMPTY
+    try:
+        model_field = model._meta.get_field(key) if model is not None else None
+    except FieldDoesNotExist:
+        model_field = None
+    if model_field is not None and model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return date_format(date.fromisoformat(value), "SHORT_DATE_FORMAT")
+        except ValueError:
+            return value
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or EMPTY
+    return str(value)
+
+
+def _label(model: type[models.Model] | None, key: str) -> str:
+    try:
+        return capfirst(str(model._meta.get_field(key).verbose_name))
+    except (FieldDoesNotExist, AttributeError):
+        return capfirst(str(EXTRA_LABELS.get(key, key.replace("_", " "))))
+
+
+def history_changes(
+    model: type[models.Model] | None, action: str, changes: dict[str, Any]
+) -> list[HistoryChange]:
+    """One line a field: its label, and what it was and became, side by side."""
+    lines = []
+    for key, value in changes.items():
+        if key.startswith("_"):
+            continue  # kept for finding the entry, not for reading
+        if action == AuditEntry.Action.CHANGED and isinstance(value, list) and len(value) == 2:
+            before, after = value
+        elif action in (AuditEntry.Action.DELETED, AuditEntry.Action.ERASED):
+            before, after = value, None
+        else:
+            before, after = None, value
+        shown = HistoryChange(
+            _label(model, key), _shown(model, key, before), _shown(model, key, after)
+        )
+        if shown.before != EMPTY or shown.after != EMPTY:  # a field left empty says nothing
+            lines.append(shown)
+    return lines
+
+
+def history_of(entries: Iterable[AuditEntry]) -> list[HistoryEntry]:
+    shown = []
+    for entry in entries:
+        model = entry.content_type.model_class() if entry.content_type_id else None
+        shown.append(
+            HistoryEntry(
+                at=entry.at,
+                actor=str(entry.actor) if entry.actor_id else str(_("the portal")),
+                action=entry.get_action_display(),
+                record=entry.object_repr,
+                changes=history_changes(model, entry.action, entry.changes),
+                subject=entry.subject,
+            )
+        )
+    return shown

@@ -1,11 +1,17 @@
-"""Writes to users: creating logins and setting their scope with its role group."""
+"""Writes to users (creating logins, setting their scope with its role group) and to the
+audit trail every app's services write in their own transactions."""
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
 
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
 
 from communes.models import Commune, District, Province
 
-from .models import ScopeLevel, User
+from .models import AuditEntry, ScopeLevel, User
 from .roles import ROLE_FOR_LEVEL
 
 
@@ -62,3 +68,103 @@ def user_save(*, user: User) -> User:
     user.save()
     user_role_sync(user=user)
     return user
+
+
+# --- The audit trail --------------------------------------------------------------------
+
+
+def audit_value(obj: models.Model, field_name: str) -> Any:
+    """A field's value as the history shows it: text for a related record, ISO for a
+    date, the stored value otherwise (choices are shown by their label when read)."""
+    field = obj._meta.get_field(field_name)
+    if field.is_relation:
+        related = getattr(obj, field_name)
+        return str(related) if related is not None else None
+    value = getattr(obj, field.attname)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def audit_snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    return {name: audit_value(obj, name) for name in fields}
+
+
+def _actor(by: User | None) -> User | None:
+    return by if by is not None and by.pk else None
+
+
+def audit_entry(
+    *,
+    by: User | None,
+    action: str,
+    obj: models.Model,
+    commune_id: int | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry | None:
+    """Record a write in the writer's transaction: a change records only the fields that
+    changed (and nothing at all when none did)."""
+    if action == AuditEntry.Action.CHANGED:
+        before, after = before or {}, after or {}
+        changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+        if not changes:
+            return None
+    else:
+        changes = after if after is not None else (before or {})
+    return AuditEntry.objects.create(
+        actor=_actor(by),
+        action=action,
+        content_type=ContentType.objects.get_for_model(obj, for_concrete_model=True),
+        object_id=obj.pk,
+        object_repr=str(obj)[:200],
+        commune_id=commune_id,
+        changes=changes,
+    )
+
+
+def audit_entries_created(
+    *, by: User | None, objects: list[models.Model], fields: Iterable[str], commune_of
+) -> None:
+    """The creations of a batch (an import), in one insert."""
+    if not objects:
+        return
+    fields = list(fields)
+    content_type = ContentType.objects.get_for_model(objects[0], for_concrete_model=True)
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor=_actor(by),
+                action=AuditEntry.Action.CREATED,
+                content_type=content_type,
+                object_id=obj.pk,
+                object_repr=str(obj)[:200],
+                commune_id=commune_of(obj),
+                changes=audit_snapshot(obj, fields),
+            )
+            for obj in objects
+        ],
+        batch_size=1000,
+    )
+
+
+def audit_access(
+    *,
+    by: User,
+    action: str,
+    subject: str = "",
+    obj: models.Model | None = None,
+    commune_id: int | None = None,
+) -> None:
+    """Who viewed or exported personal data: one record, or a list named by `subject`."""
+    AuditEntry.objects.create(
+        actor=_actor(by),
+        action=action,
+        content_type=(
+            ContentType.objects.get_for_model(obj, for_concrete_model=True) if obj else None
+        ),
+        object_id=obj.pk if obj is not None else None,
+        object_repr=str(obj)[:200] if obj is not None else "",
+        subject=subject[:200],
+        commune_id=commune_id,
+    )

@@ -2,6 +2,7 @@
 
 from collections.abc import Collection
 from datetime import date
+from typing import Any
 
 from django.db import connection
 from django.db.models import (
@@ -21,14 +22,16 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.phone import InvalidPhone, looks_like_phone, normalize_phone
 from accounts.scopes import scope_for
+from accounts.selectors import HistoryEntry, audit_entries_of, history_changes, history_of
 from communes.models import Hamlet, VietnameseOrder
 from communes.text import fold
 
-from .models import READINESS_FIELDS, Household, Member, Service, Team, Visit
+from .models import READINESS_FIELDS, Household, Member, Service, Team, Visit, VisitChange
 
 
 def hamlets_visible(user: User) -> QuerySet[Hamlet]:
@@ -550,3 +553,64 @@ def readiness_figures(communes: Collection[int] | None = None) -> tuple[str, lis
         f"FROM ({sql}) r CROSS JOIN ({items}) i"
     )
     return unpivoted, [*READINESS_FIELDS, *READINESS_FIELDS, *params, *READINESS_FIELDS]
+
+
+# --- Histories -------------------------------------------------------------------------
+
+HISTORY_LIMIT = 200
+
+
+def team_history(team: Team) -> list[HistoryEntry]:
+    return history_of(audit_entries_of([(Team, [team.pk])])[:HISTORY_LIMIT])
+
+
+def member_history(member: Member) -> list[HistoryEntry]:
+    return history_of(audit_entries_of([(Member, [member.pk])])[:HISTORY_LIMIT])
+
+
+def visit_history(visit: Visit) -> list[HistoryEntry]:
+    """A visit's trail (VisitChange), with the teams, hamlets, members and services it
+    names by id shown by name."""
+    changes = list(
+        VisitChange.objects.filter(visit_number=visit.pk).select_related("changed_by")[
+            :HISTORY_LIMIT
+        ]
+    )
+    ids: dict[str, set] = {"team": set(), "hamlet": set(), "members": set(), "services": set()}
+    for change in changes:
+        for key, value in change.changes.items():
+            if key in ids:
+                pairs = value if change.action == VisitChange.Action.CHANGED else [value]
+                for item in pairs:
+                    ids[key].update(item if isinstance(item, list) else [item])
+    names = {
+        "team": dict(Team.objects.filter(pk__in=ids["team"]).values_list("pk", "name")),
+        "hamlet": dict(Hamlet.objects.filter(pk__in=ids["hamlet"]).values_list("pk", "name")),
+        "members": dict(
+            Member.objects.filter(pk__in=ids["members"]).values_list("pk", "full_name")
+        ),
+        "services": {s.code: str(s) for s in Service.objects.filter(code__in=ids["services"])},
+    }
+
+    def named(key: str, value: Any) -> Any:
+        if key not in names:
+            return value
+        if isinstance(value, list):
+            return [names[key].get(v, v) for v in value]
+        return names[key].get(value, value)
+
+    def readable(change: VisitChange) -> dict:
+        if change.action == VisitChange.Action.CHANGED:
+            return {k: [named(k, b), named(k, a)] for k, (b, a) in change.changes.items()}
+        return {k: named(k, v) for k, v in change.changes.items()}
+
+    return [
+        HistoryEntry(
+            at=change.changed_at,
+            actor=str(change.changed_by) if change.changed_by_id else str(_("the portal")),
+            action=change.get_action_display(),
+            record=str(visit),
+            changes=history_changes(Visit, change.action, readable(change)),
+        )
+        for change in changes
+    ]

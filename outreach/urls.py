@@ -1,6 +1,12 @@
-from .views import households, imports, teams, visits
+from .views import history, households, imports, teams, visits
 
 app_name = "outreach"
 
 # Each area of outreach keeps its routes beside its views.
-urlpatterns = teams.urlpatterns + visits.urlpatterns + households.urlpatterns + imports.urlpatterns
+urlpatterns = (
+    teams.urlpatterns
+    + visits.urlpatterns
+    + households.urlpatterns
+    + imports.urlpatterns
+    + history.urlpatterns
+)

@@ -4,6 +4,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import (
     Case,
     Count,
@@ -19,8 +20,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from accounts.models import ScopeLevel, User
+from accounts.models import AuditEntry, ScopeLevel, User
 from accounts.scopes import scope_for
+from accounts.selectors import HistoryEntry, audit_entries_of, history_of
 from communes.models import Commune
 
 from .models import (
@@ -324,3 +326,20 @@ def training_years() -> set[int]:
     """The years in which a session started or a course was completed."""
     years = {d.year for d in TrainingSession.objects.dates("starts_on", "year")}
     return years | {d.year for d in CourseEnrolment.objects.dates("completed_on", "year")}
+
+
+HISTORY_LIMIT = 200
+
+
+def session_history(session: TrainingSession) -> list[HistoryEntry]:
+    """The session's own changes, its headcount's, and every change to its list of
+    attendees, removed ones included."""
+    attendance_type = ContentType.objects.get_for_model(Attendance)
+    headcount_ids = Headcount.objects.filter(session=session).values_list("pk", flat=True)
+    entries = (
+        audit_entries_of([(TrainingSession, [session.pk]), (Headcount, headcount_ids)])
+        | AuditEntry.objects.filter(
+            content_type=attendance_type, changes___session=session.pk
+        ).select_related("actor", "content_type")
+    ).order_by("-at", "-id")
+    return history_of(entries[:HISTORY_LIMIT])

@@ -12,9 +12,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import AuditEntry, User
 from accounts.phone import clean_phone
 from accounts.scopes import scope_for
+from accounts.services import audit_entry, audit_snapshot
 from communes.models import Commune, District, RollupSource
 from communes.services import rollup_buckets_mark
 from communes.text import fold
@@ -33,6 +34,21 @@ SESSION_FIELDS = (
     "capacity",
     "status",
 )
+# What the audit trail records of a session, of a person on its list, of a headcount.
+SESSION_AUDITED = (*SESSION_FIELDS, "level", "district", "commune")
+ATTENDANCE_AUDITED = ("session", "member", "full_name", "agency", "position", "phone")
+HEADCOUNT_AUDITED = ("session", "total", "women", "working_age", "priority_groups")
+Action = AuditEntry.Action
+
+
+def _audit(by: User, action: str, obj, fields, *, before=None, commune_id=None) -> None:
+    after = audit_snapshot(obj, fields) if action != Action.DELETED else None
+    if isinstance(obj, Attendance):
+        # Hidden on the page: lets the session's history find a list entry since removed.
+        for values in (before, after):
+            if values is not None:
+                values["_session"] = obj.session_id
+    audit_entry(by=by, action=action, obj=obj, commune_id=commune_id, before=before, after=after)
 
 
 class NotYourLevel(PermissionDenied):
@@ -139,6 +155,7 @@ def session_create(
     session.full_clean()
     session.save()
     session.topics.set(topics)
+    _audit(by, Action.CREATED, session, SESSION_AUDITED, commune_id=session.commune_id)
     _mark(session)
     return session
 
@@ -159,6 +176,7 @@ def session_update(
         commune_id=session.commune_id,
         starts_on=session.starts_on,
     )
+    audited = audit_snapshot(session, SESSION_AUDITED)
     for field, value in changes.items():
         setattr(session, field, value)
     held = session.status == TrainingSession.Status.HELD
@@ -170,6 +188,14 @@ def session_update(
     session.save(update_fields=[*changes, "updated_at"])
     if topics is not None:
         session.topics.set(topics)
+    _audit(
+        by,
+        Action.CHANGED,
+        session,
+        SESSION_AUDITED,
+        before=audited,
+        commune_id=session.commune_id,
+    )
     _mark(before, session)
     return session
 
@@ -233,6 +259,7 @@ def attendance_add(
             attendance.save()
     except IntegrityError:
         raise ValidationError(_("This person is already on the session's list.")) from None
+    _audit(by, Action.CREATED, attendance, ATTENDANCE_AUDITED, commune_id=session.commune_id)
     _mark(session)
     return attendance
 
@@ -241,6 +268,14 @@ def attendance_add(
 def attendance_remove(*, by: User, attendance: Attendance) -> None:
     session = TrainingSession.objects.select_for_update().get(pk=attendance.session_id)
     ensure_keeps(by, "trainings.delete_attendance", session)
+    _audit(
+        by,
+        Action.DELETED,
+        attendance,
+        ATTENDANCE_AUDITED,
+        before=audit_snapshot(attendance, ATTENDANCE_AUDITED),
+        commune_id=session.commune_id,
+    )
     attendance.delete()
     _mark(session)
 
@@ -259,6 +294,7 @@ def headcount_set(
     session = _held_session(session.pk)
     ensure_keeps(by, "trainings.add_headcount", session)
     headcount = Headcount.objects.filter(session=session).first() or Headcount(session=session)
+    audited = audit_snapshot(headcount, HEADCOUNT_AUDITED) if headcount.pk else None
     headcount.total = total
     headcount.women = women
     headcount.working_age = working_age
@@ -274,6 +310,14 @@ def headcount_set(
             }
         )
     headcount.save()
+    _audit(
+        by,
+        Action.CHANGED if audited else Action.CREATED,
+        headcount,
+        HEADCOUNT_AUDITED,
+        before=audited,
+        commune_id=session.commune_id,
+    )
     _mark(session)
     return headcount
 

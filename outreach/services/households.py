@@ -4,14 +4,18 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import AuditEntry, User
 from accounts.phone import clean_phone
+from accounts.services import audit_entry, audit_snapshot
 from communes.models import Hamlet, RollupSource
 from communes.services import rollup_buckets_mark
 
 from ..models import Household, VisitChange, normalize_address
 from .access import ensure_can
 from .readiness import household_readiness_refresh, household_visit_days
+
+# The fields the audit trail records of a household.
+HOUSEHOLD_AUDITED = ("hamlet", "address_label", "head_name", "phone")
 
 
 def household_get_or_create(
@@ -61,6 +65,13 @@ def household_get_or_create(
             household.save()
     except IntegrityError:
         return Household.objects.get(hamlet=hamlet, address_folded=household.address_folded), False
+    audit_entry(
+        by=by,
+        action=AuditEntry.Action.CREATED,
+        obj=household,
+        commune_id=household.commune_id,
+        after=audit_snapshot(household, HOUSEHOLD_AUDITED),
+    )
     return household, True
 
 
@@ -95,10 +106,26 @@ def households_merge(*, by: User, keep: Household, remove: Household) -> Househo
         )
         for visit_id, team_id in moved
     )
+    kept = audit_snapshot(keep, HOUSEHOLD_AUDITED)
     for field in ("head_name", "phone"):
         if not getattr(keep, field) and getattr(remove, field):
             setattr(keep, field, getattr(remove, field))
     keep.save(update_fields=["head_name", "phone"])
+    audit_entry(
+        by=by,
+        action=AuditEntry.Action.CHANGED,
+        obj=keep,
+        commune_id=keep.commune_id,
+        before=kept,
+        after=audit_snapshot(keep, HOUSEHOLD_AUDITED),
+    )
+    audit_entry(
+        by=by,
+        action=AuditEntry.Action.DELETED,
+        obj=remove,
+        commune_id=remove.commune_id,
+        before={**audit_snapshot(remove, HOUSEHOLD_AUDITED), "merged_into": str(keep)},
+    )
     remove.delete()
     household_readiness_refresh(keep)
     rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=days)

@@ -7,9 +7,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import ScopeLevel, User
+from accounts.models import AuditEntry, ScopeLevel, User
 from accounts.phone import clean_phone
-from accounts.services import user_create, user_role_sync
+from accounts.services import (
+    audit_entries_created,
+    audit_entry,
+    audit_snapshot,
+    user_create,
+    user_role_sync,
+)
 from communes.models import Commune, Hamlet, RollupSource
 from communes.services import rollup_buckets_mark
 
@@ -29,6 +35,12 @@ MEMBER_FIELDS = (
     "zalo_joined_on",
     "joined_on",
 )
+
+
+# The fields the audit trail records of a team and of a member.
+TEAM_AUDITED = ("name", "hamlet", "formed_on", "dissolved_on")
+MEMBER_AUDITED = (*MEMBER_FIELDS, "team", "is_active", "left_on", "user")
+Action = AuditEntry.Action
 
 
 def _team_days(team: Team) -> set[tuple[int, date]]:
@@ -61,6 +73,13 @@ def team_create(
     team.is_demo = is_demo
     team.full_clean()
     team.save()
+    audit_entry(
+        by=by,
+        action=Action.CREATED,
+        obj=team,
+        commune_id=team.commune_id,
+        after=audit_snapshot(team, TEAM_AUDITED),
+    )
     rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=_team_days(team))
     return team
 
@@ -74,11 +93,20 @@ def team_update(*, by: User, team: Team, **changes) -> Team:
     if unknown:
         raise TypeError(f"team_update does not change {sorted(unknown)}")
     before = _team_days(team)
+    audited = audit_snapshot(team, TEAM_AUDITED)
     for field, value in changes.items():
         setattr(team, field, value.strip() if field == "name" else value)
     _check_hamlet(team.hamlet, team.commune_id)
     team.full_clean()
     team.save(update_fields=list(changes))
+    audit_entry(
+        by=by,
+        action=Action.CHANGED,
+        obj=team,
+        commune_id=team.commune_id,
+        before=audited,
+        after=audit_snapshot(team, TEAM_AUDITED),
+    )
     rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=before | _team_days(team))
     return team
 
@@ -123,6 +151,13 @@ def member_create(*, by: User, team: Team, is_demo: bool = False, **fields) -> M
     member = Member(team=team, is_demo=is_demo, **fields)
     _validate_member(member)
     member.save()
+    audit_entry(
+        by=by,
+        action=Action.CREATED,
+        obj=member,
+        commune_id=team.commune_id,
+        after=audit_snapshot(member, MEMBER_AUDITED),
+    )
     rollup_buckets_mark(
         source=RollupSource.OUTREACH, commune_days=_member_days(member, team.commune_id)
     )
@@ -183,6 +218,12 @@ def member_create_many(*, by: User, entries: list[tuple[Team, dict]]) -> list[Me
     created = []
     for start in range(0, len(members), MEMBER_BATCH):
         created += Member.objects.bulk_create(members[start : start + MEMBER_BATCH])
+    audit_entries_created(
+        by=by,
+        objects=created,
+        fields=MEMBER_AUDITED,
+        commune_of=lambda member: member.team.commune_id,
+    )
     days = set()
     for member in created:
         days |= _member_days(member, member.team.commune_id)
@@ -236,6 +277,7 @@ def member_update(*, by: User, member: Member, team: Team | None = None, **chang
     if member.user_id == by.pk and changes.get("role", member.role) != member.role:
         raise ValidationError({"role": _("Ask your commune official to change your own role.")})
     before = _member_days(member, member.team.commune_id)
+    audited = audit_snapshot(member, MEMBER_AUDITED)
     if "phone" in changes:
         changes["phone"] = clean_phone(changes["phone"])
     if "full_name" in changes:
@@ -251,6 +293,14 @@ def member_update(*, by: User, member: Member, team: Team | None = None, **chang
         update_fields.append("on_zalo_oa")
     _validate_member(member)
     member.save(update_fields=update_fields)
+    audit_entry(
+        by=by,
+        action=Action.CHANGED,
+        obj=member,
+        commune_id=member.team.commune_id,
+        before=audited,
+        after=audit_snapshot(member, MEMBER_AUDITED),
+    )
     after = _member_days(member, member.team.commune_id)
     rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=before | after)
     if member.user_id and "role" in changes:
@@ -269,10 +319,19 @@ def member_deactivate(*, by: User, member: Member, left_on: date) -> Member:
         return member
     if member.user_id == by.pk:
         raise ValidationError(_("Ask your commune official to record that you left the team."))
+    audited = audit_snapshot(member, MEMBER_AUDITED)
     member.is_active = False
     member.left_on = left_on
     member.full_clean()
     member.save(update_fields=["is_active", "left_on"])
+    audit_entry(
+        by=by,
+        action=Action.CHANGED,
+        obj=member,
+        commune_id=member.team.commune_id,
+        before=audited,
+        after=audit_snapshot(member, MEMBER_AUDITED),
+    )
     if member.user_id:
         User.objects.filter(pk=member.user_id).update(is_active=False)
     rollup_buckets_mark(
@@ -311,8 +370,17 @@ def member_login_create(*, by: User, member: Member) -> tuple[User, str]:
         scope_level=ScopeLevel.TEAM,
         is_demo=member.is_demo,
     )
+    audited = audit_snapshot(member, MEMBER_AUDITED)
     member.user = user
     member.save(update_fields=["user"])
+    audit_entry(
+        by=by,
+        action=Action.CHANGED,
+        obj=member,
+        commune_id=member.team.commune_id,
+        before=audited,
+        after=audit_snapshot(member, MEMBER_AUDITED),
+    )
     user_role_sync(user=user)
     return user, password
 

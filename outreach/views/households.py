@@ -9,6 +9,9 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 
+from accounts.models import AuditEntry
+from accounts.services import audit_access
+
 from ..forms.households import HouseholdMergeForm, HouseholdSearchForm
 from ..selectors import hamlets_visible, households_listed
 from ..services import households_merge
@@ -36,6 +39,8 @@ def household_list(request):
         visit_count=Count("visits"), last_visit=Max("visits__visited_on")
     )
     page = Paginator(households, 50).get_page(request.GET.get("page"))
+    # The path only: a search's text (often a name or an address) stays out of the log.
+    audit_access(by=request.user, action=AuditEntry.Action.VIEWED, subject=request.path)
     return render(
         request,
         "outreach/households/list.html",

@@ -27,8 +27,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import ScopeLevel
+from accounts.models import AuditEntry, ScopeLevel
 from accounts.scopes import scope_for
+from accounts.services import audit_access
 from communes.models import Commune
 
 from .. import exports
@@ -135,6 +136,9 @@ def member_import_logins(request, pk: int):
             ),
         )
         return redirect("outreach:member_import_detail", pk=member_import.pk)
+    audit_access(
+        by=request.user, action=AuditEntry.Action.EXPORTED, obj=member_import, subject=request.path
+    )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([_("Login name"), _("Password"), _("Full name"), _("Team")])
@@ -202,6 +206,7 @@ def _export_permission(permission: str):
 @_export_permission("outreach.view_member")
 @require_GET
 def member_export(request, fmt: str):
+    audit_access(by=request.user, action=AuditEntry.Action.EXPORTED, subject=request.path)
     return exports.export_response(
         request,
         fmt,
@@ -215,6 +220,8 @@ def member_export(request, fmt: str):
 @_export_permission("outreach.view_team")
 @require_GET
 def team_export(request, fmt: str):
+    # Teams' exports carry their leaders' names and phone numbers.
+    audit_access(by=request.user, action=AuditEntry.Action.EXPORTED, subject=request.path)
     return exports.export_response(
         request, fmt, "teams", exports.team_header(), exports.team_rows(request.user), _("Teams")
     )

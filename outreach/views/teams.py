@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import ScopeLevel, User
+from accounts.models import AuditEntry, ScopeLevel, User
 from accounts.scopes import scope_for
+from accounts.services import audit_access
 from communes.models import Commune, Hamlet, VietnameseOrder
 
 from .. import services
@@ -63,6 +64,9 @@ TEAM_NAME_TAKEN = next(
 # Leader first, then deputies, then members: how a roster is read.
 
 # --- Helpers -------------------------------------------------------------------------
+
+
+VIEWED = AuditEntry.Action.VIEWED
 
 
 def _require(user: User, permission: str) -> None:
@@ -222,6 +226,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
     )
     chosen = form.filters()
     members = members_listed(user, chosen)
+    audit_access(by=user, action=VIEWED, subject=request.path)
     context = {
         "form": form,
         "page_obj": _page(request, members),
@@ -237,6 +242,7 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     _require(user, "outreach.view_member")
     member = get_in_scope_or_404(members_visible(user), pk=pk)
+    audit_access(by=user, action=VIEWED, obj=member, commune_id=member.team.commune_id)
     manages_logins = user.has_perm("outreach.change_team")
     is_active_leader = member.is_active and member.role == Member.Role.LEADER
     context = {

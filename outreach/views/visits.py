@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.models import ScopeLevel
+from accounts.models import AuditEntry, ScopeLevel
 from accounts.scopes import scope_for
+from accounts.services import audit_access
 
 from .. import exports
 from ..catalogue import SERVICE_LABELS
@@ -243,6 +244,12 @@ def visit_detail(request, pk: int):
     visit = get_in_scope_or_404(
         visits_visible(request.user).select_related("household__hamlet__commune"), pk=pk
     )
+    audit_access(
+        by=request.user,
+        action=AuditEntry.Action.VIEWED,
+        obj=visit,
+        commune_id=visit.team.commune_id,
+    )
     changes = list(visit.changes.select_related("changed_by"))
     readiness = [
         (capfirst(Visit._meta.get_field(item).verbose_name), _answer(getattr(visit, item)))
@@ -321,6 +328,7 @@ def visit_list(request):
         .order_by("-visited_on", "-id")
     )
     page = Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
+    audit_access(by=request.user, action=AuditEntry.Action.VIEWED, subject=request.path)
     context = {
         "form": form,
         "page": page,
@@ -337,6 +345,7 @@ def visit_export(request):
     millions of rows, more than a spreadsheet (XLSX) holds."""
     form = VisitFilterForm(request.GET, user=request.user)
     rows = exports.visit_rows(request.user, **form.filters())
+    audit_access(by=request.user, action=AuditEntry.Action.EXPORTED, subject=request.path)
     return exports.export_response(request, "csv", "visits", exports.visit_header(), rows, "")
 
 

@@ -19,14 +19,15 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, re_path
+from django.urls import path, re_path, reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.models import ScopeLevel, User
+from accounts.models import AuditEntry, ScopeLevel, User
 from accounts.scopes import scope_for
+from accounts.services import audit_access
 from communes.models import Commune, District, VietnameseOrder
 from outreach.exports import export_response
 from outreach.selectors import get_in_scope_or_404, members_visible
@@ -34,7 +35,7 @@ from outreach.selectors import get_in_scope_or_404, members_visible
 from .. import exports, services
 from ..forms.sessions import AttendanceForm, HeadcountForm, SessionFilterForm, SessionForm
 from ..models import Attendance, Headcount, Level, TrainingSession
-from ..selectors import communes_priority, sessions_visible, with_attendees
+from ..selectors import communes_priority, session_history, sessions_visible, with_attendees
 from ..services import NotYourLevel, ensure_keeps
 
 PAGE_SIZE = 50
@@ -308,6 +309,10 @@ def _detail_page(
     show_attendance = user.has_perm("trainings.view_attendance")
     attendances = []
     if show_attendance:
+        # The list shows attendees' names and phone numbers.
+        audit_access(
+            by=user, action=AuditEntry.Action.VIEWED, obj=session, commune_id=session.commune_id
+        )
         attendances = list(
             session.attendances.select_related("member__team").order_by(
                 VietnameseOrder("full_name"), "pk"
@@ -474,6 +479,13 @@ def session_export(request: HttpRequest, fmt: str) -> HttpResponse:
 @permission_needed("trainings.view_attendance")
 def attendance_export(request: HttpRequest, pk: str, fmt: str) -> HttpResponse:
     session = _session_or_404(request.user, int(pk))
+    audit_access(
+        by=request.user,
+        action=AuditEntry.Action.EXPORTED,
+        obj=session,
+        subject=request.path,
+        commune_id=session.commune_id,
+    )
     return export_response(
         request,
         fmt,
@@ -484,6 +496,18 @@ def attendance_export(request: HttpRequest, pk: str, fmt: str) -> HttpResponse:
     )
 
 
+@require_GET
+@permission_needed("accounts.view_auditentry")
+def session_history_page(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _session_or_404(request.user, pk)
+    context = {
+        "record": session,
+        "back_url": reverse("trainings:session_detail", args=[session.pk]),
+        "entries": session_history(session),
+    }
+    return render(request, "history.html", context)
+
+
 urlpatterns = [
     path("", session_list, name="session_list"),
     path("calendar/", session_calendar, name="session_calendar"),
@@ -492,6 +516,7 @@ urlpatterns = [
     re_path(r"^export\.(?P<fmt>csv|xlsx)$", session_export, name="session_export"),
     path("<int:pk>/", session_detail, name="session_detail"),
     path("<int:pk>/edit/", session_edit, name="session_edit"),
+    path("<int:pk>/history/", session_history_page, name="session_history"),
     path("<int:pk>/sheet/", session_sheet, name="session_sheet"),
     path("<int:pk>/attendance/", attendance_add, name="attendance_add"),
     path(

@@ -1,0 +1,78 @@
+"""The history of a team, a member or a visit: who changed what, side by side."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from ..selectors import (
+    get_in_scope_or_404,
+    member_history,
+    members_visible,
+    team_history,
+    teams_visible,
+    visit_history,
+    visits_visible,
+)
+
+HISTORY_PERMISSION = "accounts.view_auditentry"
+
+
+def _history_page(request, *, record, back_url: str, entries) -> HttpResponse:
+    return render(
+        request, "history.html", {"record": record, "back_url": back_url, "entries": entries}
+    )
+
+
+def _require_history(user) -> None:
+    if not user.has_perm(HISTORY_PERMISSION):
+        raise PermissionDenied(_("Your role does not allow this."))
+
+
+@login_required
+@require_GET
+def team_history_page(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_history(request.user)
+    team = get_in_scope_or_404(teams_visible(request.user), pk=pk)
+    return _history_page(
+        request,
+        record=team,
+        back_url=reverse("outreach:team_detail", args=[team.pk]),
+        entries=team_history(team),
+    )
+
+
+@login_required
+@require_GET
+def member_history_page(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_history(request.user)
+    member = get_in_scope_or_404(members_visible(request.user), pk=pk)
+    return _history_page(
+        request,
+        record=member,
+        back_url=reverse("outreach:member_detail", args=[member.pk]),
+        entries=member_history(member),
+    )
+
+
+@login_required
+@require_GET
+def visit_history_page(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_history(request.user)
+    visit = get_in_scope_or_404(visits_visible(request.user), pk=pk)
+    return _history_page(
+        request,
+        record=visit,
+        back_url=reverse("outreach:visit_detail", args=[visit.pk]),
+        entries=visit_history(visit),
+    )
+
+
+urlpatterns = [
+    path("teams/<int:pk>/history/", team_history_page, name="team_history"),
+    path("members/<int:pk>/history/", member_history_page, name="member_history"),
+    path("visits/<int:pk>/history/", visit_history_page, name="visit_history"),
+]
