@@ -60,7 +60,7 @@ beat: install
 
 serve: install
 	$(PY) manage.py collectstatic --noinput
-	$(VENV)/bin/gunicorn config.wsgi --bind 127.0.0.1:8000 --workers 3 --timeout 30
+	$(VENV)/bin/gunicorn -c config/gunicorn.py config.wsgi
 
 # Measure at province scale and write docs/benchmarks.md (an hour at S and M on 2 cores).
 # Needs PostgreSQL and Redis on 127.0.0.1 as `make test` does; works in databases of its own.
