@@ -11,7 +11,7 @@ ifdef CI
 PYTEST_DB := --create-db
 endif
 
-.PHONY: run test install lint format messages migrate worker beat serve smoke clean bench
+.PHONY: run test install lint format messages migrate worker beat serve smoke clean bench backup restore
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -70,3 +70,13 @@ bench: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+
+# A pg_dump of DATABASE_URL's database into backups/ (or BACKUP=path), and its restore:
+# `make restore BACKUP=backups/portal-....dump` replaces the database's contents, in one
+# transaction (nothing changes if it fails).
+backup: install
+	$(PY) manage.py backup_database $(if $(BACKUP),--output $(BACKUP))
+
+restore: install
+	@test -n "$(BACKUP)" || { echo "Say which dump: make restore BACKUP=backups/portal-....dump"; exit 2; }
+	$(PY) manage.py restore_database "$(BACKUP)" --yes
