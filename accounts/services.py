@@ -168,3 +168,29 @@ def audit_access(
         subject=subject[:200],
         commune_id=commune_id,
     )
+
+
+ERASED = "[…]"
+
+
+def audit_scrub(*, obj: models.Model, fields: Iterable[str], label: str) -> int:
+    """Take a record's personal data out of its audit trail: the record's name becomes
+    `label` and the named fields' values, before and after, become ERASED. Who did what
+    and when stays. Returns the entries changed."""
+    fields = set(fields)
+    content_type = ContentType.objects.get_for_model(obj, for_concrete_model=True)
+    entries = list(AuditEntry.objects.filter(content_type=content_type, object_id=obj.pk))
+    for entry in entries:
+        entry.object_repr = label
+        entry.changes = {
+            key: (_erased(value) if key in fields else value)
+            for key, value in entry.changes.items()
+        }
+    AuditEntry.objects.bulk_update(entries, ["object_repr", "changes"], batch_size=500)
+    return len(entries)
+
+
+def _erased(value: Any) -> Any:
+    if isinstance(value, list):
+        return [ERASED if v not in (None, "") else v for v in value]
+    return ERASED if value not in (None, "") else value

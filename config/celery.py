@@ -31,6 +31,12 @@ app.conf.beat_schedule = {
         "task": "outreach.member_imports_expire",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Households nobody has visited for HOUSEHOLD_RETENTION_YEARS lose their personal
+    # data (Law 91/2025: kept no longer than needed); their visits still count.
+    "households-retention": {
+        "task": "outreach.households_retention",
+        "schedule": crontab(hour=2, minute=50),
+    },
     # The same for uploaded online-course lists.
     "expire-course-imports": {
         "task": "trainings.course_imports_expire",

@@ -33,7 +33,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if 
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django admin, which only administrators enter (config/admin_site.py).
+    "config.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -263,6 +264,12 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 STAFF_IDLE_TIMEOUT = timedelta(minutes=env.int("STAFF_IDLE_MINUTES", default=30))
 
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
+
+# --- Personal data (Law 91/2025/QH15, Decree 356/2025) --------------------------------
+# The version of the notice team leaders read out before recording a household.
+CONSENT_NOTICE_VERSION = env.str("CONSENT_NOTICE_VERSION", default="2026-01")
+# Households not visited for this many years lose their personal data (a nightly job).
+HOUSEHOLD_RETENTION_YEARS = env.int("HOUSEHOLD_RETENTION_YEARS", default=5)
 
 # seed_demo creates logins with known passwords: never on a production site by accident.
 ALLOW_DEMO_DATA = env.bool("ALLOW_DEMO_DATA", default=DEBUG)

@@ -141,6 +141,9 @@ class Member(DerivedTextModel):
         verbose_name=_("login"),
     )
     is_demo = models.BooleanField(_("demo data"), default=False)
+    personal_data_erased_at = models.DateTimeField(
+        _("personal data erased on"), null=True, blank=True
+    )
 
     objects = MemberQuerySet.as_manager()
 
@@ -249,6 +252,29 @@ class Household(ReadinessChecklist, DerivedTextModel):
         verbose_name=_("created by"),
     )
     is_demo = models.BooleanField(_("demo data"), default=False)
+
+    class Consent(models.TextChoices):
+        GIVEN = "given", _("Agreed to be recorded")
+        DECLINED = "declined", _("Declined to be recorded")
+
+    # The household's answer to the notice read out at the door (Decree 356/2025):
+    # which notice, who asked, when. Empty for households recorded before it was asked.
+    consent = models.CharField(
+        _("consent to being recorded"), max_length=10, choices=Consent.choices, blank=True
+    )
+    consent_notice = models.CharField(_("notice version"), max_length=20, blank=True)
+    consent_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("consent asked by"),
+    )
+    consent_recorded_at = models.DateTimeField(_("consent asked on"), null=True, blank=True)
+    personal_data_erased_at = models.DateTimeField(
+        _("personal data erased on"), null=True, blank=True
+    )
 
     DERIVED = {"address_folded": ("address_label", normalize_address)}
     # The checklist fields hold the current answers: per item, the answer of the latest

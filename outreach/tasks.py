@@ -9,6 +9,7 @@ from celery import shared_task
 
 from . import imports
 from .models import MemberImport
+from .services import privacy
 
 
 def _load(import_id: int) -> MemberImport | None:
@@ -32,3 +33,8 @@ def member_import_apply(self, import_id: int) -> None:
 @shared_task(name="outreach.member_imports_expire")
 def member_imports_expire() -> None:
     imports.member_imports_expire()
+
+
+@shared_task(name="outreach.households_retention")
+def households_retention() -> int:
+    return privacy.households_retention()

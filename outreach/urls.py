@@ -1,4 +1,4 @@
-from .views import history, households, imports, teams, visits
+from .views import history, households, imports, privacy, teams, visits
 
 app_name = "outreach"
 
@@ -9,4 +9,5 @@ urlpatterns = (
     + households.urlpatterns
     + imports.urlpatterns
     + history.urlpatterns
+    + privacy.urlpatterns
 )

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import AuditEntry, User
 from accounts.phone import clean_phone
 from accounts.scopes import scope_for
-from accounts.services import audit_entry, audit_snapshot
+from accounts.services import audit_entry, audit_scrub, audit_snapshot
 from communes.models import Commune, District, RollupSource
 from communes.services import rollup_buckets_mark
 from communes.text import fold
@@ -320,6 +320,18 @@ def headcount_set(
     )
     _mark(session)
     return headcount
+
+
+def member_attendance_erase(sender, *, member: Member, by: User | None, **kwargs) -> None:
+    """A member's personal data was erased: so it is from the attendance lists and their
+    trail. The member stays on the lists (the counts stay), under their number."""
+    attendances = list(Attendance.objects.filter(member=member))
+    for attendance in attendances:
+        attendance.full_name = member.full_name
+        attendance.phone = ""
+        attendance.person_key = person_key(member_id=member.pk)
+        audit_scrub(obj=attendance, fields=("full_name", "phone", "member"), label=member.full_name)
+    Attendance.objects.bulk_update(attendances, ["full_name", "phone", "person_key"])
 
 
 PlaceIndex = dict[str, "Commune | District"]

@@ -7,6 +7,7 @@ the (commune, day) buckets its change touched for the dashboard's roll-up.
 
 from .access import OutsideScope
 from .households import household_get_or_create, households_merge
+from .privacy import household_erase, households_retention, member_erase
 from .teams import (
     EntryInvalid,
     member_create,
@@ -25,11 +26,14 @@ __all__ = [
     "EntryInvalid",
     "OutsideScope",
     "VisitConflict",
+    "household_erase",
     "household_get_or_create",
     "households_merge",
+    "households_retention",
     "member_create",
     "member_create_many",
     "member_deactivate",
+    "member_erase",
     "member_login_create",
     "member_login_password_reset",
     "member_update",

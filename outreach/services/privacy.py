@@ -1,0 +1,139 @@
+"""Personal data: erasure on request, and anonymisation of households no longer visited.
+
+What erasing keeps: the record itself, its place (hamlet, team, commune), its dates and
+its visits, so every figure stays as it was. What it removes, from the record, its
+visits' notes and the audit trail: names, phone numbers, addresses, years of birth,
+the login. The record is then labelled by its number ("#1234"), which identifies no one.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import AuditEntry, User
+from accounts.services import ERASED, audit_entry, audit_scrub
+
+from ..models import Household, Member, Visit, VisitChange
+from ..signals import member_personal_data_erased
+
+ERASE_PERMISSION = "accounts.erase_personal_data"
+HOUSEHOLD_PERSONAL = ("address_label", "head_name", "phone")
+MEMBER_PERSONAL = ("full_name", "phone", "birth_year", "gender", "user")
+
+
+def erased_label(pk: int) -> str:
+    return f"#{pk}"
+
+
+def ensure_can_erase(by: User | None) -> None:
+    """Only a data officer (or an admin); the retention job acts as nobody."""
+    if by is not None and not by.has_perm(ERASE_PERMISSION):
+        raise PermissionDenied(_("Only a personal data officer can erase personal data."))
+
+
+def _scrub_visit_notes_and_trail(household: Household, label: str) -> None:
+    visits = Visit.objects.filter(household=household)
+    visits.exclude(notes="").update(notes="")
+    changes = list(VisitChange.objects.filter(visit__household=household))
+    for change in changes:
+        for key in ("household", "notes"):
+            if key in change.changes:
+                value = change.changes[key]
+                change.changes[key] = [ERASED, ERASED] if isinstance(value, list) else ERASED
+    VisitChange.objects.bulk_update(changes, ["changes"], batch_size=500)
+
+
+@transaction.atomic
+def household_erase(*, by: User | None, household: Household) -> Household:
+    """Remove a household's personal data; its visits and the figures stay."""
+    ensure_can_erase(by)
+    household = Household.objects.select_for_update().get(pk=household.pk)
+    if household.personal_data_erased_at:
+        return household
+    label = erased_label(household.pk)
+    household.address_label = label
+    household.head_name = ""
+    household.phone = ""
+    household.personal_data_erased_at = timezone.now()
+    household.save(update_fields=["address_label", "head_name", "phone", "personal_data_erased_at"])
+    _scrub_visit_notes_and_trail(household, label)
+    audit_scrub(obj=household, fields=HOUSEHOLD_PERSONAL, label=label)
+    audit_entry(
+        by=by, action=AuditEntry.Action.ERASED, obj=household, commune_id=household.commune_id
+    )
+    return household
+
+
+@transaction.atomic
+def member_erase(*, by: User | None, member: Member) -> Member:
+    """Remove a former member's personal data; their team, dates and visits stay."""
+    ensure_can_erase(by)
+    member = Member.objects.select_for_update().select_related("team").get(pk=member.pk)
+    if member.personal_data_erased_at:
+        return member
+    if member.is_active:
+        raise ValidationError(
+            _("Record that the member left the team first: an active member keeps a name.")
+        )
+    label = erased_label(member.pk)
+    if member.user_id:
+        login = User.objects.get(pk=member.user_id)
+        login.username = f"erased-{member.pk}"
+        login.full_name = ""
+        login.email = ""
+        login.is_active = False
+        login.set_unusable_password()
+        login.save(update_fields=["username", "full_name", "email", "is_active", "password"])
+    member.full_name = label
+    member.phone = ""
+    member.birth_year = None
+    member.gender = ""
+    member.personal_data_erased_at = timezone.now()
+    member.save(
+        update_fields=[
+            "full_name",
+            "full_name_folded",
+            "phone",
+            "birth_year",
+            "gender",
+            "personal_data_erased_at",
+        ]
+    )
+    audit_scrub(obj=member, fields=MEMBER_PERSONAL, label=label)
+    member_personal_data_erased.send(sender=Member, member=member, by=by)
+    audit_entry(
+        by=by, action=AuditEntry.Action.ERASED, obj=member, commune_id=member.team.commune_id
+    )
+    return member
+
+
+def households_retention(*, now=None, years: int | None = None, batch: int = 500) -> int:
+    """Anonymise the households nobody has visited for `years` (settings by default).
+
+    A household never visited counts from when it was recorded. Each batch is its own
+    transaction, so a long first run commits as it goes and a failure loses none.
+    """
+    years = settings.HOUSEHOLD_RETENTION_YEARS if years is None else years
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=round(365.25 * years))
+    stale = (
+        Household.objects.filter(personal_data_erased_at__isnull=True)
+        .annotate(last_seen=Coalesce(Max("visits__created_at"), "created_at"))
+        .filter(Q(last_seen__lt=cutoff))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    erased = 0
+    while True:
+        ids = list(stale[:batch])
+        if not ids:
+            return erased
+        for household in Household.objects.filter(pk__in=ids):
+            household_erase(by=None, household=household)
+            erased += 1
