@@ -134,9 +134,12 @@ def _rollup_queue() -> None:
         return
     try:
         first = cache.add(ROLLUP_QUEUED_KEY, 1, timeout=delay)
-    except Exception:  # without the cache, ask every time rather than never
-        logger.warning("cache unavailable; the roll-up is asked for without waiting")
-        first = True
+    except Exception:
+        # The cache is Redis, as the broker usually is: having waited out one timeout,
+        # the form must not wait out the broker's too. The marks are in Postgres, and
+        # beat's run asks for the roll-up within minutes.
+        logger.warning("cache unavailable; the roll-up waits for beat's next run")
+        return
     if first:
         current_app.signature(ROLLUP_TASK).apply_async(countdown=delay)
 
