@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from communes.models import Commune, Hamlet
 
 from .models import AuditEntry, User
+from .scopes import scope_for
 
 DEMO_PRESENT_CACHE_KEY = "demo-data-present"
 logger = logging.getLogger(__name__)
@@ -151,3 +152,15 @@ def history_of(entries: Iterable[AuditEntry]) -> list[HistoryEntry]:
             )
         )
     return shown
+
+
+# --- Django admin ---------------------------------------------------------------------------
+
+
+def admin_site_allowed(user: User) -> bool:
+    """Whether the user may enter Django admin: an active staff user who sees everything.
+
+    The admin lists every row the user's permissions allow, whatever their scope: staff
+    status given to a district's officer would show them the whole province there.
+    """
+    return bool(user.is_active and user.is_staff and scope_for(user).sees_everything)
