@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
+# The suite runs in one process a core (PYTEST_WORKERS=0 runs it in this one).
+PYTEST_WORKERS ?= 2
+
 # CI gets a fresh test database each run; locally pytest keeps it between runs.
 ifdef CI
 PYTEST_DB := --create-db
@@ -34,7 +37,7 @@ run: install
 
 test: install lint
 	DATABASE_URL=sqlite://:memory: $(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
-	$(VENV)/bin/pytest $(PYTEST_DB) $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_DB) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -35,6 +35,26 @@ def reference_data(transactional_db):
     reference_data_sync()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a transactional test's flush, put the reference data back for what follows.
+
+    pytest-django runs transactional tests last so that their flush harms no one; under
+    pytest-xdist a worker runs whole files in turn, so a later file's tests (and its
+    module-scoped fixtures) would find no role groups, services or topics.
+    """
+    yield
+    marker = item.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in getattr(item, "fixturenames", ()) for name in ("transactional_db", "live_server")
+    )
+    if transactional:
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            reference_data_sync()
+
+
 @pytest.fixture
 def divisions(db):
     """The 226 real communes, loaded as in production."""
@@ -90,11 +110,25 @@ def _people_stored():
 
 
 def pytest_sessionfinish(session, exitstatus):
+    """Each process scans what it logged; with pytest-xdist the workers leave their
+    findings in a file for the controlling process, which fails the run."""
+    import json
+    from pathlib import Path
+
     from config.log_scan import personal_data_in
 
     if _RECORDER is None or session.config.option.collectonly:
         return
+    findings = Path(session.config.rootpath) / "build" / "log-scan"
+    worker = getattr(session.config, "workerinput", None)
     leaks = personal_data_in(_RECORDER.lines, _PEOPLE)
+    if worker is not None:
+        findings.mkdir(parents=True, exist_ok=True)
+        (findings / f"{worker['workerid']}.json").write_text(json.dumps(leaks))
+        return
+    for path in sorted(findings.glob("gw*.json")) if findings.exists() else []:
+        leaks += json.loads(path.read_text())
+        path.unlink()
     if leaks:
         shown = "\n  ".join(leaks[:20])
         session.config.get_terminal_writer().line(
