@@ -222,6 +222,7 @@ def _submission_templates(leaders: list[Leader], weights: list[int] | None = Non
     for index, leader in enumerate(leaders):
         fields = [
             ("csrfmiddlewaretoken", leader.csrf_token),
+            ("consent", Household.Consent.GIVEN),
             ("visited_on", today),
             ("hamlet", leader.hamlet_id),
             ("head_name", "Hộ thử tải"),

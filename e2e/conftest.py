@@ -192,8 +192,9 @@ def leader() -> Leader:
 
 
 def fill_visit(page: Page, leader: Leader, *, address: str, head: str, services: list[str]) -> None:
-    """Fill in the visit form as the leader would, for a new household."""
+    """Fill in the visit form as the leader would, for a new household that agreed."""
     page.get_by_label(vi("Hamlet"), exact=True).select_option(label=leader.hamlet.name)
+    page.get_by_label(vi("Agreed to be recorded"), exact=True).check()
     page.get_by_label(vi("Address"), exact=True).fill(address)
     page.get_by_label(vi("Head of household (if new)"), exact=True).fill(head)
     page.get_by_label(leader.member.full_name, exact=True).check()

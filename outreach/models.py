@@ -259,10 +259,18 @@ class Household(ReadinessChecklist, DerivedTextModel):
 
     # The household's answer to the notice read out at the door (Decree 356/2025):
     # which notice, who asked, when. Empty for households recorded before it was asked.
+    # Defaults in the database too: bulk loads (generate_load's COPY) leave them out.
     consent = models.CharField(
-        _("consent to being recorded"), max_length=10, choices=Consent.choices, blank=True
+        _("consent to being recorded"),
+        max_length=10,
+        choices=Consent.choices,
+        blank=True,
+        default="",
+        db_default="",
     )
-    consent_notice = models.CharField(_("notice version"), max_length=20, blank=True)
+    consent_notice = models.CharField(
+        _("notice version"), max_length=20, blank=True, default="", db_default=""
+    )
     consent_recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

@@ -209,6 +209,7 @@ def _submit(portal: Portal, cookie: str, token: str, n: int) -> tuple[int, float
     fields = [
         ("csrfmiddlewaretoken", token),
         ("submission_id", str(uuid.uuid4())),
+        ("consent", "given"),
         ("visited_on", timezone.localdate().isoformat()),
         ("hamlet", portal.hamlet_id),
         ("address_label", f"Số {n}, ngõ lỗi"),

@@ -185,6 +185,7 @@ def test_a_form_sent_back_with_errors_announces_them_beside_each_field(place):
     visit_page = leader.get(reverse("outreach:visit_new"))
     submission = visit_page.context["form"]["submission_id"].value()
     visit = {
+        "consent": "given",
         "visited_on": timezone.localdate().isoformat(),
         "hamlet": place["team"].hamlet_id,
         "address_label": "Số 1, ngõ 2",

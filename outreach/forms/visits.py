@@ -14,7 +14,7 @@ from accounts.scopes import scope_for
 from communes.fields import WholeNumberField
 from communes.models import Hamlet
 
-from ..models import READINESS_FIELDS, Member, Service, Team, Visit
+from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit, normalize_address
 from ..selectors import hamlets_visible, members_visible, services_active
 from ..services.visits import VisitData
 
@@ -197,9 +197,57 @@ class VisitForm(forms.Form):
 
 
 class NewVisitForm(VisitForm):
-    """A new visit carries the submission id that makes a resend store it only once."""
+    """A new visit carries the submission id that makes a resend store it only once.
+
+    A household met for the first time is asked first, after the notice is read out,
+    whether it agrees to be recorded (Decree 356/2025). One that declines is stored with
+    its hamlet only: no address, name or phone, and its visit still counts.
+    """
 
     submission_id = forms.UUIDField(widget=forms.HiddenInput)
+    consent = forms.ChoiceField(
+        label=_("Does the household agree to be recorded?"),
+        choices=Household.Consent.choices,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_(
+            "Asked once, at the first visit, after reading out the notice. If the household "
+            "declines, leave the address and name empty: the visit still counts."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Required unless the household declined: checked in clean().
+        self.fields["address_label"].required = False
+
+    def clean(self):
+        data = super().clean()
+        consent = data.get("consent", "")
+        if consent == Household.Consent.DECLINED:
+            data["address_label"] = data["head_name"] = ""
+            return data
+        address = data.get("address_label", "")
+        if not address:
+            if "address_label" not in self.errors:
+                self.add_error("address_label", _("Enter the house number and alley."))
+            return data
+        hamlet = data.get("hamlet")
+        known = (
+            hamlet is not None
+            and Household.objects.filter(
+                hamlet=hamlet, address_folded=normalize_address(address)
+            ).exists()
+        )
+        if not known and not consent:
+            self.add_error(
+                "consent",
+                _(
+                    "This household is new: read out the notice and tick its answer. A "
+                    "household is recorded only if it agrees."
+                ),
+            )
+        return data
 
     @staticmethod
     def initial_for_team(team: Team, defaults: dict) -> dict:

@@ -1,7 +1,11 @@
 """Households: found by address within a hamlet, merged when recorded twice."""
 
+import uuid
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditEntry, User
@@ -25,9 +29,15 @@ def household_get_or_create(
     address_label: str,
     head_name: str = "",
     phone: str = "",
+    consent: str = "",
     is_demo: bool = False,
 ) -> tuple[Household, bool]:
-    """The household at this address of the hamlet, created if it is new."""
+    """The household at this address of the hamlet, created if it is new.
+
+    `consent` is the household's answer to the notice (Household.Consent.GIVEN from the
+    visit form; empty where nobody asked, as for imports and demo data). A household
+    that declines is never looked up or stored by its address: see household_declined.
+    """
     ensure_can(by, "outreach.view_household", commune_id=hamlet.commune_id)
     address_label = " ".join(address_label.split())
     if not normalize_address(address_label):
@@ -36,6 +46,9 @@ def household_get_or_create(
         hamlet=hamlet, address_folded=normalize_address(address_label)
     ).first()
     if existing is not None:
+        if consent and not existing.consent:  # recorded before consent was asked
+            _consent_record(existing, consent, by)
+            existing.save(update_fields=CONSENT_FIELDS)
         return existing, False
     ensure_can(by, "outreach.add_household", commune_id=hamlet.commune_id)
     phone = clean_phone(phone)
@@ -48,6 +61,8 @@ def household_get_or_create(
         created_by=by if by.pk else None,
         is_demo=is_demo,
     )
+    if consent:
+        _consent_record(household, consent, by)
     # Two leaders (or one leader's double tap) may add the same address at once: the
     # second finds the first's, whether its uniqueness check or its insert meets it.
     try:
@@ -73,6 +88,46 @@ def household_get_or_create(
         after=audit_snapshot(household, HOUSEHOLD_AUDITED),
     )
     return household, True
+
+
+CONSENT_FIELDS = ["consent", "consent_notice", "consent_recorded_by", "consent_recorded_at"]
+
+
+def _consent_record(household: Household, consent: str, by: User) -> None:
+    household.consent = consent
+    household.consent_notice = settings.CONSENT_NOTICE_VERSION
+    household.consent_recorded_by = by if by.pk else None
+    household.consent_recorded_at = timezone.now()
+
+
+@transaction.atomic
+def household_declined(*, by: User, hamlet: Hamlet, is_demo: bool = False) -> Household:
+    """A household that declined to be recorded: its hamlet and a number, nothing else.
+
+    Its visit still counts (a visit, a household reached in the hamlet). Without an
+    address it cannot be found again, so each such visit is a household of its own.
+    """
+    ensure_can(by, "outreach.add_household", commune_id=hamlet.commune_id)
+    household = Household(
+        commune_id=hamlet.commune_id,
+        hamlet=hamlet,
+        # Unique until the number is known, one statement later.
+        address_label=f"~{uuid.uuid4().hex}",
+        created_by=by if by.pk else None,
+        is_demo=is_demo,
+    )
+    _consent_record(household, Household.Consent.DECLINED, by)
+    household.save()
+    household.address_label = f"#{household.pk}"
+    household.save(update_fields=["address_label", "address_folded"])
+    audit_entry(
+        by=by,
+        action=AuditEntry.Action.CREATED,
+        obj=household,
+        commune_id=household.commune_id,
+        after={"hamlet": str(hamlet), "consent": household.consent},
+    )
+    return household
 
 
 @transaction.atomic

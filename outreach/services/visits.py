@@ -19,7 +19,7 @@ from communes.services import rollup_buckets_mark
 
 from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit, VisitChange
 from .access import OutsideScope, ensure_can
-from .households import household_get_or_create
+from .households import household_declined, household_get_or_create
 from .readiness import household_readiness_refresh, household_visit_days
 
 EDIT_WINDOW = timedelta(days=7)
@@ -169,29 +169,38 @@ def visit_record(
     data: VisitData,
     head_name: str = "",
     household_phone: str = "",
+    consent: str = "",
     is_demo: bool = False,
 ) -> tuple[Visit, bool]:
     """Store a visit once per submission id; returns it and whether it is new.
 
-    A double tap or a resend of the same submission returns the visit stored the first
-    time. The same id with different content, or from another team, is a
-    VisitConflict and changes nothing.
+    `consent` is a new household's answer to the notice; one that declined is stored
+    with its hamlet only (no address, name or phone). A double tap or a resend of the
+    same submission returns the visit stored the first time. The same id with different
+    content, or from another team, is a VisitConflict and changes nothing.
     """
     ensure_can(by, "outreach.add_visit", commune_id=team.commune_id, team_id=team.pk)
+    declined = consent == Household.Consent.DECLINED
+    if declined:
+        address_label = head_name = household_phone = ""
     digest = data.digest(team, hamlet, address_label)
     existing = _existing(submission_id, team, digest)
     if existing is not None:
         return existing, False
     try:
         with transaction.atomic():
-            household, _created = household_get_or_create(
-                by=by,
-                hamlet=hamlet,
-                address_label=address_label,
-                head_name=head_name,
-                phone=household_phone,
-                is_demo=is_demo,
-            )
+            if declined:
+                household = household_declined(by=by, hamlet=hamlet, is_demo=is_demo)
+            else:
+                household, _created = household_get_or_create(
+                    by=by,
+                    hamlet=hamlet,
+                    address_label=address_label,
+                    head_name=head_name,
+                    phone=household_phone,
+                    consent=consent,
+                    is_demo=is_demo,
+                )
             _validate(team, household, data)
             visit = Visit(
                 team=team,

@@ -183,6 +183,7 @@ def test_a_leader_posting_another_teams_id_in_a_hidden_field_still_logs_for_thei
     form = client.get(reverse("outreach:visit_new")).context["form"]
     data = {
         "submission_id": str(uuid.uuid4()),
+        "consent": "given",
         "visited_on": "2026-11-03",
         "hamlet": ours["hamlet"].pk,
         "address_label": "Số 9",

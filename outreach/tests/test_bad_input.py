@@ -60,6 +60,7 @@ def official_client(official):
 def _visit(team, hamlet, **overrides) -> dict:
     values = {
         "submission_id": str(uuid.uuid4()),
+        "consent": Household.Consent.GIVEN,
         "visited_on": (timezone.localdate() - dt.timedelta(days=1)).isoformat(),
         "hamlet": str(hamlet.pk),
         "address_label": "Số 12, ngõ 3",

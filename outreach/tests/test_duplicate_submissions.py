@@ -42,6 +42,7 @@ def place(reference_data, divisions):
 def _form(team, hamlet, n: int, submission_id: uuid.UUID, notes: str = "") -> dict:
     return {
         "submission_id": str(submission_id),
+        "consent": "given",
         "visited_on": (timezone.localdate() - dt.timedelta(days=1)).isoformat(),
         "hamlet": str(hamlet.pk),
         "address_label": f"Số {n}, ngõ 3",

@@ -116,6 +116,7 @@ def visit_new(request):
             address_label=data["address_label"],
             data=form.visit_data(),
             head_name=data["head_name"],
+            consent=data["consent"],
         )
     except VisitConflict as conflict:
         # Most often the browser's Back button re-sent an old page with new content.
