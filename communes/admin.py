@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 
-from .models import Commune, District, Hamlet, Province
+from .models import Commune, District, Hamlet, Province, code_typed
 from .resources import CommuneResource, DistrictResource, HamletResource, ProvinceResource
 from .services import commune_save
 from .text import fold
@@ -16,8 +16,9 @@ class FoldedSearchMixin:
         term = search_term.strip()
         if not term:
             return queryset, False
-        if term.isdigit() and hasattr(self.model, "code"):
-            by_code = queryset.filter(code=int(term))
+        code = code_typed(term)
+        if code is not None and hasattr(self.model, "code"):
+            by_code = queryset.filter(code=code)
             if by_code.exists():
                 return by_code, False
         return queryset.filter(name_folded__contains=fold(term)), False

@@ -110,6 +110,15 @@ class District(NamedUnit):
         verbose_name_plural = _("districts")
 
 
+def code_typed(text: str) -> int | None:
+    """The official code `text` is, if it is one: a few plain digits.
+
+    Not str.isdigit(), which also accepts digits int() cannot read ("²") and numbers of
+    thousands of digits, which int() refuses too.
+    """
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
 class CommuneQuerySet(models.QuerySet):
     def search(self, text: str) -> "CommuneQuerySet":
         """Communes whose code is `text` or whose name contains it, ignoring diacritics."""
@@ -117,8 +126,8 @@ class CommuneQuerySet(models.QuerySet):
         if not text:
             return self
         query = Q(name_folded__contains=fold(text))
-        if text.isdigit():
-            query |= Q(code=int(text))
+        if (code := code_typed(text)) is not None:
+            query |= Q(code=code)
         return self.filter(query)
 
 

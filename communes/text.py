@@ -7,9 +7,16 @@ _LETTERS = str.maketrans({"đ": "d", "Đ": "d"})
 
 
 def fold(text: str) -> str:
-    """Lower-case, without Vietnamese diacritics, with runs of spaces made one."""
+    """Lower-case, without Vietnamese diacritics, with runs of spaces made one.
+
+    The letters are put back together once their marks are off: decomposing splits
+    some letters into several that are not marks (a Korean syllable into two or three),
+    and the folded copy is stored in a column no longer than the text's own.
+    """
     decomposed = unicodedata.normalize("NFD", text.translate(_LETTERS))
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if not bare.isascii():
+        bare = unicodedata.normalize("NFC", bare)
     return " ".join(bare.lower().split())
 
 

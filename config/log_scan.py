@@ -11,7 +11,8 @@ import re
 from collections.abc import Iterable
 
 # Vietnamese mobile numbers as stored (0912345678) or typed (+84 912 345 678).
-PHONE = re.compile(r"(?<!\d)(?:\+?84[\s.]?|0)[35789](?:[\s.]?\d){8}(?!\d)")
+# Not inside a longer word: a Celery task id ("…-0538350576d9") holds such digits too.
+PHONE = re.compile(r"(?<![\w.-])(?:\+?84[\s.]?|0)[35789](?:[\s.]?\d){8}(?![\w])")
 # Shorter names would match ordinary words.
 MIN_NAME_LENGTH = 8
 # The test tools' own loggers (factory_boy names the objects it builds, Hypothesis the

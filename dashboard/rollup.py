@@ -17,12 +17,13 @@ Python and the worker's memory does not grow with the data. On PostgreSQL the sa
 statement compares the new rows with the old and writes only those that differ.
 """
 
+import calendar
 import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
@@ -375,13 +376,11 @@ def _months(day_model, month_model, cells: Cells, now: datetime) -> None:
     if cells.days is not None:
         months = sorted({day.replace(day=1) for day in cells.days})
         # A range first, which the (commune, day) index answers; then the months in it.
+        # It ends on the last month's last day (the next month's first is no date after
+        # December 9999).
         last = months[-1]
-        after = (
-            last.replace(year=last.year + 1, month=1)
-            if last.month == 12
-            else last.replace(month=last.month + 1)
-        )
-        days = days.filter(day__gte=months[0], day__lt=after, month__in=months)
+        end = last.replace(day=calendar.monthrange(last.year, last.month)[1])
+        days = days.filter(day__gte=months[0], day__lte=end, month__in=months)
         old = old.filter(month__in=months)
     keys = [f.attname for f in _keys(month_model) if f.name != "month"]
     figures = [f.name for f in _columns(month_model) if isinstance(f, PositiveIntegerField)]
@@ -469,7 +468,9 @@ def _chunks(places_by_day: dict[date, set[int]]) -> Iterator[Cells]:
     days = sorted(places_by_day)
     while days:
         first = days[0]
-        chunk = [d for d in days if d < first + timedelta(days=CHUNK_DAYS)]
+        # By the days between, not first + CHUNK_DAYS: that is past date.max for a day
+        # typed in the year 9999.
+        chunk = [d for d in days if (d - first).days < CHUNK_DAYS]
         days = days[len(chunk) :]
         yield Cells(places=set().union(*(places_by_day[d] for d in chunk)), days=set(chunk))
 

@@ -255,7 +255,10 @@ def _year(value: Any) -> int | None:
     if not text:
         return None
     if re.fullmatch(r"\d+(\.0+)?", text):
-        return int(float(text))
+        try:
+            return int(float(text))
+        except OverflowError:  # more digits than a float holds: infinite
+            raise CellError(_("Enter the year with four digits, such as 1995.")) from None
     day = _date(text)
     return day.year if day else None
 

@@ -95,6 +95,10 @@ def households_matching(
     """Households whose address starts like what the leader is typing, for the picker."""
     folded = " ".join(fold(text).replace(",", " ").replace(".", " ").split())
     queryset = households_visible(user)
+    if "\x00" in folded:
+        # The database stores no NUL character (and refuses one in a query): no address
+        # has one.
+        return queryset.none()
     if hamlet_id:
         queryset = queryset.filter(hamlet_id=hamlet_id)
     if folded:

@@ -10,6 +10,10 @@ from outreach.models import FileImport, Member
 
 from .catalogue import TOPIC_LABELS
 
+# The longest key trainings.services.person_key makes: "n:", a folded full name (150
+# letters at most), "|" and a folded agency (200); an e-mail's ("e:" and 254) is shorter.
+PERSON_KEY_LENGTH = 2 + 150 + 1 + 200
+
 
 class Audience(models.TextChoices):
     KEY_OFFICIALS = "key_officials", _("Key officials")
@@ -165,7 +169,7 @@ class Attendance(models.Model):
     phone = models.CharField(_("phone"), max_length=10, blank=True)
     # Who the person is across sessions: the member, else their phone, else their folded
     # name and agency. One person attends a session once; distinct people count once.
-    person_key = models.CharField(max_length=260, editable=False)
+    person_key = models.CharField(max_length=PERSON_KEY_LENGTH, editable=False)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -236,7 +240,7 @@ class CourseEnrolment(models.Model):
     agency = models.CharField(_("agency"), max_length=200, blank=True)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=10, blank=True)
-    person_key = models.CharField(max_length=260, editable=False)
+    person_key = models.CharField(max_length=PERSON_KEY_LENGTH, editable=False)
     audience = models.CharField(
         _("audience"), max_length=20, choices=Audience.choices, default=Audience.CIVIL_SERVANTS
     )

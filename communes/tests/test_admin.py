@@ -36,6 +36,13 @@ def test_admin_search_ignores_diacritics_and_case(superuser_client, typed, expec
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("typed", ["²", "9" * 5000])
+def test_admin_search_for_digits_that_are_no_code_finds_nothing(superuser_client, typed):
+    # str.isdigit() takes both for a code, which int() then could not read.
+    assert _changelist_names(superuser_client, typed) == []
+
+
+@pytest.mark.django_db
 def test_admin_changelist_filters_by_district_kind_and_status(superuser_client):
     url = reverse("admin:communes_commune_changelist")
     district = Commune.objects.get(code=14269).district_id

@@ -754,3 +754,34 @@ def test_the_marks_of_one_bucket_beyond_a_batch_are_recomputed_once(divisions, m
     assert result.claimed == 26
     assert not PendingRollup.objects.exists()
     _assert_exact()
+
+
+def test_a_day_typed_in_the_year_9999_does_not_stop_the_roll_up(divisions):
+    # Forms accept such days (a session's start, a member's day of joining Zalo). Every
+    # run once stopped on their mark and kept it, so the dashboards stopped changing.
+    campaign = Campaign(random.Random(12))
+    last_day = dt.date(9999, 12, 31)
+    session = session_create(
+        by=campaign.admin,
+        title="Tập huấn",
+        format=TrainingSession.Format.COMMUNITY_TRAINING,
+        audience=Audience.RESIDENTS,
+        level=Level.COMMUNE,
+        commune=campaign.communes[0],
+        starts_on=last_day,
+        ends_on=last_day,
+        status=TrainingSession.Status.HELD,
+    )
+    attendance_add(by=campaign.admin, session=session, full_name="Lê Thị Hoa")
+    member_update(
+        by=campaign.admin,
+        member=Member.objects.first(),
+        on_zalo_oa=True,
+        zalo_joined_on=dt.date(9999, 12, 20),
+    )
+    campaign.visit_new()
+
+    rollup.rollup_pending()
+
+    assert not PendingRollup.objects.exists()
+    _assert_exact()

@@ -350,6 +350,13 @@ def _bad_date(hai_dong):
     )
 
 
+def _bad_birth_year(hai_dong):
+    # More digits than a float holds: the check once failed on an unexpected error.
+    return _row(name="Vũ Văn Em", phone="0915000001", birth_year="9" * 400), (
+        "Year of birth: Enter the year with four digits, such as 1995."
+    )
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "bad",
@@ -365,6 +372,7 @@ def _bad_date(hai_dong):
         _bad_missing_name,
         _bad_missing_team,
         _bad_date,
+        _bad_birth_year,
     ],
 )
 def test_one_bad_row_refuses_the_whole_file_with_its_row_number_and_reason(

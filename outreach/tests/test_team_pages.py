@@ -150,6 +150,32 @@ def test_a_second_team_of_the_same_name_is_refused_beside_the_name(official, tea
 
 
 @pytest.mark.django_db
+def test_names_as_long_as_the_form_allows_are_stored_whatever_their_letters(official, team):
+    # Their folded copy, kept for search and uniqueness, once overflowed its column.
+    name = "가" * 100
+    client = _client(official)
+    response = client.post(
+        reverse("outreach:team_create"), {"name": name, "formed_on": "2024-03-01"}
+    )
+    assert response.status_code == 302
+    response = client.post(reverse("outreach:hamlet_create"), {"name": name})
+    assert response.status_code == 302
+    response = client.post(
+        reverse("outreach:member_create", args=[team.pk]),
+        {
+            "full_name": "김" * 150,
+            "role": Member.Role.MEMBER,
+            "affiliation": Member.Affiliation.OTHER,
+            "joined_on": "2024-03-01",
+        },
+    )
+    assert response.status_code == 302
+    assert Team.objects.filter(name=name).exists()
+    assert Hamlet.objects.filter(name=name).exists()
+    assert team.members.get().full_name == "김" * 150
+
+
+@pytest.mark.django_db
 def test_commune_official_renames_a_team_and_changes_its_hamlet(official, team, hai_dong):
     other_hamlet = HamletFactory(commune=hai_dong, name="Thôn Nam")
     response = _client(official).post(

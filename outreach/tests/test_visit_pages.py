@@ -100,6 +100,7 @@ def _form(team, hamlet, day, **overrides) -> dict:
     """What the phone form posts for a typical visit."""
     values = {
         "submission_id": str(uuid.uuid4()),
+        "consent": Household.Consent.GIVEN,
         "visited_on": day.isoformat(),
         "hamlet": str(hamlet.pk),
         "address_label": "Số 12, ngõ 3",
@@ -485,6 +486,18 @@ def test_household_search_answers_at_most_10(client, leader, hamlet):
     client.force_login(leader)
 
     assert len(client.get(SEARCH, {"hamlet": hamlet.pk, "q": "so"}).json()) == 10
+
+
+@pytest.mark.django_db
+def test_household_search_finds_nothing_for_text_with_a_nul_character(client, leader, hamlet):
+    # The picker sends what is typed as it is; the database refuses a NUL in a query.
+    HouseholdFactory(hamlet=hamlet, address_label="Số 12, ngõ 3")
+    client.force_login(leader)
+
+    response = client.get(SEARCH, {"q": "Số 1\x002"})
+
+    assert response.status_code == 200
+    assert response.json() == []
 
 
 # The visit list ------------------------------------------------------------------------

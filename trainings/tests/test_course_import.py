@@ -355,6 +355,21 @@ def test_one_bad_row_refuses_the_whole_file_naming_the_row(
 
 
 @pytest.mark.django_db
+def test_a_learner_told_apart_by_a_long_name_and_agency_is_imported(
+    signed_in, divisions, django_capture_on_commit_callbacks
+):
+    # No phone and no e-mail: the record is found by name and agency, which once did not
+    # fit the column that keeps them, and the apply failed on an unexpected error.
+    name, agency = "Nguyễn " * 21 + "An", "Đ" * 200
+    content = _xlsx([_row(name=name, agency=agency, phone="")])
+
+    course_import = _imported(signed_in, django_capture_on_commit_callbacks, content)
+
+    assert course_import.status == CourseImport.Status.DONE, course_import.result
+    assert CourseEnrolment.objects.get().agency == agency
+
+
+@pytest.mark.django_db
 def test_the_apply_checks_again_and_writes_nothing_when_the_file_no_longer_passes(
     signed_in, divisions, django_capture_on_commit_callbacks
 ):

@@ -429,6 +429,19 @@ def test_a_duplicate_attendee_is_refused_with_the_input_kept(official, hai_dong)
 
 
 @pytest.mark.django_db
+def test_an_attendee_with_the_longest_name_and_agency_the_form_allows_is_listed(official, hai_dong):
+    # Without a phone, the person is told apart by name and agency, which once did not
+    # fit the column that keeps them.
+    session = _session(official, commune=hai_dong)
+    typed = {"attendance-full_name": "Nguyễn " * 21 + "An", "attendance-agency": "Đ" * 200}
+
+    response = _client(official).post(reverse("trainings:attendance_add", args=[session.pk]), typed)
+
+    assert response.status_code == 302
+    assert Attendance.objects.get().agency == "Đ" * 200
+
+
+@pytest.mark.django_db
 def test_an_attendee_needs_a_name_and_a_valid_phone(official, hai_dong):
     session = _session(official, commune=hai_dong)
     url = reverse("trainings:attendance_add", args=[session.pk])
