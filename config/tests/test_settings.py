@@ -14,12 +14,20 @@ from django.utils import formats, timezone, translation
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Left out of a subprocess's environment; the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE
+# in the process they share with these under pytest-xdist, and production never has it.
+NOT_INHERITED = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "DJANGO_SETTINGS_MODULE",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
+
+
 def _run_settings(env_overrides: dict[str, str], code: str) -> subprocess.CompletedProcess:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}
-    }
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings", **env_overrides})
     return subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
