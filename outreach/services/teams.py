@@ -139,6 +139,18 @@ def _validate_member(member: Member) -> None:
     member.full_clean()
 
 
+def _member_changed(by: User, member: Member, before: dict) -> None:
+    """The audit entry of a change to a member: the fields that differ from `before`."""
+    audit_entry(
+        by=by,
+        action=Action.CHANGED,
+        obj=member,
+        commune_id=member.team.commune_id,
+        before=before,
+        after=audit_snapshot(member, MEMBER_AUDITED),
+    )
+
+
 @transaction.atomic
 def member_create(*, by: User, team: Team, is_demo: bool = False, **fields) -> Member:
     """Add a member to a team. `fields` are those of MEMBER_FIELDS."""
@@ -293,14 +305,7 @@ def member_update(*, by: User, member: Member, team: Team | None = None, **chang
         update_fields.append("on_zalo_oa")
     _validate_member(member)
     member.save(update_fields=update_fields)
-    audit_entry(
-        by=by,
-        action=Action.CHANGED,
-        obj=member,
-        commune_id=member.team.commune_id,
-        before=audited,
-        after=audit_snapshot(member, MEMBER_AUDITED),
-    )
+    _member_changed(by, member, audited)
     after = _member_days(member, member.team.commune_id)
     rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=before | after)
     if member.user_id and "role" in changes:
@@ -324,14 +329,7 @@ def member_deactivate(*, by: User, member: Member, left_on: date) -> Member:
     member.left_on = left_on
     member.full_clean()
     member.save(update_fields=["is_active", "left_on"])
-    audit_entry(
-        by=by,
-        action=Action.CHANGED,
-        obj=member,
-        commune_id=member.team.commune_id,
-        before=audited,
-        after=audit_snapshot(member, MEMBER_AUDITED),
-    )
+    _member_changed(by, member, audited)
     if member.user_id:
         User.objects.filter(pk=member.user_id).update(is_active=False)
     rollup_buckets_mark(
@@ -373,14 +371,7 @@ def member_login_create(*, by: User, member: Member) -> tuple[User, str]:
     audited = audit_snapshot(member, MEMBER_AUDITED)
     member.user = user
     member.save(update_fields=["user"])
-    audit_entry(
-        by=by,
-        action=Action.CHANGED,
-        obj=member,
-        commune_id=member.team.commune_id,
-        before=audited,
-        after=audit_snapshot(member, MEMBER_AUDITED),
-    )
+    _member_changed(by, member, audited)
     user_role_sync(user=user)
     return user, password
 
