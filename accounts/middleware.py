@@ -29,6 +29,13 @@ def session_start(sender, request, user, **kwargs) -> None:
         request.session[LAST_SEEN_KEY] = int(time.time())
 
 
+def without_session(view):
+    """Mark a view that must answer without reading the session (the health check: it
+    answers while the database, where sessions live, is away)."""
+    view.without_session = True
+    return view
+
+
 class IdleTimeoutMiddleware:
     """Logs staff and admins out after settings.STAFF_IDLE_TIMEOUT without a request."""
 
@@ -36,6 +43,11 @@ class IdleTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if getattr(view_func, "without_session", False):
+            return None
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and idle_limited(user):
             limit = settings.STAFF_IDLE_TIMEOUT.total_seconds()
@@ -51,4 +63,4 @@ class IdleTimeoutMiddleware:
                 return redirect_to_login(request.get_full_path())
             if last is None or now - last >= TOUCH_EVERY_SECONDS:
                 request.session[LAST_SEEN_KEY] = now
-        return self.get_response(request)
+        return None

@@ -115,8 +115,16 @@ class Worker:
         worker.task_peak_rss_mb()   # the child that ran the tasks
     """
 
-    def __init__(self, ctx: Context, *, concurrency: int = 1, start_timeout: float = 60.0):
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        concurrency: int = 1,
+        start_timeout: float = 60.0,
+        loglevel: str = "WARNING",
+    ):
         self.ctx = ctx
+        self.loglevel = loglevel
         self.concurrency = concurrency
         self.start_timeout = start_timeout
         # A unique node name, so that the ping answers for this worker and no other.
@@ -143,7 +151,7 @@ class Worker:
             "worker",
             f"--concurrency={self.concurrency}",
             "--pool=prefork",
-            "--loglevel=WARNING",
+            f"--loglevel={self.loglevel}",
             "-n",
             self.nodename,
             # Nothing to synchronise with: it is the only worker on the bench's broker.

@@ -16,4 +16,6 @@ DJANGO_MESSAGES = [
     gettext_noop("Ensure this value is less than or equal to %(limit_value)s."),
     gettext_noop("Select a valid choice. That choice is not one of the available choices."),
     gettext_noop("Select a valid choice. %(value)s is not one of the available choices."),
+    # A multiple choice (services, members) posted with a value that is not an id.
+    gettext_noop("“%(pk)s” is not a valid value."),
 ]

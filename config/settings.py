@@ -164,7 +164,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": REDIS_TIMEOUT,
     "socket_connect_timeout": REDIS_TIMEOUT,
+    # A task taken by a worker that dies without a word (killed, its machine lost) goes
+    # back to the queue once it has been out this long, found by a sweep of the
+    # unacknowledged tasks every interval x throttle seconds (kombu: 10 x 10). A task
+    # that outlives the timeout is handed out again while it runs: the roll-ups are
+    # idempotent and serialised by a lock, so that costs work, never figures. Beat's
+    # five-minute pending run catches up sooner in production anyway.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "unacked_restore_interval": env.int("CELERY_RESTORE_INTERVAL", default=10),
+    "unacked_restore_throttle": env.int("CELERY_RESTORE_THROTTLE", default=10),
 }
 # Publishing gives up at once: what a task would do is recorded in Postgres first (the
 # pending roll-up buckets), and beat picks it up if a request to the broker was lost. A

@@ -27,3 +27,5 @@ urlpatterns = [
     path("dashboard/", include("dashboard.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
 ]
+
+handler500 = "config.views.server_error"

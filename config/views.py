@@ -1,23 +1,30 @@
-"""Project-level pages: the public home page and the health check."""
+"""Project-level pages: the public home page, the health check and the error pages."""
 
 import functools
 import logging
+import sys
 import time
 
 import redis
 from django.conf import settings
-from django.db import connection
-from django.http import JsonResponse
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from accounts.middleware import without_session
 from accounts.scopes import scope_for
 from communes.selectors import districts_with_commune_counts, province_get
 
 logger = logging.getLogger(__name__)
+
+# What the database says when it is away: refused, restarting, a connection cut.
+DATABASE_AWAY = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 10
 
 # /healthz must answer within 3 seconds even when Redis hangs: one second for each check.
 HEALTH_TIMEOUT = 1.0
@@ -73,6 +80,7 @@ def _check_broker() -> str | None:
     return None
 
 
+@without_session
 @never_cache
 @require_GET
 def healthz(request):
@@ -96,3 +104,15 @@ def healthz(request):
         "seconds": round(time.monotonic() - started, 3),
     }
     return JsonResponse(body, status=503 if failing else 200)
+
+
+def server_error(request):
+    """Django's 500 handler, in the page's language. A database that is away (restarting,
+    refusing connections) answers 503 with Retry-After, so that a phone's user knows to
+    send the form again and a load balancer to try later. Rendered without the request:
+    its user and session would be read from the database."""
+    if isinstance(sys.exc_info()[1], DATABASE_AWAY):
+        response = HttpResponse(loader.render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return HttpResponse(loader.render_to_string("500.html"), status=500)

@@ -248,6 +248,15 @@ def _date(value: Any) -> date | None:
     raise CellError(_("Enter the date as day/month/year, such as 29/11/2026."))
 
 
+def _past_date(value: Any) -> date | None:
+    """A day that has already come: nobody joins a team or leaves it tomorrow (the
+    member and team forms refuse it too)."""
+    day = _date(value)
+    if day is not None and day > timezone.localdate():
+        raise CellError(_("Choose today or a day in the past."))
+    return day
+
+
 def _year(value: Any) -> int | None:
     if isinstance(value, datetime | date):
         return value.year
@@ -338,9 +347,9 @@ class _Readers:
                 ),
             ),
             "on_zalo_oa": self.boolean,
-            "zalo_joined_on": _date,
-            "joined_on": _date,
-            "left_on": _date,
+            "zalo_joined_on": _past_date,
+            "joined_on": _past_date,
+            "left_on": _past_date,
         }
 
     def boolean(self, value: Any) -> bool | None:
@@ -561,7 +570,7 @@ def _parse_row(
     row.team_name = _text(cell("team"))
     row.hamlet_name = _text(cell("hamlet"))
     try:
-        row.team_formed_on = _date(cell("team_formed_on"))
+        row.team_formed_on = _past_date(cell("team_formed_on"))
     except CellError as exc:
         plan.error(number, f"{COLUMNS_BY_KEY['team_formed_on'].label}: {exc}")
     try:

@@ -6,14 +6,12 @@ import datetime as dt
 import io
 import random
 import uuid
-from collections import Counter, defaultdict
 
 import pytest
 from celery import current_app
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import Q
 
 from accounts.models import User
 from communes.models import Commune, PendingRollup, RollupSource
@@ -21,11 +19,6 @@ from communes.services import ROLLUP_TASK
 from dashboard import rollup
 from dashboard.models import (
     CommuneDay,
-    CommuneDayService,
-    CommuneMonth,
-    CommuneMonthService,
-    CommuneReadiness,
-    HamletDay,
     RollupState,
     TeamDay,
     TeamTotal,
@@ -52,7 +45,6 @@ from outreach.services import (
 from outreach.services.visits import VisitData
 from outreach.tests.factories import HamletFactory
 from trainings.models import OFFICIAL_AUDIENCES, Audience, Level, TrainingSession
-from trainings.selectors import training_figures
 from trainings.services import (
     attendance_add,
     attendance_remove,
@@ -61,6 +53,8 @@ from trainings.services import (
     session_create,
     session_update,
 )
+
+from .exact import assert_figures_exact, stored_figures
 
 START = dt.date(2026, 8, 1)
 CODES = [14269, 14272, 13603]  # Hải Đông, Hải Tây (Hải Hậu), Mỹ Phúc (Mỹ Lộc)
@@ -71,264 +65,6 @@ def _day(rng: random.Random) -> dt.date:
 
 
 # --- The figures recomputed from the raw rows, independently of the roll-up ----------
-
-
-def _expected() -> dict[str, set]:
-    """Every summary figure recomputed in Python from the raw rows."""
-    visits = list(
-        Visit.objects.select_related("team", "household").prefetch_related("members", "services")
-    )
-    first_of: dict[int, Visit] = {}
-    for visit in sorted(visits, key=lambda v: (v.visited_on, v.pk)):
-        first_of.setdefault(visit.household_id, visit)
-    communes = dict(Commune.objects.values_list("pk", "district_id"))
-
-    days: dict[tuple, Counter] = defaultdict(Counter)
-    members_out: dict[tuple, set] = defaultdict(set)
-    teams_out: dict[tuple, set] = defaultdict(set)
-    services: Counter = Counter()
-    hamlets: dict[tuple, Counter] = defaultdict(Counter)
-    team_days: dict[tuple, Counter] = defaultdict(Counter)
-    team_households: dict[tuple, set] = defaultdict(set)
-    for v in visits:
-        key = (v.team.commune_id, v.visited_on)
-        first = first_of[v.household_id].pk == v.pk
-        days[key].update(visits=1, households_first=int(first), return_visits=int(not first))
-        days[key]["residents_helped"] += v.residents_helped
-        teams_out[key].add(v.team_id)
-        members_out[key] |= {m.pk for m in v.members.all()}
-        for service in v.services.all():
-            services[(*key, service.pk)] += 1
-        hamlet_key = (v.household.hamlet_id, v.household.commune_id, v.visited_on)
-        hamlets[hamlet_key].update(visits=1, households_first=int(first))
-        hamlets[hamlet_key]["residents_helped"] += v.residents_helped
-        team_key = (v.team_id, v.team.commune_id, v.visited_on)
-        team_days[team_key].update(visits=1)
-        team_days[team_key]["residents_helped"] += v.residents_helped
-        team_households[team_key].add(v.household_id)
-    first_by_team: dict[tuple, Visit] = {}
-    for v in sorted(visits, key=lambda v: (v.visited_on, v.pk)):
-        first_by_team.setdefault((v.team_id, v.household_id), v)
-    for v in first_by_team.values():
-        team_days[(v.team_id, v.team.commune_id, v.visited_on)]["households_new"] += 1
-    for key in days:
-        days[key]["teams_visiting"] = len(teams_out[key])
-        days[key]["members_visiting"] = len(members_out[key])
-    for team in Team.objects.all():
-        days[(team.commune_id, team.formed_on)]["teams_formed"] += 1
-        if team.dissolved_on:
-            days[(team.commune_id, team.dissolved_on)]["teams_dissolved"] += 1
-    for member in Member.objects.select_related("team"):
-        commune = member.team.commune_id
-        days[(commune, member.joined_on)]["members_joined"] += 1
-        if member.left_on:
-            days[(commune, member.left_on)]["members_left"] += 1
-        if member.on_zalo_oa:
-            since = max(member.joined_on, member.zalo_joined_on or member.joined_on)
-            if member.left_on is None or member.left_on >= since:
-                days[(commune, since)]["zalo_joined"] += 1
-                if member.left_on:
-                    days[(commune, member.left_on)]["zalo_left"] += 1
-
-    totals = set()
-    for team in Team.objects.all():
-        mine = [v for v in visits if v.team_id == team.pk]
-        totals.add(
-            (
-                team.pk,
-                len(mine),
-                len({v.household_id for v in mine}),
-                max((v.visited_on for v in mine), default=None),
-            )
-        )
-    readiness = set()
-    for commune_id in {h.commune_id for h in Household.objects.all()}:
-        households = Household.objects.filter(commune_id=commune_id)
-        for item in READINESS_FIELDS:
-            yes = sum(1 for h in households if getattr(h, item) is True)
-            answered = sum(1 for h in households if getattr(h, item) is not None)
-            readiness.add((commune_id, item, yes, answered))
-
-    trainings: dict[tuple, Counter] = defaultdict(Counter)
-    for session in TrainingSession.objects.filter(status=TrainingSession.Status.HELD):
-        district = session.district_id or (session.commune.district_id if session.commune else None)
-        key = (session.level, district, session.commune_id, session.starts_on, session.audience)
-        named = session.attendances.count()
-        counted = getattr(session, "headcount", None)
-        trainings[key]["sessions_held"] += 1
-        trainings[key]["attendees"] += counted.total if counted else named
-    from trainings.models import CourseEnrolment
-
-    for e in CourseEnrolment.objects.filter(completed_on__isnull=False).select_related("commune"):
-        level = (
-            Level.COMMUNE if e.commune_id else Level.DISTRICT if e.district_id else Level.PROVINCE
-        )
-        district = e.district_id or (e.commune.district_id if e.commune else None)
-        trainings[(level, district, e.commune_id, e.completed_on, e.audience)][
-            "course_completions"
-        ] += 1
-
-    years = set()
-    for year in {k[3].year for k in trainings}:
-        province = training_figures(year)
-        years.add((year, None, None, province.distinct_people, province.officials_trained))
-        used = Commune.objects.filter(
-            Q(code__in=CODES)
-            | Q(pk__in=CourseEnrolment.objects.values("commune"))
-            | Q(pk__in=TrainingSession.objects.values("commune"))
-        )
-        for district_id in {c.district_id for c in used}:
-            f = training_figures(year, district_id=district_id)
-            if f.distinct_people:
-                years.add((year, district_id, None, f.distinct_people, f.officials_trained))
-        for commune_id in [c.pk for c in used]:
-            f = training_figures(year, commune_id=commune_id)
-            if f.distinct_people:
-                years.add((year, None, commune_id, f.distinct_people, f.officials_trained))
-
-    def nonzero(counter):
-        return tuple(sorted((k, v) for k, v in counter.items() if v))
-
-    months: dict[tuple, Counter] = defaultdict(Counter)
-    for (c, d), f in days.items():
-        months[(c, d.replace(day=1))].update(
-            {name: value for name, value in f.items() if name in MONTH_FIGURES}
-        )
-    month_services: Counter = Counter()
-    for (c, d, service), n in services.items():
-        month_services[(c, d.replace(day=1), service)] += n
-
-    return {
-        "commune_month": {
-            (c, m, communes[c], nonzero(f)) for (c, m), f in months.items() if nonzero(f)
-        },
-        "month_services": {(c, m, s, n) for (c, m, s), n in month_services.items()},
-        "commune_day": {(c, d, communes[c], nonzero(f)) for (c, d), f in days.items()},
-        "services": {(c, d, s, n) for (c, d, s), n in services.items()},
-        "hamlets": {(h, c, d, nonzero(f)) for (h, c, d), f in hamlets.items()},
-        "team_days": {
-            (
-                t,
-                c,
-                d,
-                f["visits"],
-                len(team_households[(t, c, d)]),
-                f["residents_helped"],
-                f["households_new"],
-            )
-            for (t, c, d), f in team_days.items()
-        },
-        "team_totals": totals,
-        "readiness": readiness,
-        "trainings": {(*k, nonzero(f)) for k, f in trainings.items()},
-        "years": years,
-    }
-
-
-MONTH_FIGURES = [
-    "visits",
-    "households_first",
-    "return_visits",
-    "residents_helped",
-    "teams_formed",
-    "teams_dissolved",
-    "members_joined",
-    "members_left",
-    "zalo_joined",
-    "zalo_left",
-]
-COMMUNE_DAY_FIGURES = [
-    "visits",
-    "households_first",
-    "return_visits",
-    "residents_helped",
-    "teams_visiting",
-    "members_visiting",
-    "teams_formed",
-    "teams_dissolved",
-    "members_joined",
-    "members_left",
-    "zalo_joined",
-    "zalo_left",
-]
-
-
-def _stored() -> dict[str, set]:
-    """What the summary tables hold, in the same shape as _expected()."""
-
-    def figures(row, names):
-        return tuple(sorted((n, getattr(row, n)) for n in names if getattr(row, n)))
-
-    return {
-        "commune_month": {
-            (r.commune_id, r.month, r.district_id, figures(r, MONTH_FIGURES))
-            for r in CommuneMonth.objects.all()
-        },
-        "month_services": set(
-            CommuneMonthService.objects.values_list("commune_id", "month", "service_id", "visits")
-        ),
-        "commune_day": {
-            (r.commune_id, r.day, r.district_id, figures(r, COMMUNE_DAY_FIGURES))
-            for r in CommuneDay.objects.all()
-        },
-        "services": set(
-            CommuneDayService.objects.values_list("commune_id", "day", "service_id", "visits")
-        ),
-        "hamlets": {
-            (
-                r.hamlet_id,
-                r.commune_id,
-                r.day,
-                figures(r, ["visits", "households_first", "residents_helped"]),
-            )
-            for r in HamletDay.objects.all()
-        },
-        "team_days": set(
-            TeamDay.objects.values_list(
-                "team_id",
-                "commune_id",
-                "day",
-                "visits",
-                "households",
-                "residents_helped",
-                "households_new",
-            )
-        ),
-        "team_totals": set(
-            TeamTotal.objects.values_list(
-                "team_id", "visits", "households_reached", "last_visited_on"
-            )
-        ),
-        "readiness": set(
-            CommuneReadiness.objects.values_list(
-                "commune_id", "item", "households_yes", "households_answered"
-            )
-        ),
-        "trainings": {
-            (
-                r.level,
-                r.district_id,
-                r.commune_id,
-                r.day,
-                r.audience,
-                figures(r, ["sessions_held", "attendees", "course_completions"]),
-            )
-            for r in TrainingDay.objects.all()
-        },
-        "years": set(
-            TrainingYear.objects.values_list(
-                "year", "district_id", "commune_id", "people_trained", "officials_trained"
-            )
-        ),
-    }
-
-
-def _assert_exact() -> None:
-    expected, stored = _expected(), _stored()
-    for table in expected:
-        missing = expected[table] - stored[table]
-        extra = stored[table] - expected[table]
-        assert not missing and not extra, f"{table}: missing {missing}, extra {extra}"
 
 
 # --- A random sequence of changes ----------------------------------------------------
@@ -562,11 +298,11 @@ def test_pending_roll_ups_after_random_changes_equal_a_recomputation_from_raw_ro
             campaign.step()
         rollup.rollup_pending()
         assert not PendingRollup.objects.exists()
-        _assert_exact()
+        assert_figures_exact(CODES)
     # Nothing left to do: a second run changes nothing.
-    before = _stored()
+    before = stored_figures()
     rollup.rollup_pending()
-    assert _stored() == before
+    assert stored_figures() == before
 
 
 def test_a_full_roll_up_twice_gives_the_same_figures_as_the_pending_ones(divisions):
@@ -574,12 +310,12 @@ def test_a_full_roll_up_twice_gives_the_same_figures_as_the_pending_ones(divisio
     for _ in range(60):
         campaign.step()
     rollup.rollup_pending()
-    pending = _stored()
+    pending = stored_figures()
     rollup.rollup_full()
-    first = _stored()
+    first = stored_figures()
     rollup.rollup_full()
-    assert _stored() == first == pending
-    _assert_exact()
+    assert stored_figures() == first == pending
+    assert_figures_exact(CODES)
     assert RollupState.objects.get().last_full_at is not None
 
 
@@ -600,13 +336,13 @@ def test_a_bucket_marked_during_a_run_is_kept_for_the_next(divisions, monkeypatc
     monkeypatch.setattr(rollup, "_recompute", original)
     rollup.rollup_pending()
     assert not PendingRollup.objects.exists()
-    _assert_exact()
+    assert_figures_exact(CODES)
 
 
 def test_a_failed_run_leaves_the_figures_and_the_marks_as_they_were(divisions, monkeypatch):
     campaign = Campaign(random.Random(4))
     rollup.rollup_pending()
-    before = _stored()
+    before = stored_figures()
     for _ in range(5):
         campaign.visit_new()
     marks = PendingRollup.objects.count()
@@ -617,7 +353,7 @@ def test_a_failed_run_leaves_the_figures_and_the_marks_as_they_were(divisions, m
     monkeypatch.setattr(rollup, "_training_cells", killed)
     with pytest.raises(RuntimeError):
         rollup.rollup_pending()
-    assert _stored() == before
+    assert stored_figures() == before
     assert PendingRollup.objects.count() == marks
 
 
@@ -650,11 +386,11 @@ def test_rollup_command_runs_pending_and_full(divisions):
     out = io.StringIO()
     call_command("rollup", stdout=out)
     assert not PendingRollup.objects.exists()
-    _assert_exact()
+    assert_figures_exact(CODES)
     call_command("rollup", "--full", stdout=out)
     assert RollupState.objects.get().last_full_at is not None
     assert len(out.getvalue().splitlines()) == 2  # one summary line per run
-    _assert_exact()
+    assert_figures_exact(CODES)
 
 
 def test_officials_trained_counts_a_person_once_across_sessions_and_courses(divisions):
@@ -703,7 +439,7 @@ def test_a_team_whose_only_visit_is_deleted_has_its_total_back_to_nothing(divisi
     total = TeamTotal.objects.get(team_id=visit.team_id)
     assert (total.visits, total.households_reached, total.last_visited_on) == (0, 0, None)
     assert not TeamDay.objects.exists()
-    _assert_exact()
+    assert_figures_exact(CODES)
 
 
 def test_a_mark_for_a_commune_without_teams_recomputes_its_figures(divisions):
@@ -724,7 +460,7 @@ def test_a_mark_for_a_commune_without_teams_recomputes_its_figures(divisions):
     assert not PendingRollup.objects.exists()
     assert TrainingDay.objects.filter(commune=commune, course_completions=1).exists()
     assert not TeamTotal.objects.filter(commune_id=commune.pk).exists()
-    _assert_exact()
+    assert_figures_exact(CODES)
 
 
 def test_the_marks_of_one_bucket_beyond_a_batch_are_recomputed_once(divisions, monkeypatch):
@@ -753,7 +489,7 @@ def test_the_marks_of_one_bucket_beyond_a_batch_are_recomputed_once(divisions, m
     assert recomputed == [25, 1]
     assert result.claimed == 26
     assert not PendingRollup.objects.exists()
-    _assert_exact()
+    assert_figures_exact(CODES)
 
 
 def test_a_day_typed_in_the_year_9999_does_not_stop_the_roll_up(divisions):
@@ -784,4 +520,4 @@ def test_a_day_typed_in_the_year_9999_does_not_stop_the_roll_up(divisions):
     rollup.rollup_pending()
 
     assert not PendingRollup.objects.exists()
-    _assert_exact()
+    assert_figures_exact(CODES)

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.html import escape
 
 from accounts.models import User
@@ -350,6 +350,14 @@ def _bad_date(hai_dong):
     )
 
 
+def _bad_joined_tomorrow(hai_dong):
+    # The member form refuses it too: nobody has joined a team tomorrow.
+    tomorrow = (timezone.localdate() + dt.timedelta(days=1)).strftime("%d/%m/%Y")
+    return _row(name="Vũ Văn Em", phone="0915000001", joined_on=tomorrow), (
+        "Joined on: Choose today or a day in the past."
+    )
+
+
 def _bad_birth_year(hai_dong):
     # More digits than a float holds: the check once failed on an unexpected error.
     return _row(name="Vũ Văn Em", phone="0915000001", birth_year="9" * 400), (
@@ -372,6 +380,7 @@ def _bad_birth_year(hai_dong):
         _bad_missing_name,
         _bad_missing_team,
         _bad_date,
+        _bad_joined_tomorrow,
         _bad_birth_year,
     ],
 )

@@ -5,9 +5,13 @@ the user's scope (only an administrator chooses them), every choice list is buil
 the user's scope by the views, and the services check permission and place again.
 """
 
+from datetime import date, timedelta
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ScopeLevel, User
@@ -22,6 +26,27 @@ from ..models import Attendance, Audience, Headcount, Level, Topic, TrainingSess
 
 def _date_input() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+# Sessions are of the campaign's years (its first figures are from 2020), planned at
+# most a year ahead, and last at most about three months: a year typed as 2062 or 9999
+# is a slip of the thumb.
+SESSIONS_FROM = date(2020, 1, 1)
+SESSION_DAYS_AHEAD = 366
+SESSION_LONGEST_DAYS = 92
+
+
+def _session_day_check(day):
+    latest = timezone.localdate() + timedelta(days=SESSION_DAYS_AHEAD)
+    if day is not None and not SESSIONS_FROM <= day <= latest:
+        raise ValidationError(
+            _("Choose a day between %(earliest)s and %(latest)s."),
+            params={
+                "earliest": date_format(SESSIONS_FROM, "SHORT_DATE_FORMAT"),
+                "latest": date_format(latest, "SHORT_DATE_FORMAT"),
+            },
+        )
+    return day
 
 
 def _count_input() -> forms.NumberInput:
@@ -242,6 +267,15 @@ class SessionForm(forms.Form):
     def topic_groups(self) -> list:
         return _topics_grouped(self, "topics", self.topic_list)
 
+    # Checked when typed: an old session's edit keeps the days it was recorded with.
+    def clean_starts_on(self):
+        day = self.cleaned_data["starts_on"]
+        return _session_day_check(day) if "starts_on" in self.changed_data else day
+
+    def clean_ends_on(self):
+        day = self.cleaned_data["ends_on"]
+        return _session_day_check(day) if "ends_on" in self.changed_data else day
+
     def clean(self):
         cleaned = super().clean()
         starts_on = cleaned.get("starts_on")
@@ -250,6 +284,14 @@ class SessionForm(forms.Form):
         ends_on = cleaned.get("ends_on")
         if starts_on and ends_on and ends_on < starts_on:
             self.add_error("ends_on", _("The end date cannot be before the start date."))
+        elif starts_on and ends_on and (ends_on - starts_on).days >= SESSION_LONGEST_DAYS:
+            self.add_error(
+                "ends_on",
+                ValidationError(
+                    _("A session lasts at most %(days)d days; record a longer course as several."),
+                    params={"days": SESSION_LONGEST_DAYS},
+                ),
+            )
         level = cleaned.get("level")
         if level == Level.DISTRICT and not cleaned.get("district"):
             self.add_error("district", _("Choose the district of a district session."))

@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory, commune_official, district_staff, province_staff
 from communes.models import Commune, Province
@@ -181,6 +182,52 @@ def test_an_end_date_before_the_start_is_refused_beside_it_with_the_input_kept(o
     assert _errors(response, "ends_on") == ["The end date cannot be before the start date."]
     assert response.context["form"]["title"].value() == "Hội nghị chuyển đổi số xã Hải Đông"
     assert not TrainingSession.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["starts_on", "ends_on"])
+def test_a_day_outside_the_campaigns_years_is_refused_beside_it(official, field):
+    far = (timezone.localdate() + dt.timedelta(days=400)).isoformat()
+    data = _form_data(**{"starts_on": "2026-06-15", field: far})
+
+    response = _client(official).post(reverse("trainings:session_create"), data)
+
+    assert response.status_code == 200
+    latest = (timezone.localdate() + dt.timedelta(days=366)).strftime("%d/%m/%Y")
+    assert _errors(response, field) == [f"Choose a day between 01/01/2020 and {latest}."]
+    assert response.context["form"][field].value() == far
+    assert not TrainingSession.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_session_of_more_than_three_months_is_refused(official):
+    data = _form_data(starts_on="2026-06-15", ends_on="2026-09-15")
+
+    response = _client(official).post(reverse("trainings:session_create"), data)
+
+    assert _errors(response, "ends_on") == [
+        "A session lasts at most 92 days; record a longer course as several."
+    ]
+    assert not TrainingSession.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_session_recorded_before_the_bounds_keeps_its_days_when_edited(official, hai_dong):
+    session = _session(
+        official,
+        commune=hai_dong,
+        starts_on=dt.date(2019, 11, 4),
+        ends_on=dt.date(2019, 11, 4),
+    )
+
+    response = _client(official).post(
+        reverse("trainings:session_edit", args=[session.pk]),
+        _form_data(title="Tập huấn lại", starts_on="2019-11-04", ends_on="2019-11-04"),
+    )
+
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert (session.title, session.starts_on) == ("Tập huấn lại", dt.date(2019, 11, 4))
 
 
 @pytest.mark.django_db
