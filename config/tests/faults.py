@@ -358,10 +358,17 @@ class PrivatePostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *command: str, timeout: float = 60) -> None:
-        if os.geteuid() == 0:
-            command = ("runuser", "-u", "postgres", "--", *command)
+        # As root, the server's programs run as `postgres` (set in the child by Python:
+        # no runuser or su to find on a CI's PATH).
+        as_postgres = {"user": "postgres", "group": "postgres", "extra_groups": []}
         finished = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, check=False
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            cwd=self.directory,
+            **(as_postgres if os.geteuid() == 0 else {}),
         )
         if finished.returncode != 0:
             raise RuntimeError(f"{command} failed: {finished.stdout}{finished.stderr}")
