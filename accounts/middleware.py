@@ -45,6 +45,8 @@ class IdleTimeoutMiddleware:
     def __call__(self, request):
         return self.get_response(request)
 
+    # In process_view rather than __call__: the view must be known to spare the ones
+    # that answer without a session.
     def process_view(self, request, view_func, view_args, view_kwargs):
         if getattr(view_func, "without_session", False):
             return None

@@ -187,8 +187,6 @@ class Portal:
     ctx: Context
     server: Server
     database_url: str
-    token_cookie: str = ""
-    token: str = ""
 
     @property
     def leader_cookie(self) -> str:

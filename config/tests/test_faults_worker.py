@@ -58,7 +58,8 @@ def _portal(tmp_path, **env: str) -> Iterator[Portal]:
 
 @contextmanager
 def _commune_day_locked(portal: Portal) -> Iterator[int]:
-    """Hold the day's commune summary row, as a long reader holding it would."""
+    """Hold the day's commune summary row: a roll-up that reaches it waits there, at a
+    point the test knows, until the lock goes."""
     locker = psycopg2.connect(portal.database_url)
     try:
         with locker.cursor() as cursor:
