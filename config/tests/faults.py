@@ -222,6 +222,17 @@ def running_portal(
         yield Portal(world, broker, ctx, server, database_url)
 
 
+@contextmanager
+def portal_on_shared_database(workdir: Path, **env: str) -> Iterator[Portal]:
+    """A world in the test database, a private Redis and gunicorn on both."""
+    world = world_create()
+    with (
+        private_redis() as broker,
+        running_portal(world, broker, shared_database_url(), workdir, **env) as portal,
+    ):
+        yield portal
+
+
 def request(portal: Portal, method: str, path: str, body: str = "", cookie: str = ""):
     host, port = portal.server.base_url.removeprefix("http://").split(":")
     connection_ = http.client.HTTPConnection(host, int(port), timeout=30)

@@ -27,13 +27,10 @@ from .faults import (
     Portal,
     figures_caught_up,
     form_token,
-    private_redis,
-    running_portal,
+    portal_on_shared_database,
     send_as_beat,
-    shared_database_url,
     submit,
     wait_until,
-    world_create,
 )
 
 REDONE_WITHIN = 15.0  # seconds from the kill, in the test configuration
@@ -44,16 +41,6 @@ QUICK_RESTORE = {
     "CELERY_RESTORE_INTERVAL": "1",
     "CELERY_RESTORE_THROTTLE": "1",
 }
-
-
-@contextmanager
-def _portal(tmp_path, **env: str) -> Iterator[Portal]:
-    world = world_create()
-    with (
-        private_redis() as broker,
-        running_portal(world, broker, shared_database_url(), tmp_path, **env) as portal,
-    ):
-        yield portal
 
 
 @contextmanager
@@ -123,7 +110,7 @@ def _killed_mid_roll_up(portal: Portal, worker: Worker, kill) -> float:
 def test_a_pool_process_killed_mid_roll_up_gives_the_task_back_and_the_figures_are_exact(
     reference_data, divisions, tmp_path
 ):
-    with _portal(tmp_path) as portal:
+    with portal_on_shared_database(tmp_path) as portal:
         _visits_waiting_for_their_roll_up(portal)
         with Worker(portal.ctx, loglevel="INFO") as worker:
             pool = worker.child_pids()
@@ -146,7 +133,7 @@ def test_a_pool_process_killed_mid_roll_up_gives_the_task_back_and_the_figures_a
 def test_a_whole_worker_killed_mid_roll_up_has_its_task_redone_by_the_next_within_15_s(
     reference_data, divisions, tmp_path
 ):
-    with _portal(tmp_path, **QUICK_RESTORE) as portal:
+    with portal_on_shared_database(tmp_path, **QUICK_RESTORE) as portal:
         _visits_waiting_for_their_roll_up(portal)
         with Worker(portal.ctx, loglevel="INFO") as first:
 

@@ -1,12 +1,11 @@
 """The history of a team, a member or a visit: who changed what, side by side."""
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
+
+from accounts.decorators import permission_needed
 
 from ..selectors import (
     get_in_scope_or_404,
@@ -27,15 +26,9 @@ def _history_page(request, *, record, back_url: str, entries) -> HttpResponse:
     )
 
 
-def _require_history(user) -> None:
-    if not user.has_perm(HISTORY_PERMISSION):
-        raise PermissionDenied(_("Your role does not allow this."))
-
-
-@login_required
 @require_GET
+@permission_needed(HISTORY_PERMISSION)
 def team_history_page(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_history(request.user)
     team = get_in_scope_or_404(teams_visible(request.user), pk=pk)
     return _history_page(
         request,
@@ -45,10 +38,9 @@ def team_history_page(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
 @require_GET
+@permission_needed(HISTORY_PERMISSION)
 def member_history_page(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_history(request.user)
     member = get_in_scope_or_404(members_visible(request.user), pk=pk)
     return _history_page(
         request,
@@ -58,10 +50,9 @@ def member_history_page(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
 @require_GET
+@permission_needed(HISTORY_PERMISSION)
 def visit_history_page(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_history(request.user)
     visit = get_in_scope_or_404(visits_visible(request.user), pk=pk)
     return _history_page(
         request,

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -11,12 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from ..selectors import get_in_scope_or_404, households_visible, members_visible
 from ..services import household_erase, member_erase
-from ..services.privacy import ERASE_PERMISSION
-
-
-def _require_officer(user) -> None:
-    if not user.has_perm(ERASE_PERMISSION):
-        raise PermissionDenied(_("Only a personal data officer can erase personal data."))
+from ..services.privacy import ensure_can_erase
 
 
 def _confirm(request, *, record, kept: str, back_url: str, error: str = "") -> HttpResponse:
@@ -31,7 +26,8 @@ def _confirm(request, *, record, kept: str, back_url: str, error: str = "") -> H
 @login_required
 @require_http_methods(["GET", "POST"])
 def household_erase_page(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_officer(request.user)
+    # Before the record is looked up: no one else learns whether it exists.
+    ensure_can_erase(request.user)
     household = get_in_scope_or_404(households_visible(request.user), pk=pk)
     kept = _("Its hamlet, its visits and the readiness answers stay, so every figure stays.")
     if request.method == "POST":
@@ -46,7 +42,8 @@ def household_erase_page(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def member_erase_page(request: HttpRequest, pk: int) -> HttpResponse:
-    _require_officer(request.user)
+    # Before the record is looked up: no one else learns whether it exists.
+    ensure_can_erase(request.user)
     member = get_in_scope_or_404(members_visible(request.user), pk=pk)
     kept = _("Their team, their dates and the visits they went on stay, so every figure stays.")
     back_url = redirect("outreach:member_detail", pk=member.pk).url

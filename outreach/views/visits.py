@@ -2,11 +2,9 @@
 
 import uuid
 from datetime import date
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -18,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.decorators import permission_needed
 from accounts.models import AuditEntry, ScopeLevel
 from accounts.scopes import scope_for
 from accounts.services import audit_access
@@ -41,22 +40,6 @@ from ..services.visits import EDIT_WINDOW, ensure_can_edit
 
 VISITS_PER_PAGE = 50
 HOUSEHOLD_MATCHES = 10
-
-
-def permission_needed(permission: str):
-    """Log in first, then refuse (403) a role that lacks the permission."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.has_perm(permission):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _refused(request, refusal: OutsideScope, visit: Visit | None = None):

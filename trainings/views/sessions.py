@@ -10,10 +10,8 @@ user's scope, never from the form, except for administrators, who choose them.
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
@@ -25,6 +23,7 @@ from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.decorators import permission_needed
 from accounts.models import AuditEntry, ScopeLevel, User
 from accounts.scopes import scope_for
 from accounts.services import audit_access
@@ -48,22 +47,6 @@ HELD = TrainingSession.Status.HELD
 
 
 # --- Helpers -------------------------------------------------------------------------
-
-
-def permission_needed(permission: str):
-    """Log in first, then refuse (403) a role that lacks the permission."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.has_perm(permission):
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _keeps(user: User, session: TrainingSession, permission: str) -> bool:

@@ -1,0 +1,22 @@
+"""View decorators of the roles: the one place a page asks for a permission."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+
+
+def permission_needed(permission: str):
+    """Log in first, then refuse (403) a role that lacks the permission."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.has_perm(permission):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
