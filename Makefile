@@ -72,7 +72,7 @@ bench: install
 	$(PY) -m bench.run --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .pytest_cache .ruff_cache
 
 # A pg_dump of DATABASE_URL's database into backups/ (or BACKUP=path), and its restore:
 # `make restore BACKUP=backups/portal-....dump` replaces the database's contents, in one

@@ -6,6 +6,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 
 
+class PermissionNeeded(PermissionDenied):
+    """A page refused for want of a permission: the 403 page names the roles that have it."""
+
+    def __init__(self, permission: str):
+        super().__init__()
+        self.permission = permission
+
+
 def permission_needed(permission: str):
     """Log in first, then refuse (403) a role that lacks the permission."""
 
@@ -14,7 +22,7 @@ def permission_needed(permission: str):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.has_perm(permission):
-                raise PermissionDenied
+                raise PermissionNeeded(permission)
             return view(request, *args, **kwargs)
 
         return wrapped

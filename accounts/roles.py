@@ -6,6 +6,7 @@ Later apps add their models' permissions here and a migration of theirs calls
 `role_groups_sync`.
 """
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from .models import ScopeLevel
@@ -129,6 +130,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     # officer is also provincial staff, whose scope is the whole province.
     DATA_OFFICERS: ["accounts.erase_personal_data", *_VIEW_HISTORY],
 }
+
+
+def roles_with(permission: str) -> list[Promise]:
+    """The labels of the roles that carry `permission`, read from ROLE_PERMISSIONS so that
+    a 403 page names exactly the roles the groups are given."""
+    return [ROLE_LABELS[role] for role, names in ROLE_PERMISSIONS.items() if permission in names]
 
 
 def role_groups_sync(apps) -> None:

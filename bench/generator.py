@@ -55,7 +55,7 @@ from django.db import connection, transaction
 from communes import demo as communes_demo
 from communes.models import Commune, District, Hamlet, PendingRollup, Province
 from communes.services import divisions_load
-from communes.text import fold
+from communes.text import fold, name_key
 from dashboard.rollup import SUMMARY_MODELS
 from outreach import demo as outreach_demo
 from outreach.models import READINESS_FIELDS, Household, Member, Service, Team, Visit, VisitChange
@@ -127,11 +127,14 @@ VISIT_COLUMNS = (
     *READINESS_FIELDS,
 )
 HOUSEHOLD_COLUMNS = (
-    "id", "commune_id", "hamlet_id", "address_label", "address_folded", "head_name", "phone",
+    "id", "commune_id", "hamlet_id", "address_label", "address_folded", "address_key",
+    "head_name", "phone",
     "created_at", "is_demo",
     *READINESS_FIELDS,
 )
-TEAM_COLUMNS = ("id", "name", "name_folded", "commune_id", "hamlet_id", "formed_on", "is_demo")
+TEAM_COLUMNS = (
+    "id", "name", "name_folded", "name_key", "commune_id", "hamlet_id", "formed_on", "is_demo",
+)
 MEMBER_COLUMNS = (
     "id", "team_id", "full_name", "full_name_folded", "gender", "birth_year", "phone", "role",
     "is_youth_union_member", "affiliation", "on_zalo_oa", "zalo_joined_on", "joined_on",
@@ -589,16 +592,18 @@ class _Load:
             count = rng.randint(4, 8)
             if any(h.is_active for h in hamlets[commune.pk]):
                 continue
-            taken = {h.name_folded for h in hamlets[commune.pk]}
+            taken = {h.name_key for h in hamlets[commune.pk]}
             prefix = communes_demo.HAMLET_PREFIX[commune.kind]
             n = 0
             while count:
                 n += 1
                 name = f"{prefix} {n}"
-                if fold(name) in taken:
+                if name_key(name) in taken:
                     continue
                 # bulk_create does not call save(), which derives the folded name.
-                new.append(Hamlet(commune=commune, name=name, name_folded=fold(name), is_demo=True))
+                hamlet = Hamlet(commune=commune, name=name, is_demo=True)
+                hamlet.derive()
+                new.append(hamlet)
                 count -= 1
         Hamlet.objects.bulk_create(new)
         # Demo figures where a commune has none; every commune has hamlets by now.
@@ -659,7 +664,8 @@ class _Load:
                 name = f"Tổ CNS {hamlet.name}" if hamlet and n <= len(hamlets) else f"Tổ CNS số {n}"
                 team_names.append(name)
                 team_lines.append(
-                    f"{self.team_first + len(team_lines)}\t{name}\t{fold(name)}\t{commune.pk}\t"
+                    f"{self.team_first + len(team_lines)}\t{name}\t{fold(name)}\t{name_key(name)}\t"
+                    f"{commune.pk}\t"
                     f"{hamlet.pk if hamlet else NULL}\t{day(formed)}\tt\n"
                 )
         self.stream.copy(Team._meta.db_table, TEAM_COLUMNS, team_lines)
@@ -928,6 +934,7 @@ class _Load:
                     lines.append(
                         f"{self.household_first + h}\t{commune_id}\t{hamlet_id}\t"
                         f"Số {number}, {street} {alley}\tso {number} {street_folded} {alley}\t"
+                        f"số {number} {street} {alley}\t"
                         f"{names[rng.getrandbits(16) % len(names)]}\t{phone}\t{at}\tt\t"
                         f"{answers(state[h])}\n"
                     )

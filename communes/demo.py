@@ -9,7 +9,6 @@ import random
 from django.db import transaction
 
 from .models import Commune, Hamlet
-from .text import fold
 
 PROVINCE_POPULATION = 1_900_000
 PROVINCE_ENTERPRISES = 10_000
@@ -85,9 +84,8 @@ def seed_demo(*, seed: int, scale: float = 1.0) -> list[str]:
         prefix = HAMLET_PREFIX[commune.kind]
         for n in range(1, figures[commune.code]["hamlet_count"] + 1):
             name = f"{prefix} {n}"
-            # bulk_create does not call save(), which derives the folded name.
-            new_hamlets.append(
-                Hamlet(commune=commune, name=name, name_folded=fold(name), is_demo=True)
-            )
+            hamlet = Hamlet(commune=commune, name=name, is_demo=True)
+            hamlet.derive()  # bulk_create does not call save()
+            new_hamlets.append(hamlet)
     Hamlet.objects.bulk_create(new_hamlets)
     return [f"Demo figures filled for {filled} communes; {len(new_hamlets)} demo hamlets added."]

@@ -1,9 +1,13 @@
-"""Form fields every app's forms share."""
+"""Form fields, and the other form bits, every app's forms share."""
 
 import re
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
+from django.db import models
 from django.utils import formats
+from django.utils.text import capfirst
+from django.utils.translation import gettext
 
 _PLAIN = re.compile(r"[+-]?\d+")
 
@@ -29,3 +33,19 @@ class WholeNumberField(forms.IntegerField):
                 raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
             value = text
         return super().to_python(value)
+
+
+def labelled_error(message: str, model: type[models.Model] | None, field: str | None) -> str:
+    """A service's message about `field` of `model`, prefixed with that field's label.
+
+    For a field the form does not show: above the form, "This field cannot be blank."
+    alone would not say which field it is about.
+    """
+    if not field or field == NON_FIELD_ERRORS:
+        return message
+    try:
+        label = model._meta.get_field(field).verbose_name
+    except (AttributeError, FieldDoesNotExist):
+        # No model given, or a name that is not a field of it: the name still says which.
+        label = field.replace("_", " ")
+    return gettext("%(field)s: %(message)s") % {"field": capfirst(label), "message": message}

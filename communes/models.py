@@ -10,6 +10,7 @@ from django.db.models.functions import Collate
 from django.utils.translation import gettext_lazy as _
 
 from .text import fold
+from .text import name_key as key_of_name
 
 
 class VietnameseOrder(Collate):
@@ -40,7 +41,7 @@ class DerivedTextModel(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        self._derive()
+        self.derive()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             follow = {t for t, (source, _f) in self.DERIVED.items() if source in update_fields}
@@ -50,25 +51,35 @@ class DerivedTextModel(models.Model):
     def validate_constraints(self, exclude=None):
         # A constraint on a derived field must be checked whenever its source is,
         # though forms never carry the derived field (which would otherwise exclude it).
-        self._derive()
+        self.derive()
         if exclude:
             checked = {t for t, (source, _f) in self.DERIVED.items() if source not in exclude}
             exclude = set(exclude) - checked
         super().validate_constraints(exclude=exclude)
 
-    def _derive(self) -> None:
+    def derive(self) -> None:
+        """Fill the derived fields; bulk_create, which skips save(), needs it called."""
         for target, (source, derive) in self.DERIVED.items():
             setattr(self, target, derive(getattr(self, source)))
 
 
 class FoldedNameModel(DerivedTextModel):
-    """A name that search finds whatever diacritics and case the searcher types."""
+    """A name that search finds whatever diacritics and case the searcher types.
+
+    Search and suggestions use the folded name; what tells two names apart (uniqueness,
+    a name typed into an import) is the name as written, in any case: "xóm Đồng" and
+    "xóm Đông" are two hamlets.
+    """
 
     name = models.CharField(_("name"), max_length=100)
     # Folding needs Python (SQLite has no unaccent), so the folded name is stored.
     name_folded = models.CharField(max_length=100, editable=False, db_index=True)
+    # Composed and lower-cased in Python: PostgreSQL's lower() follows the database's
+    # locale, which may know no Vietnamese capitals.
+    name_key = models.CharField(max_length=100, editable=False, default="")
 
-    DERIVED = {"name_folded": ("name", fold)}
+    # lower() lengthens a few letters ("İ" becomes two): the key keeps to its column.
+    DERIVED = {"name_folded": ("name", fold), "name_key": ("name", lambda n: key_of_name(n)[:100])}
 
     class Meta:
         abstract = True
@@ -238,7 +249,7 @@ class Hamlet(FoldedNameModel):
         ordering = ["commune__code", VietnameseOrder("name")]
         constraints = [
             models.UniqueConstraint(
-                fields=["commune", "name_folded"],
+                fields=["commune", "name_key"],
                 name="hamlet_name_unique_in_commune",
                 violation_error_message=_("This commune already has a hamlet with this name."),
             ),

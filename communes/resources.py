@@ -11,7 +11,7 @@ from import_export import fields, resources, widgets
 
 from .models import Commune, District, Hamlet, Province
 from .services import commune_save
-from .text import fold
+from .text import fold, name_key
 
 
 class UnitByCodeWidget(widgets.ForeignKeyWidget):
@@ -165,4 +165,5 @@ class HamletResource(UniqueInFileResource):
     def file_key(self, row) -> str | None:
         if not row.get("name"):
             return None
-        return f"{row.get('commune')}/{fold(str(row['name']))}"
+        # "xóm Đồng" and "xóm Đông" are two hamlets; "Xóm Đồng" and "xóm đồng" are one.
+        return f"{row.get('commune')}/{name_key(str(row['name']))}"

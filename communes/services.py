@@ -12,7 +12,6 @@ from django.core.cache import cache
 from django.db import transaction
 
 from .models import Commune, District, PendingRollup, Province, RollupSource
-from .text import fold
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ def _upsert(model, rows: dict[int, dict], result: DivisionsLoadResult) -> dict[i
         obj = existing.get(code)
         if obj is None:
             obj = model(code=code, **values)
-            obj.name_folded = fold(obj.name)  # bulk_create does not call save()
+            obj.derive()  # bulk_create does not call save()
             # Uniqueness is the file's and the database's to keep; the rest is checked.
             obj.full_clean(validate_unique=False, validate_constraints=False)
             new.append(obj)

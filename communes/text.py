@@ -20,6 +20,20 @@ def fold(text: str) -> str:
     return " ".join(bare.lower().split())
 
 
+def name_key(text: str) -> str:
+    """A name as an exact match compares it: composed, lower-case, runs of spaces made one.
+
+    Unlike fold(), tone marks stay: "Trực Hùng" and "Trực Hưng" are two communes, and
+    "xóm Đồng" and "xóm Đông" two hamlets.
+    """
+    return " ".join(typed(text).lower().split())
+
+
+def has_marks(text: str) -> bool:
+    """Whether `text` carries any Vietnamese diacritic (đ included)."""
+    return fold(text) != " ".join(text.lower().split())
+
+
 def typed(text: str) -> str:
     """Text as people meant to type it: composed (NFC), without invisible characters.
 

@@ -100,6 +100,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
     )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite lets one writer at a time. Django's default (deferred) transactions ask
+    # for the write lock at their first write, and one that has read before cannot
+    # wait for it there: SQLite answers "database is locked" at once, a 500 and a lost
+    # visit when two phones post together. Immediate transactions take the lock at
+    # BEGIN, where SQLite does wait, up to the timeout; in WAL mode readers never wait
+    # for the writer. NORMAL is safe with WAL (a power cut can lose the last commits,
+    # never corrupt the file).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=env.int("SQLITE_TIMEOUT", default=20),
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -28,4 +28,5 @@ urlpatterns = [
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 
+handler403 = "config.views.permission_denied"
 handler500 = "config.views.server_error"

@@ -16,7 +16,9 @@ from django.views.decorators.http import require_GET
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from accounts.decorators import PermissionNeeded
 from accounts.middleware import without_session
+from accounts.roles import roles_with
 from accounts.scopes import scope_for
 from communes.selectors import districts_with_commune_counts, province_get
 
@@ -116,3 +118,15 @@ def server_error(request):
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     return HttpResponse(loader.render_to_string("500.html"), status=500)
+
+
+def permission_denied(request, exception):
+    """Django's 403 handler, in the page's language: why, when the refusal says (a
+    service's message), and which roles may, when a page's permission was missing."""
+    permission = exception.permission if isinstance(exception, PermissionNeeded) else None
+    context = {
+        "reason": str(exception),
+        "permission": permission,
+        "roles": roles_with(permission) if permission else [],
+    }
+    return HttpResponse(loader.render_to_string("403.html", context), status=403)

@@ -312,7 +312,12 @@ class Target(models.Model):
     )
     value = models.PositiveIntegerField(_("target"), validators=[MinValueValidator(1)])
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
     )
     updated_at = models.DateTimeField(_("changed at"), auto_now=True)
 
@@ -382,7 +387,12 @@ class ProvincialIndicator(models.Model):
     source = models.CharField(_("source"), max_length=300, blank=True)
     is_demo = models.BooleanField(_("demo data"), default=False)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
     )
     updated_at = models.DateTimeField(_("changed at"), auto_now=True)
 

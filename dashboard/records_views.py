@@ -148,7 +148,7 @@ def _target_save(request, form: TargetForm, target: Target | None = None):
         try:
             saved = services.target_save(by=request.user, target=target, **form.cleaned_data)
         except ValidationError as error:
-            errors_to_form(form, error)
+            errors_to_form(form, error, model=Target)
         else:
             messages.success(request, _("Target saved."))
             return redirect(_list_url(saved.year, saved.figure))
@@ -236,7 +236,7 @@ def target_split(request: HttpRequest) -> HttpResponse:
                 by=request.user, year=year, figure=figure, level=level, values=form.values()
             )
         except ValidationError as error:
-            errors_to_form(form, error)
+            errors_to_form(form, error, model=Target)
         else:
             saved = ngettext(
                 "Target saved for %(count)s place.",
@@ -337,7 +337,7 @@ def _indicator_save(request, form: IndicatorForm, year: int | None):
         try:
             services.indicator_save(by=request.user, year=year, **form.indicator_fields())
         except ValidationError as error:
-            errors_to_form(form, error)
+            errors_to_form(form, error, model=ProvincialIndicator)
         else:
             messages.success(request, _("Indicators for %(year)s saved.") % {"year": year})
             return redirect("dashboard:indicator_list")

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts.models import ScopeLevel
@@ -36,7 +37,9 @@ def dashboard_user(view: Callable) -> Callable:
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if scope_for(request.user).sees_nothing:
-            raise PermissionDenied
+            raise PermissionDenied(
+                _("Your login has no area to see yet: ask whoever gave you your login to set it.")
+            )
         return view(request, *args, **kwargs)
 
     return wrapped

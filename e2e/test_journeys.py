@@ -213,14 +213,24 @@ def test_a_visit_in_the_future_shows_the_error_beside_the_date_and_keeps_the_res
 
 # --- 3: a commune official imports a member list -----------------------------------------
 
-HEADER = ["Mã xã", "Tên tổ", "Họ và tên", "Giới tính", "Năm sinh", "Số điện thoại", "Vai trò"]
+HEADER = [
+    "Mã xã",
+    "Tên tổ",
+    "Ngày thành lập tổ",
+    "Họ và tên",
+    "Giới tính",
+    "Năm sinh",
+    "Số điện thoại",
+    "Vai trò",
+]
 
 
 def _member_list(path, bad_phone: str) -> None:
+    team = [HAI_DONG, "Tổ CNS thôn Bắc", "01/03/2023"]
     rows = [
-        [HAI_DONG, "Tổ CNS thôn Bắc", "Nguyễn Văn An", "Nam", 1995, "0912 345 678", "Tổ trưởng"],
-        [HAI_DONG, "Tổ CNS thôn Bắc", "Trần Thị Bình", "Nữ", 1998, "0913 000 111", "Thành viên"],
-        [HAI_DONG, "Tổ CNS thôn Bắc", "Lê Văn Cường", "Nam", 2001, bad_phone, "Thành viên"],
+        [*team, "Nguyễn Văn An", "Nam", 1995, "0912 345 678", "Tổ trưởng"],
+        [*team, "Trần Thị Bình", "Nữ", 1998, "0913 000 111", "Thành viên"],
+        [*team, "Lê Văn Cường", "Nam", 2001, bad_phone, "Thành viên"],
     ]
     with path.open("w", encoding="utf-8-sig", newline="") as file:
         writer = csv.writer(file)

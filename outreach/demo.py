@@ -19,7 +19,7 @@ from communes.models import Commune, Hamlet, RollupSource
 from communes.services import rollup_buckets_mark
 from communes.text import fold
 
-from .models import READINESS_FIELDS, Household, Member, Service, Team, Visit, normalize_address
+from .models import READINESS_FIELDS, Household, Member, Service, Team, Visit
 
 TEAMS = 2_160
 MEMBERS = 16_000
@@ -95,7 +95,7 @@ def seed_demo(*, seed: int, scale: float = 1.0) -> list[str]:
                 formed_on=dt.date(2023, rng.randint(2, 6), rng.randint(1, 28)),
                 is_demo=True,
             )
-            team.name_folded = fold(name)  # bulk_create does not call save()
+            team.derive()  # bulk_create does not call save()
             teams.append(team)
     if not teams:
         return ["Demo teams already present; nothing added."]
@@ -162,19 +162,18 @@ def _households(teams, hamlets_by_commune, rng) -> list[Household]:
             count = rng.randint(*HOUSEHOLDS_PER_HAMLET)
             for n in rng.sample(range(1, 120), count):
                 label = f"Số {n}, {rng.choice(ALLEYS)}"
-                households.append(
-                    Household(
-                        commune_id=commune_id,
-                        hamlet=hamlet,
-                        address_label=label,
-                        address_folded=normalize_address(label),
-                        head_name=_name(rng, rng.choice(Member.Gender.values[:2])),
-                        is_demo=True,
-                    )
+                household = Household(
+                    commune_id=commune_id,
+                    hamlet=hamlet,
+                    address_label=label,
+                    head_name=_name(rng, rng.choice(Member.Gender.values[:2])),
+                    is_demo=True,
                 )
+                household.derive()  # bulk_create does not call save()
+                households.append(household)
     # Two draws may give the same label in a hamlet; keep the first. _visits saves them
     # once the visits have given each household its checklist.
-    unique = {(h.hamlet_id, h.address_folded): h for h in reversed(households)}
+    unique = {(h.hamlet_id, h.address_key): h for h in reversed(households)}
     return sorted(unique.values(), key=lambda h: (h.hamlet_id, h.address_folded))
 
 

@@ -38,8 +38,9 @@ from django.utils.translation import gettext_lazy
 from accounts.models import User
 from accounts.phone import InvalidPhone, normalize_phone
 from accounts.scopes import scope_for
-from communes.models import Commune, Hamlet
-from communes.text import fold, typed
+from communes.models import Commune, Hamlet, code_typed
+from communes.names import NameAmbiguous, NameIndex, NameNotFound, either
+from communes.text import has_marks, name_key, typed
 
 from . import file_imports
 from .file_imports import (
@@ -89,72 +90,25 @@ APPLY_TASK = "outreach.member_import_apply"
 # --- The file's columns ----------------------------------------------------------------
 
 
+# The headers each column may have are in file_imports/headers.py, shared with the
+# online-course import.
 COLUMNS = (
-    Column(
-        "commune_code",
-        gettext_lazy("Commune code"),
-        ("ma xa", "ma xa phuong", "ma don vi", "ma don vi hanh chinh", "commune code"),
-    ),
-    Column(
-        "commune_name",
-        gettext_lazy("Commune"),
-        ("xa", "ten xa", "xa phuong", "xa phuong thi tran", "ten xa phuong thi tran", "commune"),
-    ),
-    Column(
-        "team",
-        gettext_lazy("Team"),
-        (
-            "ten to",
-            "to",
-            "to cong nghe so",
-            "ten to cong nghe so",
-            "to cong nghe so cong dong",
-            "ten to cong nghe so cong dong",
-            "team",
-            "team name",
-        ),
-    ),
-    Column(
-        "hamlet",
-        gettext_lazy("Hamlet"),
-        ("thon xom", "thon", "xom", "to dan pho", "thon to dan pho", "thon xom to dan pho"),
-    ),
-    Column(
-        "full_name",
-        gettext_lazy("Full name"),
-        ("ho va ten", "ho ten", "ten thanh vien", "full name", "name"),
-    ),
-    Column("gender", gettext_lazy("Gender"), ("gioi tinh", "gender", "sex")),
-    Column("birth_year", gettext_lazy("Year of birth"), ("nam sinh", "year of birth")),
-    Column(
-        "phone",
-        gettext_lazy("Phone"),
-        ("so dien thoai", "dien thoai", "sdt", "so dt", "phone", "phone number", "mobile"),
-    ),
-    Column("role", gettext_lazy("Role in the team"), ("vai tro", "chuc vu", "role")),
-    Column(
-        "youth_union",
-        gettext_lazy("Youth union member"),
-        ("doan vien", "la doan vien", "youth union"),
-    ),
-    Column("affiliation", gettext_lazy("Affiliation"), ("don vi", "don vi cong tac", "thanh phan")),
-    Column(
-        "on_zalo_oa",
-        gettext_lazy("Joined the Zalo OA"),
-        ("tham gia zalo oa", "da tham gia zalo oa", "zalo oa", "on zalo oa"),
-    ),
-    Column(
-        "zalo_joined_on",
-        gettext_lazy("Joined the Zalo OA on"),
-        ("ngay tham gia zalo oa", "ngay tham gia zalo", "zalo oa joined on"),
-    ),
-    Column("joined_on", gettext_lazy("Joined on"), ("ngay tham gia", "ngay vao to", "date joined")),
-    Column(
-        "team_formed_on",
-        gettext_lazy("Team formed on"),
-        ("ngay thanh lap", "ngay thanh lap to", "formed on"),
-    ),
-    Column("left_on", gettext_lazy("Left on"), ("ngay roi to", "ngay roi khoi to")),
+    Column("commune_code", gettext_lazy("Commune code")),
+    Column("commune_name", gettext_lazy("Commune")),
+    Column("team", gettext_lazy("Team")),
+    Column("hamlet", gettext_lazy("Hamlet")),
+    Column("full_name", gettext_lazy("Full name")),
+    Column("gender", gettext_lazy("Gender")),
+    Column("birth_year", gettext_lazy("Year of birth")),
+    Column("phone", gettext_lazy("Phone")),
+    Column("role", gettext_lazy("Role in the team")),
+    Column("youth_union", gettext_lazy("Youth union member")),
+    Column("affiliation", gettext_lazy("Affiliation")),
+    Column("on_zalo_oa", gettext_lazy("Joined the Zalo OA")),
+    Column("zalo_joined_on", gettext_lazy("Joined the Zalo OA on")),
+    Column("joined_on", gettext_lazy("Joined on")),
+    Column("team_formed_on", gettext_lazy("Team formed on")),
+    Column("left_on", gettext_lazy("Left on")),
 )
 COLUMNS_BY_KEY = {c.key: c for c in COLUMNS}
 
@@ -187,6 +141,9 @@ SHAPE = FileShape(
         "commune (code or name) and one for the team's name; download the template "
         "to see every column."
     ),
+    # Without a role column every member is a plain one and the teams get no leader;
+    # without phones nobody can be given a login.
+    needed=(("full_name",), ("phone",), ("role",)),
 )
 
 
@@ -198,15 +155,43 @@ def read_table(content: bytes) -> Table:
 # --- Reading cells ---------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
+FORMULA_FIRST = "=+-@"
+
+
+def _cell_text(value: Any) -> str:
+    """The cell as text, as written: the quote before a formula's sign kept."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = " ".join(typed(str(value)).split())
-    # Undo the quote our exports put before text a spreadsheet would run as a formula.
-    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
-        text = text[1:]
+    return " ".join(typed(str(value)).split())
+
+
+def _is_quoted(text: str) -> bool:
+    """Whether the text bears the quote our exports put before text a spreadsheet would
+    run as a formula."""
+    return len(text) > 1 and text[0] == "'" and text[1] in FORMULA_FIRST
+
+
+def _text(value: Any) -> str:
+    text = _cell_text(value)
+    return text[1:] if _is_quoted(text) else text
+
+
+def _name(value: Any) -> str:
+    """A person's or an agency's name, never text a spreadsheet would run as a formula
+    ("=HYPERLINK(…)", "@SUM(A1)") once the portal exports it or the list is opened.
+
+    Such text that our own export quoted is what the portal already holds: it reads back
+    as it is, so that an export re-imports unchanged.
+    """
+    text = _cell_text(value)
+    if _is_quoted(text):
+        return text[1:]
+    if text and text[0] in FORMULA_FIRST:
+        raise CellError(
+            _("A name cannot start with =, +, - or @: spreadsheets would run it as a formula.")
+        )
     return text
 
 
@@ -328,7 +313,7 @@ class _Readers:
         self.role = _choice_words(Member.Role, _ROLE_ALIASES)
         self.affiliation = _choice_words(Member.Affiliation, _AFFILIATION_ALIASES)
         self.by_key: dict[str, Callable[[Any], Any]] = {
-            "full_name": _text,
+            "full_name": _name,
             "gender": partial(
                 self.choice, words=self.gender, message=_("Write male, female or other.")
             ),
@@ -492,41 +477,65 @@ def _change_summary(change: MemberChange, plan: Plan) -> dict:
 
 
 class _Communes:
-    """The communes, found by official code, full name or name without its kind."""
+    """The province's communes, found by official code or by name (communes/names.py)."""
 
     def __init__(self):
         communes = list(Commune.objects.select_related("district"))
         self.by_code = {c.code: c for c in communes}
-        self.by_name = {c.name_folded: c for c in communes}
-        self.by_bare_name: dict[str, list[Commune]] = defaultdict(list)
-        for commune in communes:
-            bare = re.sub(r"^(xa|phuong|thi tran) ", "", commune.name_folded)
-            self.by_bare_name[bare].append(commune)
+        self.names = NameIndex(communes)
 
     def find(self, code: Any, name: Any) -> Commune:
         code_text = _text(code)
-        if code_text:
-            if code_text.isdigit():
-                commune = self.by_code.get(int(code_text))
-                if commune is None:
-                    raise CellError(_("No commune has the code %(code)s.") % {"code": code_text})
-                return commune
-            name = code_text  # a name in the code column is still a name
         name_text = _text(name)
+        if code_text and code_typed(code_text) is None:
+            # A name in the code column is still a name.
+            code_text, name_text = "", name_text or code_text
+        if code_text:
+            commune = self.by_code.get(code_typed(code_text))
+            if commune is None:
+                raise CellError(_("No commune has the code %(code)s.") % {"code": code_text})
+            if name_text and commune not in self.names.matches(name_text):
+                # The code decides, but a name that says otherwise means the row may be
+                # about another commune: the author has to say which.
+                raise CellError(
+                    _(
+                        "The code %(code)s is %(commune)s, but the row names %(name)s. "
+                        "Correct the code or the name."
+                    )
+                    % {"code": code_text, "commune": commune.name, "name": name_text}
+                )
+            return commune
         if not name_text:
             raise CellError(_("Give the commune's code or full name."))
-        folded = fold(name_text)
-        if folded in self.by_name:
-            return self.by_name[folded]
-        matches = self.by_bare_name.get(folded, [])
-        if len(matches) == 1:
-            return matches[0]
-        if matches:
+        try:
+            return self.names.find(name_text)
+        except NameAmbiguous as exc:
             raise CellError(
-                _("Several communes are called %(name)s; give the commune's code.")
-                % {"name": name_text}
-            )
-        raise CellError(_("No commune is called %(name)s.") % {"name": name_text})
+                _("%(candidates)s? Write the commune code in the “%(column)s” column.")
+                % {"candidates": _with_codes(exc.candidates), "column": _code_column()}
+            ) from None
+        except NameNotFound as exc:
+            if not exc.near:
+                raise CellError(_("No commune is called %(name)s.") % {"name": name_text}) from None
+            raise CellError(
+                _(
+                    "No commune is called %(name)s as written. Did you mean %(candidates)s? "
+                    "Write the commune code in the “%(column)s” column."
+                )
+                % {
+                    "name": name_text,
+                    "candidates": _with_codes(exc.near),
+                    "column": _code_column(),
+                }
+            ) from None
+
+
+def _with_codes(communes: list[Commune]) -> str:
+    return either([f"{c.name} ({c.code})" for c in sorted(communes, key=lambda c: c.code)])
+
+
+def _code_column() -> str:
+    return str(COLUMNS_BY_KEY["commune_code"].label)
 
 
 @dataclass
@@ -534,6 +543,7 @@ class _Row:
     number: int
     commune: Commune | None = None
     team_name: str = ""
+    team: Team | None = None  # the existing team the row names, once resolved
     hamlet_name: str = ""
     team_formed_on: date | None = None
     values: dict[str, Any] = field(default_factory=dict)  # the member's given values
@@ -554,6 +564,7 @@ def _parse_row(
         return None if isinstance(value, str) and not value.strip() else value
 
     row = _Row(number=number)
+    refused = set()  # the columns whose cell was refused: already said, not "missing"
     for key, reader in readers.by_key.items():
         raw = cell(key)
         if raw is None:
@@ -563,11 +574,16 @@ def _parse_row(
             value = reader(raw)
         except CellError as exc:
             plan.error(number, f"{COLUMNS_BY_KEY[key].label}: {exc}")
+            refused.add(key)
             continue
         if value not in ("", None):
             row.values[key] = value
     row.left_on = row.values.pop("left_on", None)
-    row.team_name = _text(cell("team"))
+    try:
+        row.team_name = _name(cell("team"))
+    except CellError as exc:
+        plan.error(number, f"{COLUMNS_BY_KEY['team'].label}: {exc}")
+        refused.add("team")
     row.hamlet_name = _text(cell("hamlet"))
     try:
         row.team_formed_on = _past_date(cell("team_formed_on"))
@@ -577,9 +593,9 @@ def _parse_row(
         row.commune = communes.find(cell("commune_code"), cell("commune_name"))
     except CellError as exc:
         plan.error(number, str(exc))
-    if not row.team_name:
+    if not row.team_name and "team" not in refused:
         plan.error(number, _("Give the team's name."))
-    if row.has_member and not row.values.get("full_name"):
+    if row.has_member and not row.values.get("full_name") and "full_name" not in refused:
         plan.error(number, _("Give the member's full name."))
     return row
 
@@ -629,13 +645,13 @@ def build_plan(
 
     # What the database holds for the communes and phones the file names, in few queries.
     commune_ids = {row.commune.pk for row in rows if row.commune}
-    teams = {
-        (t.commune_id, t.name_folded): t
-        for t in Team.objects.filter(commune_id__in=commune_ids).select_related("hamlet")
-    }
-    hamlets = {
-        (h.commune_id, h.name_folded): h for h in Hamlet.objects.filter(commune_id__in=commune_ids)
-    }
+    teams: dict[int, NameIndex[Team]] = defaultdict(NameIndex)
+    for team in Team.objects.filter(commune_id__in=commune_ids).select_related("hamlet"):
+        teams[team.commune_id].add(team)
+    hamlets: dict[int, NameIndex[Hamlet]] = defaultdict(NameIndex)
+    for hamlet in Hamlet.objects.filter(commune_id__in=commune_ids):
+        hamlets[hamlet.commune_id].add(hamlet)
+    _resolve_teams(plan, rows, teams)
     members_by_team: dict[int, list[Member]] = defaultdict(list)
     for member in Member.objects.filter(team__commune_id__in=commune_ids, is_active=True):
         members_by_team[member.team_id].append(member)
@@ -660,7 +676,7 @@ def build_plan(
             progress(done, total)
         if row.commune is None or not row.team_name or row.number in plan.errors:
             continue
-        team_plan = _team_plan(plan, row, teams, hamlets)
+        team_plan = _team_plan(plan, row, hamlets[row.commune.pk])
         if row.left_on is not None:
             # Former members (an export lists them) are history, not roster changes.
             plan.skipped += 1
@@ -688,7 +704,7 @@ def build_plan(
         if change.member is not None:
             identity = change.member.pk
         elif not phone:
-            identity = (change.team_key, fold(change.full_name))
+            identity = (change.team_key, name_key(change.full_name))
         else:
             identity = None  # a new member with a phone: the phone check above covers it
         if identity is not None and identity in seen_members:
@@ -721,8 +737,19 @@ def build_plan(
         else:
             plan.unchanged += 1
     for team_plan in plan.teams.values():
-        if team_plan.team is None:
-            team_plan.formed_on = team_plan.formed_on or team_plan.earliest_joined or today
+        if team_plan.team is not None:
+            continue
+        # A team is as old as its earliest member; the day of the import is no founding day.
+        team_plan.formed_on = team_plan.formed_on or team_plan.earliest_joined
+        if team_plan.formed_on is None:
+            plan.error(
+                team_plan.row,
+                _(
+                    "%(team)s is a new team and the file gives no date for it: write its "
+                    "founding date in the “%(column)s” column."
+                )
+                % {"team": team_plan.name, "column": COLUMNS_BY_KEY["team_formed_on"].label},
+            )
     if create_logins:
         _check_logins(plan, changes)
     if progress:
@@ -730,27 +757,56 @@ def build_plan(
     return plan
 
 
-def _team_plan(plan: Plan, row: _Row, teams: dict, hamlets: dict) -> TeamPlan:
+def _resolve_teams(plan: Plan, rows: list[_Row], teams: dict[int, NameIndex[Team]]) -> None:
+    """Which team each row names: one of its commune's teams, or a new one the file makes.
+
+    The rule of communes/names.py, over the commune's teams and the new names the file
+    writes: "xóm Đồng" and "xóm Đông" are two teams. Names written with tone marks go
+    first, so that "xom dong" further up the file can still find the "xóm Đồng" below.
+    """
+    new: dict[int, NameIndex[str]] = defaultdict(lambda: NameIndex(name=str))
+    named = [r for r in rows if r.commune is not None and r.team_name]
+    named = [r for r in named if r.number not in plan.errors]
+    for row in sorted(named, key=lambda r: not has_marks(r.team_name)):
+        existing, created = teams[row.commune.pk], new[row.commune.pk]
+        candidates = [*existing.written(row.team_name), *created.written(row.team_name)]
+        if not candidates and not has_marks(row.team_name):
+            candidates = [*existing.folded(row.team_name), *created.folded(row.team_name)]
+        if len(candidates) > 1:
+            names = sorted(c if isinstance(c, str) else c.name for c in candidates)
+            plan.error(
+                row.number,
+                _("Which team: %(candidates)s? Write the team's name with its tone marks.")
+                % {"candidates": either(names)},
+            )
+        elif candidates and isinstance(candidates[0], Team):
+            row.team = candidates[0]
+            row.team_name = row.team.name
+        elif candidates:
+            row.team_name = candidates[0]  # as the file first writes it
+        else:
+            created.add(row.team_name)
+
+
+def _team_plan(plan: Plan, row: _Row, hamlets: NameIndex[Hamlet]) -> TeamPlan:
     name = " ".join(row.team_name.split())
-    key = (row.commune.pk, fold(name))
+    key = (row.commune.pk, name_key(name))
     team_plan = plan.teams.get(key)
     if team_plan is None:
         team_plan = TeamPlan(key=key, commune=row.commune, name=name, row=row.number)
-        team_plan.team = teams.get(key)
-        if team_plan.team is not None:
-            team_plan.name = team_plan.team.name
+        team_plan.team = row.team
         plan.teams[key] = team_plan
     if row.hamlet_name:
-        hamlet = hamlets.get((row.commune.pk, fold(row.hamlet_name)))
+        hamlet = _find_hamlet(plan, row, hamlets)
         current = team_plan.team.hamlet_id if team_plan.team else None
         if hamlet is not None and not hamlet.is_active and hamlet.pk != current:
-            hamlet = None  # a hamlet no longer in use takes no new team
-        if hamlet is None:
             plan.error(
                 row.number,
-                _("%(commune)s has no hamlet called %(hamlet)s; add it first.")
-                % {"commune": row.commune.name, "hamlet": row.hamlet_name},
+                _("The hamlet %(hamlet)s is no longer in use; it takes no new team.")
+                % {"hamlet": hamlet.name},
             )
+        elif hamlet is None:
+            pass  # _find_hamlet said why
         elif team_plan.hamlet_row is None:
             team_plan.hamlet, team_plan.hamlet_row = hamlet, row.number
         elif team_plan.hamlet != hamlet:
@@ -773,18 +829,41 @@ def _team_plan(plan: Plan, row: _Row, teams: dict, hamlets: dict) -> TeamPlan:
     return team_plan
 
 
+def _find_hamlet(plan: Plan, row: _Row, hamlets: NameIndex[Hamlet]) -> Hamlet | None:
+    """The hamlet of the row's commune the row names, or None with the row's error."""
+    try:
+        return hamlets.find(row.hamlet_name)
+    except NameAmbiguous as exc:
+        plan.error(
+            row.number,
+            _("Which hamlet: %(candidates)s? Write the hamlet's name with its tone marks.")
+            % {"candidates": either(sorted(h.name for h in exc.candidates))},
+        )
+    except NameNotFound as exc:
+        message = _("%(commune)s has no hamlet called %(hamlet)s; add it first.") % {
+            "commune": row.commune.name,
+            "hamlet": row.hamlet_name,
+        }
+        if exc.near:
+            message += " " + _("Did you mean %(candidates)s?") % {
+                "candidates": either(sorted(h.name for h in exc.near))
+            }
+        plan.error(row.number, message)
+    return None
+
+
 def _match(row: _Row, members: list[Member]) -> Member | None:
     """The team's active member this row describes: same phone, or same name without one."""
     phone = row.values.get("phone")
-    name = fold(row.values["full_name"])
     if phone:
         by_phone = [m for m in members if m.phone == phone]
         if by_phone:
             return by_phone[0]
         # A member entered without a phone gets the one the list now gives.
-        candidates = [m for m in members if not m.phone and m.full_name_folded == name]
-    else:
-        candidates = [m for m in members if m.full_name_folded == name]
+        members = [m for m in members if not m.phone]
+    # People are told apart by their tone marks too: "Hùng" is not "Hưng".
+    names = NameIndex(members, name=lambda m: m.full_name, kinds=())
+    candidates = names.matches(row.values["full_name"])
     if len(candidates) > 1:
         raise CellError(
             _("Several members of this team are called %(name)s; give the phone number.")
@@ -1027,24 +1106,24 @@ def member_import_apply_request(*, member_import: MemberImport) -> bool:
 def member_import_check(member_import: MemberImport) -> None:
     """Check an uploaded file and store its errors or its preview. Writes no roster data."""
 
-    def check(progress: Callable[[int, int], None]) -> Plan:
+    def check(table: Table, progress: Callable[[int, int], None]) -> Plan:
         return build_plan(
             by=member_import.created_by,
-            table=read_table(bytes(member_import.content)),
+            table=table,
             create_logins=member_import.create_logins,
             progress=progress,
         )
 
-    file_import_check(member_import, check=check)
+    file_import_check(member_import, shape=SHAPE, check=check)
 
 
 def _apply(locked: MemberImport, progress: Callable[[int, int], None]) -> dict[str, Any]:
     table = read_table(bytes(locked.content))
     plan = build_plan(by=locked.created_by, table=table, create_logins=locked.create_logins)
     if plan.errors or not plan.rows:
-        raise Invalid(file_imports.plan_result(plan))
+        raise Invalid(file_imports.plan_result(plan, table))
     counts, logins = apply_plan(by=locked.created_by, plan=plan, progress=progress)
-    return {**applied_plan(plan, counts), "new_logins": logins}
+    return {**applied_plan(plan, counts, table), "new_logins": logins}
 
 
 def member_import_apply(member_import: MemberImport) -> None:

@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from communes.models import Commune, DerivedTextModel, FoldedNameModel, Hamlet, VietnameseOrder
-from communes.text import fold
+from communes.text import fold, typed
 
 from .catalogue import SERVICE_LABELS
 
@@ -62,7 +62,7 @@ class Team(FoldedNameModel):
         ordering = [VietnameseOrder("name")]
         constraints = [
             models.UniqueConstraint(
-                fields=["commune", "name_folded"],
+                fields=["commune", "name_key"],
                 name="team_name_unique_in_commune",
                 violation_error_message=_("This commune already has a team with this name."),
             ),
@@ -223,8 +223,13 @@ READINESS_FIELDS = (
 
 
 def normalize_address(label: str) -> str:
-    """ "Số 12, ngõ 3" and "so 12 ngo 3" are one address."""
+    """ "Số 12, ngõ 3" and "so 12 ngo 3" fold alike: for search and suggestions."""
     return " ".join(fold(label).replace(",", " ").replace(".", " ").split())
+
+
+def address_as_written(label: str) -> str:
+    """ "Số 12, ngõ Đồng" and "số 12 ngõ đồng" are one address; "Số 12, ngõ Đông" another."""
+    return " ".join(typed(label).lower().replace(",", " ").replace(".", " ").split())
 
 
 class Household(ReadinessChecklist, DerivedTextModel):
@@ -240,6 +245,7 @@ class Household(ReadinessChecklist, DerivedTextModel):
         _("address"), max_length=200, help_text=_("House number and alley, as people say it.")
     )
     address_folded = models.CharField(max_length=200, editable=False)
+    address_key = models.CharField(max_length=200, editable=False, default="")
     head_name = models.CharField(_("head of household"), max_length=150, blank=True)
     phone = models.CharField(_("phone"), max_length=10, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -284,7 +290,11 @@ class Household(ReadinessChecklist, DerivedTextModel):
         _("personal data erased on"), null=True, blank=True
     )
 
-    DERIVED = {"address_folded": ("address_label", normalize_address)}
+    DERIVED = {
+        "address_folded": ("address_label", normalize_address),
+        # lower() lengthens a few letters ("İ" becomes two): the key keeps to its column.
+        "address_key": ("address_label", lambda label: address_as_written(label)[:200]),
+    }
     # The checklist fields hold the current answers: per item, the answer of the latest
     # visit that gave one. The visit services keep them in step; visits keep the history.
 
@@ -294,10 +304,14 @@ class Household(ReadinessChecklist, DerivedTextModel):
         ordering = ["hamlet_id", "address_folded"]
         constraints = [
             models.UniqueConstraint(
-                fields=["hamlet", "address_folded"],
+                fields=["hamlet", "address_key"],
                 name="household_address_unique_in_hamlet",
                 violation_error_message=_("This hamlet already has a household at this address."),
             ),
+        ]
+        # The household picker searches a hamlet's addresses by their folded form.
+        indexes = [
+            models.Index(fields=["hamlet", "address_folded"], name="household_address_search")
         ]
 
     def __str__(self) -> str:
@@ -341,6 +355,7 @@ class Visit(ReadinessChecklist):
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("entered by"),
     )
@@ -376,7 +391,12 @@ class VisitChange(models.Model):
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
     action = models.CharField(_("action"), max_length=10, choices=Action.choices)
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
     )
     changed_at = models.DateTimeField(_("when"), auto_now_add=True)
     changes = models.JSONField(_("what changed"), default=dict)

@@ -11,12 +11,12 @@ from typing import Any
 from django.db.models import F, Prefetch, QuerySet
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from communes.models import VietnameseOrder
 from outreach.imports import NO, YES
 
 from .models import Attendance, Topic, TrainingSession
-from .selectors import with_attendees
+from .selectors import AttendanceList, with_attendees
 
 
 def _label(model, field: str) -> str:
@@ -99,14 +99,11 @@ def attendance_header() -> list[str]:
     ]
 
 
-def attendance_rows(session: TrainingSession) -> Iterator[list[Any]]:
-    """The session's named list, in Vietnamese alphabetical order, numbered."""
-    attendances = (
-        Attendance.objects.filter(session=session)
-        .select_related("member__team")
-        .order_by(VietnameseOrder("full_name"), "pk")
-    )
-    for number, attendance in enumerate(attendances.iterator(chunk_size=2000), start=1):
+def attendance_rows(readable: AttendanceList) -> Iterator[list[Any]]:
+    """The part of a session's named list the reader may read by name, in Vietnamese
+    alphabetical order, numbered; then, below the session's level, one line that counts
+    the others, so that the file does not pass for the whole list."""
+    for number, attendance in enumerate(readable.named.iterator(chunk_size=2000), start=1):
         member = attendance.member
         yield [
             number,
@@ -117,3 +114,10 @@ def attendance_rows(session: TrainingSession) -> Iterator[list[Any]]:
             str(YES if member else NO),
             member.team.name if member else "",
         ]
+    if readable.others:
+        note = ngettext(
+            "%(count)s attendee from elsewhere is counted, not named.",
+            "%(count)s attendees from elsewhere are counted, not named.",
+            readable.others,
+        ) % {"count": readable.others}
+        yield ["", note, "", "", "", "", ""]

@@ -3,12 +3,12 @@
 One row per learner and course: name, agency, e-mail or phone, course, the day they
 enrolled, the day they completed it and their score, under a header row that may have
 title rows above it. Headers are recognised in Vietnamese or English, whatever their
-case and accents. The file is read as every import reads it (outreach/file_imports.py),
+case and accents. The file is read as every import reads it (outreach/file_imports/),
 and its cells with the member import's readers (outreach/imports.py): the same
 encodings, date and phone cells, formula quotes.
 
 An import runs in two steps, each in a Celery task (trainings/tasks.py), through the
-steps every import shares (outreach/file_imports.py):
+steps every import shares (outreach/file_imports/):
 
 - check: read the file, validate every row as course_enrolment_save would, and
   describe what would be created, updated or left as it is, and where each completion
@@ -38,6 +38,8 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from communes.models import Commune, District
+from communes.names import NameIndex, PlaceNames
+from communes.text import has_marks
 from outreach import file_imports
 from outreach.file_imports import (
     MAX_LISTED_CHANGES,
@@ -58,10 +60,17 @@ from outreach.file_imports import (
     plan_result,
     refusal_of,
 )
-from outreach.imports import _date, _phone, _text
+from outreach.imports import _date, _name, _phone, _text
 
 from .models import CourseEnrolment, CourseImport
-from .services import PlaceIndex, course_enrolment_save, person_key, place_from_agency, place_index
+from .services import (
+    course_enrolment_save,
+    course_index,
+    course_name_resolve,
+    person_key,
+    place_from_agency,
+    place_index,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,104 +89,17 @@ def _label(name: str):
 
 # --- The file's columns ----------------------------------------------------------------
 
+# The headers each column may have are in outreach/file_imports/headers.py, shared
+# with the member import.
 COLUMNS = (
-    Column(
-        "full_name",
-        _label("full_name"),
-        (
-            "ho va ten",
-            "ho ten",
-            "ho va ten hoc vien",
-            "ten hoc vien",
-            "hoc vien",
-            "full name",
-            "name",
-            "learner",
-            "learner name",
-            "student",
-            "student name",
-        ),
-    ),
-    Column(
-        "agency",
-        _label("agency"),
-        (
-            "don vi",
-            "don vi cong tac",
-            "co quan",
-            "co quan cong tac",
-            "co quan don vi",
-            "noi cong tac",
-            "agency",
-            "organisation",
-            "organization",
-            "unit",
-            "workplace",
-        ),
-    ),
-    Column(
-        "email",
-        _label("email"),
-        (
-            "email",
-            "e mail",
-            "thu dien tu",
-            "dia chi email",
-            "dia chi thu dien tu",
-            "email address",
-        ),
-    ),
-    Column(
-        "phone",
-        gettext_lazy("Phone"),
-        ("so dien thoai", "dien thoai", "sdt", "so dt", "phone", "phone number", "mobile"),
-    ),
-    Column(
-        "course",
-        _label("course"),
-        (
-            "khoa hoc",
-            "ten khoa hoc",
-            "khoa hoc truc tuyen",
-            "ten khoa hoc truc tuyen",
-            "course",
-            "course name",
-            "course title",
-        ),
-    ),
-    Column(
-        "enrolled_on",
-        _label("enrolled_on"),
-        (
-            "ngay dang ky",
-            "ngay ghi danh",
-            "ngay tham gia",
-            "thoi gian dang ky",
-            "enrolled",
-            "enrolled on",
-            "enrolment date",
-            "enrollment date",
-            "date enrolled",
-            "registration date",
-        ),
-    ),
-    Column(
-        "completed_on",
-        _label("completed_on"),
-        (
-            "ngay hoan thanh",
-            "thoi gian hoan thanh",
-            "completed",
-            "completed on",
-            "completion date",
-            "date completed",
-        ),
-    ),
-    Column(
-        "score",
-        _label("score"),
-        ("diem", "diem so", "diem tong ket", "diem ket thuc", "score", "final score", "grade"),
-    ),
+    Column("full_name", _label("full_name")),
+    Column("agency", _label("agency")),
+    Column("email", _label("email")),
+    Column("phone", gettext_lazy("Phone")),
+    Column("course", _label("course")),
+    Column("enrolled_on", _label("enrolled_on")),
+    Column("completed_on", _label("completed_on")),
+    Column("score", _label("score")),
 )
 COLUMNS_BY_KEY = {c.key: c for c in COLUMNS}
 
@@ -191,6 +113,9 @@ SHAPE = FileShape(
         "learner's full name and one for the course; see the columns listed on the "
         "upload page."
     ),
+    # A learner without phone or e-mail is told apart by name and agency alone; a list
+    # without completion dates counts no completion.
+    needed=(("phone", "email"), ("completed_on",)),
 )
 
 
@@ -232,11 +157,11 @@ def _email(value: Any) -> str:
 
 
 READERS: dict[str, Callable[[Any], Any]] = {
-    "full_name": _text,
-    "agency": _text,
+    "full_name": _name,
+    "agency": _name,
     "email": _email,
     "phone": _phone,
-    "course": _text,
+    "course": _name,
     "enrolled_on": _date,
     "completed_on": _date,
     "score": _score,
@@ -427,23 +352,37 @@ def _existing(learners: list[Learner]) -> dict[tuple[str, str], CourseEnrolment]
 
 def build_plan(
     *, table: Table, progress: Callable[[int, int], None] | None = None
-) -> tuple[Plan, PlaceIndex]:
+) -> tuple[Plan, PlaceNames, NameIndex[str]]:
     """Check every row and work out what the file would change. Writes nothing.
 
-    Returns the plan and the index of place names it used, for the apply to reuse.
+    Returns the plan and the indexes of place and course names it used, for the apply
+    to reuse.
     """
     plan = Plan()
     places = place_index()
+    courses = course_index()
     place_of: dict[str, tuple[Commune | None, District | None]] = {}
     today = timezone.localdate()
     data = [(n, cells) for n, cells in table.rows if not _is_empty(cells, table.columns)]
     plan.rows = len(data)
-    seen: dict[tuple[str, str], int] = {}
+    rows: list[tuple[int, dict[str, Any]]] = []
     for done, (number, cells) in enumerate(data, start=1):
         if progress and done % PROGRESS_EVERY == 0:
             progress(done, len(data))
         values = _parse_row(number, cells, table.columns, plan)
         _check_values(number, values, plan, today)
+        if number not in plan.errors:
+            rows.append((number, values))
+    # Course names written with tone marks first, so that one written without them
+    # finds the course the file spells properly further down.
+    for number, values in sorted(rows, key=lambda row: not has_marks(row[1]["course"])):
+        try:
+            values["course"] = course_name_resolve(values["course"], courses)
+        except ValidationError as exc:
+            for message in exc.messages:
+                plan.error(number, f"{capfirst(COLUMNS_BY_KEY['course'].label)}: {message}")
+    seen: dict[tuple[str, str], int] = {}
+    for number, values in rows:
         if number in plan.errors:
             continue
         learner = Learner(row=number, **values)
@@ -477,7 +416,7 @@ def build_plan(
             plan.unchanged += 1
     if progress:
         progress(len(data), len(data))
-    return plan, places
+    return plan, places, courses
 
 
 def _change_label(name: str) -> str:
@@ -500,7 +439,8 @@ def apply_plan(
     *,
     by: User,
     plan: Plan,
-    places: PlaceIndex,
+    places: PlaceNames,
+    courses: NameIndex[str],
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:
     """Write a clean plan through course_enrolment_save. Call inside a transaction."""
@@ -519,6 +459,7 @@ def apply_plan(
                 completed_on=learner.completed_on,
                 score=learner.score,
                 places=places,
+                courses=courses,
             )
         counts["created" if created else "updated" if changed else "unchanged"] += 1
         if progress and done % PROGRESS_EVERY == 0:
@@ -558,21 +499,22 @@ def course_import_apply_request(*, course_import: CourseImport) -> bool:
 def course_import_check(course_import: CourseImport) -> None:
     """Check an uploaded file and store its errors or its preview. Writes no records."""
 
-    def check(progress: Callable[[int, int], None]) -> Plan:
-        plan, _places = build_plan(
-            table=read_table(bytes(course_import.content)), progress=progress
-        )
+    def check(table: Table, progress: Callable[[int, int], None]) -> Plan:
+        plan, _places, _courses = build_plan(table=table, progress=progress)
         return plan
 
-    file_import_check(course_import, check=check)
+    file_import_check(course_import, shape=SHAPE, check=check)
 
 
 def _apply(locked: CourseImport, progress: Callable[[int, int], None]) -> dict[str, Any]:
-    plan, places = build_plan(table=read_table(bytes(locked.content)))
+    table = read_table(bytes(locked.content))
+    plan, places, courses = build_plan(table=table)
     if plan.errors or not plan.rows:
-        raise Invalid(plan_result(plan))
-    counts = apply_plan(by=locked.created_by, plan=plan, places=places, progress=progress)
-    return applied_plan(plan, counts)
+        raise Invalid(plan_result(plan, table))
+    counts = apply_plan(
+        by=locked.created_by, plan=plan, places=places, courses=courses, progress=progress
+    )
+    return applied_plan(plan, counts, table)
 
 
 def course_import_apply(course_import: CourseImport) -> None:

@@ -114,7 +114,12 @@ class TrainingSession(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.PLANNED
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("entered by"),
     )
     created_at = models.DateTimeField(_("entered at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("changed at"), auto_now=True)
@@ -171,7 +176,12 @@ class Attendance(models.Model):
     # name and agency. One person attends a session once; distinct people count once.
     person_key = models.CharField(max_length=PERSON_KEY_LENGTH, editable=False)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     is_demo = models.BooleanField(_("demo data"), default=False)
@@ -211,7 +221,12 @@ class Headcount(models.Model):
     working_age = models.PositiveIntegerField(_("of working age"), default=0)
     priority_groups = models.PositiveIntegerField(_("from priority groups"), default=0)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
     )
     recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
 

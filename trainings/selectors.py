@@ -1,7 +1,7 @@
 """Reads of trainings: what a user may see, and the yearly figures the dashboard rolls up."""
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.contrib.contenttypes.models import ContentType
@@ -19,11 +19,14 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from accounts.models import AuditEntry, ScopeLevel, User
-from accounts.scopes import scope_for
+from accounts.scopes import Scope, scope_for
 from accounts.selectors import HistoryEntry, audit_entries_of, history_of
-from communes.models import Commune
+from communes.models import Commune, VietnameseOrder
+from communes.names import PlaceNames
+from outreach.models import Team
 
 from .models import (
     OFFICIAL_AUDIENCES,
@@ -67,6 +70,123 @@ def with_attendees(queryset: QuerySet[TrainingSession]) -> QuerySet[TrainingSess
             Value(0),
         ),
     )
+
+
+# --- Who reads whose name on a session's list ------------------------------------------
+#
+# Someone at or above the level that organises a session (provincial staff and any
+# session, district staff and their district's sessions and its communes') reads its
+# whole list. Below it, a commune official or a district officer at a provincial session
+# reads by name only the attendees from their own commune or district, and the others as
+# counts by district: the province's list names officials of all ten districts.
+
+_SCOPE_RANK = {
+    ScopeLevel.TEAM: 0,
+    ScopeLevel.COMMUNE: 1,
+    ScopeLevel.DISTRICT: 2,
+    ScopeLevel.PROVINCE: 3,
+}
+_SESSION_RANK = {Level.COMMUNE: 1, Level.DISTRICT: 2, Level.PROVINCE: 3}
+
+
+@dataclass(frozen=True)
+class AttendanceList:
+    """What a user reads of a session's named list.
+
+    `named` holds the people the user may read by name (with their member and team).
+    When it is not the whole list (`whole` false), `unit` names whose attendees it
+    holds and the others are only counted: `others` in all, and `others_by_district`
+    as (district name, count) in the districts' official order, None for attendees whose
+    agency names no place (a provincial department, a firm).
+    """
+
+    named: QuerySet[Attendance]
+    whole: bool = True
+    unit: str = ""
+    others: int = 0
+    others_by_district: list[tuple[str | None, int]] = field(default_factory=list)
+
+
+def reads_whole_list(scope: Scope, session: TrainingSession) -> bool:
+    """Whether the scope is at or above the level that organises the session (which the
+    caller has already found inside the scope)."""
+    if scope.sees_everything:
+        return True
+    if scope.sees_nothing:
+        return False
+    return _SCOPE_RANK.get(scope.level, -1) >= _SESSION_RANK[session.level]
+
+
+def attendance_visible(user: User, session: TrainingSession) -> AttendanceList:
+    """The part of a session's named list the user reads by name, and a count of the rest.
+
+    The session must already be one the user sees (`sessions_visible`). An attendee
+    belongs to a unit through their team when they are a team member, else through the
+    commune or district their agency's text names ("UBND xã Hải Đông"); one whose agency
+    names no place belongs to no commune or district.
+    """
+    attendances = (
+        Attendance.objects.filter(session=session)
+        .select_related("member__team")
+        .order_by(VietnameseOrder("full_name"), "pk")
+    )
+    scope = scope_for(user)
+    if reads_whole_list(scope, session):
+        return AttendanceList(attendances)
+    if scope.sees_nothing:
+        return AttendanceList(attendances.none(), whole=False)
+    groups = (
+        Attendance.objects.filter(session=session)
+        .order_by()
+        .values_list(
+            "member__team_id",
+            "member__team__commune_id",
+            "member__team__commune__district_id",
+            "agency",
+        )
+        .annotate(n=Count("pk"))
+    )
+    names = PlaceNames.load()
+    own_agencies: set[str] = set()
+    others_by_district: dict[int | None, int] = {}
+    for team_id, commune_id, district_id, agency, count in groups:
+        if team_id is None:
+            commune_id, district_id = names.place_of(agency)
+        if scope.level == ScopeLevel.TEAM:
+            own = team_id in scope.team_ids
+        elif scope.level == ScopeLevel.COMMUNE:
+            own = commune_id in scope.commune_ids
+        else:
+            own = district_id in scope.district_ids
+        if own and team_id is None:
+            own_agencies.add(agency)
+        elif not own:
+            others_by_district[district_id] = others_by_district.get(district_id, 0) + count
+    named = attendances.filter(
+        scope.q(team="member__team") | Q(member__isnull=True, agency__in=own_agencies)
+    )
+    return AttendanceList(
+        named,
+        whole=False,
+        unit=_unit_name(scope, names),
+        others=sum(others_by_district.values()),
+        others_by_district=[
+            (names.districts[pk].name if pk is not None else None, count)
+            for pk, count in sorted(
+                others_by_district.items(),
+                key=lambda item: (item[0] is None, item[0] and names.districts[item[0]].code),
+            )
+        ],
+    )
+
+
+def _unit_name(scope: Scope, names: PlaceNames) -> str:
+    if scope.level == ScopeLevel.COMMUNE:
+        return ", ".join(sorted(names.communes[pk].name for pk in scope.commune_ids))
+    if scope.level == ScopeLevel.DISTRICT:
+        return ", ".join(sorted(names.districts[pk].name for pk in scope.district_ids))
+    teams = Team.objects.filter(pk__in=scope.team_ids).order_by(VietnameseOrder("name"))
+    return ", ".join(teams.values_list("name", flat=True))
 
 
 def sessions_held(start: date, end: date) -> QuerySet[TrainingSession]:
@@ -331,15 +451,30 @@ def training_years() -> set[int]:
 HISTORY_LIMIT = 200
 
 
-def session_history(session: TrainingSession) -> list[HistoryEntry]:
+def session_history(session: TrainingSession, user: User) -> list[HistoryEntry]:
     """The session's own changes, its headcount's, and every change to its list of
-    attendees, removed ones included."""
+    attendees, removed ones included.
+
+    Below the session's level (`attendance_visible`), a change to an attendee the user
+    may not read by name says who made it and when, not whom it was about; someone since
+    removed from the list is no longer anyone's own attendee.
+    """
     attendance_type = ContentType.objects.get_for_model(Attendance)
     headcount_ids = Headcount.objects.filter(session=session).values_list("pk", flat=True)
-    entries = (
-        audit_entries_of([(TrainingSession, [session.pk]), (Headcount, headcount_ids)])
-        | AuditEntry.objects.filter(
-            content_type=attendance_type, changes___session=session.pk
-        ).select_related("actor", "content_type")
-    ).order_by("-at", "-id")
-    return history_of(entries[:HISTORY_LIMIT])
+    entries = list(
+        (
+            audit_entries_of([(TrainingSession, [session.pk]), (Headcount, headcount_ids)])
+            | AuditEntry.objects.filter(
+                content_type=attendance_type, changes___session=session.pk
+            ).select_related("actor", "content_type")
+        ).order_by("-at", "-id")[:HISTORY_LIMIT]
+    )
+    shown = history_of(entries)
+    readable = attendance_visible(user, session)
+    if not readable.whole:
+        own = set(readable.named.values_list("pk", flat=True))
+        for entry, row in zip(entries, shown, strict=True):
+            if entry.content_type_id == attendance_type.pk and entry.object_id not in own:
+                row.record = _("An attendee from elsewhere")
+                row.changes = []
+    return shown

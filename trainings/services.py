@@ -17,8 +17,9 @@ from accounts.phone import clean_phone
 from accounts.scopes import scope_for
 from accounts.services import audit_entry, audit_scrub, audit_snapshot
 from communes.models import Commune, District, RollupSource
+from communes.names import NameIndex, PlaceNames, either
 from communes.services import rollup_buckets_mark
-from communes.text import fold
+from communes.text import name_key
 from outreach.models import Member
 
 from .models import Attendance, CourseEnrolment, Headcount, Level, Topic, TrainingSession
@@ -70,7 +71,9 @@ def person_key(
         return f"e:{email.strip().lower()}"
     if member_id:
         return f"m:{member_id}"
-    return f"n:{fold(full_name)}|{fold(agency)}"
+    # Tone marks tell people apart ("Nguyễn Văn Hùng" is not "Nguyễn Văn Hưng"); case and
+    # spacing do not. Each part is held to its column's length, whatever lower() made of it.
+    return f"n:{name_key(full_name)[:150]}|{name_key(agency)[:200]}"
 
 
 def ensure_keeps(user: User, permission: str, session: TrainingSession) -> None:
@@ -334,38 +337,51 @@ def member_attendance_erase(sender, *, member: Member, by: User | None, **kwargs
     Attendance.objects.bulk_update(attendances, ["full_name", "phone", "person_key"])
 
 
-PlaceIndex = dict[str, "Commune | District"]
-
-
-def place_index() -> PlaceIndex:
-    """Every commune and district by folded name, leaving out names two units share.
-
-    Build it once per import and pass it to place_from_agency.
-    """
-    index: dict[str, list] = {}
-    for model in (Commune, District):
-        for unit in model.objects.only("pk", "name", "name_folded"):
-            index.setdefault(unit.name_folded, []).append(unit)
-    return {name: units[0] for name, units in index.items() if len(units) == 1}
+def place_index() -> PlaceNames:
+    """Every commune and district by name: build it once per import and pass it to
+    place_from_agency."""
+    return PlaceNames.load()
 
 
 def place_from_agency(
-    agency: str, index: PlaceIndex | None = None
+    agency: str, index: PlaceNames | None = None
 ) -> tuple[Commune | None, District | None]:
-    """The commune or district an agency's name refers to ("UBND xã Hải Đông"), if any.
+    """The commune or district an agency's name refers to ("UBND xã Hải Đông"), if any
+    (communes/names.py: as written, or folded for a name typed without any mark)."""
+    index = index or place_index()
+    commune_id, district_id = index.place_of(agency)
+    if commune_id is not None:
+        return index.communes[commune_id], None
+    if district_id is not None:
+        return None, index.districts[district_id]
+    return None, None
 
-    The longest matching unit name wins, so a commune is not taken for a district whose
-    name it contains.
+
+def course_index() -> NameIndex[str]:
+    """The courses records name, to find the one a typed course name means."""
+    names = CourseEnrolment.objects.order_by("course").values_list("course", flat=True)
+    return NameIndex(names.distinct(), name=str, kinds=())
+
+
+def course_name_resolve(course: str, index: NameIndex[str]) -> str:
+    """The course `course` names, as records already spell it; a new course is added.
+
+    "CHUYỂN ĐỔI SỐ TRONG CƠ QUAN NHÀ NƯỚC" is the course "Chuyển đổi số trong cơ quan
+    nhà nước": spelled twice, one learner's completion would count twice.
     """
-    text = f" {fold(agency)} "
-    if not text.strip():
-        return None, None
-    index = place_index() if index is None else index
-    matches = [name for name in index if f" {name} " in text]
-    if not matches:
-        return None, None
-    unit = index[max(matches, key=len)]
-    return (unit, None) if isinstance(unit, Commune) else (None, unit)
+    course = " ".join(course.split())
+    found = index.matches(course)
+    if len(found) > 1:
+        raise ValidationError(
+            {
+                "course": _("Which course: %(candidates)s? Write its name with its tone marks.")
+                % {"candidates": either(sorted(found))}
+            }
+        )
+    if found:
+        return found[0]
+    index.add(course)
+    return course
 
 
 @transaction.atomic
@@ -382,7 +398,8 @@ def course_enrolment_save(
     score: Decimal | None = None,
     commune: Commune | None = None,
     district: District | None = None,
-    places: PlaceIndex | None = None,
+    places: PlaceNames | None = None,
+    courses: NameIndex[str] | None = None,
     is_demo: bool = False,
 ) -> tuple[CourseEnrolment, bool, bool]:
     """Create or update one learner's record of a course; returns it, created, changed.
@@ -393,7 +410,8 @@ def course_enrolment_save(
     if not by.has_perm("trainings.add_courseenrolment"):
         raise PermissionDenied(_("Your role does not allow this change."))
     phone = clean_phone(phone)
-    full_name, agency, course = (" ".join(v.split()) for v in (full_name, agency, course))
+    full_name, agency = (" ".join(v.split()) for v in (full_name, agency))
+    course = course_name_resolve(course, course_index() if courses is None else courses)
     key = person_key(phone=phone, email=email, full_name=full_name, agency=agency)
     enrolment = CourseEnrolment.objects.select_for_update().filter(course=course, person_key=key)
     enrolment = enrolment.first()

@@ -7,8 +7,12 @@ from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import ScopeLevel
 from accounts.tests.factories import UserFactory, commune_official
 from communes.models import Commune
+from outreach.models import Member
+from outreach.services import member_login_create
+from outreach.tests.factories import MemberFactory, TeamFactory
 
 HAI_DONG = 14269
 
@@ -78,3 +82,72 @@ def test_the_health_check_answers_without_reading_the_callers_session(official_c
 
     assert response.status_code == 200
     assert response.json()["checks"]["database"]["ok"] is True
+
+
+# --- 403: what the role may not do, and who may -----------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_page_for_team_leaders_tells_a_commune_official_in_vietnamese_who_can_use_it(
+    official_client,
+):
+    response = official_client.get(reverse("outreach:visit_new"))
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert '<html lang="vi">' in page
+    assert "Trang này không dành cho vai trò của bạn." in page
+    assert "<li>Tổ trưởng tổ công nghệ số</li>" in page
+    # Only the roles that can: not the official's own, nor anyone else's.
+    assert "Cán bộ cấp xã" not in page and "Cán bộ cấp tỉnh" not in page
+    assert "Forbidden" not in page
+
+
+@pytest.mark.django_db
+def test_a_page_for_staff_tells_a_team_leader_in_english_which_roles_can_use_it(divisions):
+    team = TeamFactory(commune=Commune.objects.get(code=HAI_DONG))
+    leader = MemberFactory(team=team, role=Member.Role.LEADER, phone="0912345678")
+    user, _password = member_login_create(by=UserFactory(is_superuser=True), member=leader)
+    assert user.scope_level == ScopeLevel.TEAM
+    client = Client()
+    client.force_login(user)
+
+    response = client.get(
+        reverse("outreach:team_history", args=[team.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert '<html lang="en">' in page
+    assert "This page is not open to your role." in page
+    for role in ("Provincial staff", "District staff", "Commune officials"):
+        assert f"<li>{role}</li>" in page
+    assert "Team leaders" not in page
+    assert "403 Forbidden" not in page
+
+
+@pytest.mark.django_db
+def test_a_refusal_that_says_why_shows_its_reason_on_the_403_page(official_client):
+    response = official_client.get(reverse("dashboard:target_list"))
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "Chỉ cán bộ cấp tỉnh được quản lý chỉ tiêu và chỉ số." in page
+    assert "Forbidden" not in page
+
+
+@pytest.mark.django_db
+def test_the_import_pages_say_who_loads_lists(divisions):
+    team = TeamFactory(commune=Commune.objects.get(code=HAI_DONG))
+    leader = MemberFactory(team=team, role=Member.Role.LEADER, phone="0912345678")
+    user, _password = member_login_create(by=UserFactory(is_superuser=True), member=leader)
+    client = Client()
+    client.force_login(user)
+
+    members = client.get(reverse("outreach:member_import_new"), HTTP_ACCEPT_LANGUAGE="en")
+    courses = client.get(reverse("trainings:course_import_new"), HTTP_ACCEPT_LANGUAGE="en")
+
+    assert members.status_code == courses.status_code == 403
+    assert "imported by commune officials" in members.content.decode()
+    assert "<li>Provincial staff</li>" in courses.content.decode()
+    assert "Team leaders" not in courses.content.decode()

@@ -182,15 +182,27 @@ def phrases_on(text: str, phrases: list[Phrase]) -> list[str]:
 
 # --- The pages and who opens them --------------------------------------------------------
 
-HEADER = ["Mã xã", "Tên tổ", "Họ và tên", "Giới tính", "Năm sinh", "Số điện thoại", "Vai trò"]
+HEADER = [
+    "Mã xã",
+    "Tên tổ",
+    "Ngày thành lập",
+    "Họ và tên",
+    "Giới tính",
+    "Năm sinh",
+    "Số điện thoại",
+    "Vai trò",
+]
 
 
 def _member_list(bad_phone: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HEADER)
-    writer.writerow([HAI_DONG, "Tổ Bắc", "Nguyễn Văn An", "Nam", 1995, "0912 345 678", "Tổ trưởng"])
-    writer.writerow([HAI_DONG, "Tổ Bắc", "Lê Văn Cường", "Nam", 2001, bad_phone, "Thành viên"])
+    for name, year, phone, role in (
+        ("Nguyễn Văn An", 1995, "0912 345 678", "Tổ trưởng"),
+        ("Lê Văn Cường", 2001, bad_phone, "Thành viên"),
+    ):
+        writer.writerow([HAI_DONG, "Tổ Bắc", "01/03/2023", name, "Nam", year, phone, role])
     return buffer.getvalue().encode("utf-8-sig")
 
 

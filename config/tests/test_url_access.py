@@ -9,8 +9,10 @@ added later has to say here who may open it and how its address is filled.
 The world has four teams: A1 and A2 in Xã Hải Đông, B1 in another commune of Huyện Hải
 Hậu and C1 in Phường Trần Tế Xương (Thành phố Nam Định), each with a hamlet, a leader with
 a login, a member, a household and a visit; every commune and both districts hold a
-training session with an attendee, and the province a planned one; learners of online
-courses count in communes, districts and the province; two officials and two
+training session with an attendee, and the province a planned one; Huyện Hải Hậu's
+session also has an attendee from Xã Hải Đông, whom Hải Đông's official reads by name
+while the district's own attendee is for those at or above the district's level; learners
+of online courses count in communes, districts and the province; two officials and two
 provincial staff have each uploaded an import. Every name and address carries a marker
 (PV_TEAM_C1_PV...) registered with the unit it belongs to. Any response, whatever its
 status, that holds a marker of a unit the role does not see is a leak; a list, an
@@ -88,8 +90,10 @@ COMMUNE_DISTRICT = {"A": "HH", "B": "HH", "C": "ND"}
 
 # A unit is what a marked object belongs to: ("team", "A1"), ("commune", "A"),
 # ("district", "HH"), ("province",); a course learner of a district or of the province,
-# which only that district's staff and the province see; and ("owner", who) for an
-# import, which is its uploader's working file.
+# which only that district's staff and the province see; an attendee of a district's
+# session from no place below it ("district-list", "HH"), whom only those at or above
+# the district's level read by name; and ("owner", who) for an import, which is its
+# uploader's working file.
 Unit = tuple[str, ...]
 
 
@@ -146,6 +150,8 @@ def sees(role: str, unit: Unit | None) -> bool:
         return True
     if kind == "learners-district":
         return p.level == "district" and key[0] == p.district
+    if kind == "district-list":
+        return p.level == "district" and key[0] == p.district
     if kind == "learners-province":
         return False
     raise AssertionError(f"unknown unit {unit}")
@@ -187,6 +193,8 @@ class Session:
     unit: Unit
     session: TrainingSession
     attendance: Attendance | None
+    # Attendees from a commune below the session's level.
+    guests: list[Attendance] = field(default_factory=list)
 
 
 @dataclass
@@ -346,15 +354,26 @@ def _build_world() -> World:
             topics=topics,
             status=TrainingSession.Status.HELD if held else TrainingSession.Status.PLANNED,
         )
-        attendance = None
+        attendance, guests = None, []
+        # A district's list names its own attendees to those at or above its level only.
+        listed = ("district-list", key) if level == Level.DISTRICT else unit
         if held:
             attendance = attendance_add(
                 by=root,
                 session=session,
-                full_name=mark("ATTENDEE", key, unit),
-                agency=mark("AGENCY", key, unit),
+                full_name=mark("ATTENDEE", key, listed),
+                agency=mark("AGENCY", key, listed),
             )
-        sessions[key] = Session(key, unit, session, attendance)
+        if key == "HH":
+            guests.append(
+                attendance_add(
+                    by=root,
+                    session=session,
+                    full_name=mark("ATTENDEE", "HH_A", ("commune", "A")),
+                    agency=f"UBND {communes['A'].name}",
+                )
+            )
+        sessions[key] = Session(key, unit, session, attendance, guests)
     headcount_set(by=root, session=sessions["C"].session, total=10)
 
     enrolments = {}
@@ -555,11 +574,12 @@ def attendance_exports(w: World) -> list[Target]:
         Target(
             {"pk": str(s.session.pk), "fmt": fmt},
             unit=s.unit,
-            marker=s.attendance.full_name,
+            marker=attendance.full_name,
             session=s.session,
         )
         for s in w.sessions.values()
         if s.attendance
+        for attendance in (s.attendance, *s.guests)
         for fmt in ("csv", "xlsx")
     ]
 
@@ -751,7 +771,7 @@ ROUTES: dict[str, Route] = {
         per_side(lambda s: {"pk": s.team.pk}, lambda s: s.team.name),
         COMMUNE_KEEPERS,
         writes=True,
-        post=lambda w, t: {"dissolved_on": TODAY.isoformat()},
+        post=lambda w, t: {"dissolved_on": TODAY.isoformat(), "members": "leave"},
     ),
     "outreach:member_create": Route(
         per_side(lambda s: {"team_id": s.team.pk}, lambda s: s.team.name),
@@ -1263,7 +1283,12 @@ class Walk:
                 continue
             if status != 200:
                 continue
-            wanted = [target.marker] if target.marker else []
+            # A marker of a unit the role does not see is a leak, not something to show
+            # (an attendee a page lists only to those at or above the session's level).
+            shown_to_role = target.marker and sees(
+                self.role, self.world.markers.get(target.marker, target.unit)
+            )
+            wanted = [target.marker] if shown_to_role else []
             if route.shows:
                 wanted += route.shows(self.world, self.role)
             for text_shown in wanted:

@@ -7,12 +7,13 @@ services check permission and scope again when they write.
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.phone import clean_phone as cleaned_phone
-from communes.fields import WholeNumberField
+from communes.fields import WholeNumberField, labelled_error
 from communes.models import Commune, Hamlet
 
 from ..models import Member, Team
@@ -42,20 +43,25 @@ def errors_to_form(
     *,
     fallback_field: str | None = None,
     messages_for_field: dict[str, str] | None = None,
+    model: type[models.Model] | None = None,
 ) -> None:
     """Put a service's ValidationError on the form, each message beside its field.
 
-    Messages for fields the form does not show go above the form, or beside
-    `fallback_field`; `messages_for_field` moves a known non-field message (a
-    constraint's) beside the field it concerns.
+    `messages_for_field` moves a known non-field message (a constraint's) beside the
+    field it concerns. Other messages for fields the form does not show go above the
+    form, or beside `fallback_field`, named with the label of `model`'s field.
     """
     moves = {str(message): field for message, field in (messages_for_field or {}).items()}
     items = error.error_dict.items() if hasattr(error, "error_dict") else [(None, error.error_list)]
     for field, errors in items:
         for item in errors:
             for message in item.messages:
-                target = field if field in form.fields else moves.get(message, fallback_field)
-                form.add_error(target, message)
+                if field in form.fields:
+                    form.add_error(field, message)
+                elif message in moves:
+                    form.add_error(moves[message], message)
+                else:
+                    form.add_error(fallback_field, labelled_error(message, model, field))
 
 
 # --- Filter bars ---------------------------------------------------------------------
@@ -201,12 +207,60 @@ class TeamForm(forms.Form):
 
 
 class TeamDissolveForm(forms.Form):
+    MOVE = "move"
+    LEAVE = "leave"
+
     dissolved_on = forms.DateField(label=_("Dissolved on"), widget=_date_input())
+    members = forms.ChoiceField(
+        label=_("What becomes of its active members?"),
+        choices=[
+            (MOVE, _("They move to another team of the commune")),
+            (LEAVE, _("They leave the team on the day it is dissolved")),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose what becomes of the members.")},
+    )
+    members_to = forms.ModelChoiceField(
+        label=_("The team they move to"),
+        queryset=Team.objects.none(),
+        required=False,
+        empty_label=_("Choose a team"),
+        help_text=_(
+            "The leader stays leader there if that team has none; otherwise they become a "
+            "member and their login stops working."
+        ),
+    )
+
+    def __init__(
+        self, *args, teams: QuerySet[Team] | None = None, has_members: bool = True, **kwargs
+    ):
+        """`teams` are the teams the members may move to; a team without active members
+        is dissolved without asking about them."""
+        super().__init__(*args, **kwargs)
+        if not has_members:
+            del self.fields["members"], self.fields["members_to"]
+        elif teams is None or not teams.exists():
+            # Nowhere to move to: leaving is the only answer, so it is given.
+            del self.fields["members_to"]
+            self.fields["members"].choices = [
+                c for c in self.fields["members"].choices if c[0] == self.LEAVE
+            ]
+            self.fields["members"].initial = self.LEAVE
+        else:
+            self.fields["members_to"].queryset = teams
 
     def clean_dissolved_on(self):
         return _not_in_future(
             self.cleaned_data["dissolved_on"], _("Choose today or a day in the past.")
         )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("members") != self.MOVE:
+            cleaned["members_to"] = None
+        elif cleaned.get("members_to") is None and "members_to" not in self.errors:
+            self.add_error("members_to", _("Choose the team they move to."))
+        return cleaned
 
 
 # --- Members -------------------------------------------------------------------------

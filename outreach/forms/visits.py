@@ -11,11 +11,12 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
-from communes.fields import WholeNumberField
+from communes.fields import WholeNumberField, labelled_error
 from communes.models import Hamlet
 
-from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit, normalize_address
+from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit
 from ..selectors import hamlets_visible, members_visible, services_active
+from ..services.households import household_at
 from ..services.visits import VisitData
 
 # How a readiness answer travels in the form: the checklist stores yes, no or not known.
@@ -24,7 +25,8 @@ READINESS_CHOICES = [(YES, _("Yes")), (NO, _("No")), (NOT_ASKED, _("Not asked"))
 _ANSWER_VALUES = {YES: True, NO: False, NOT_ASKED: None}
 _VALUE_ANSWERS = {v: k for k, v in _ANSWER_VALUES.items()}
 
-# Where a service's error belongs in the form; keys not listed go above the form.
+# Where a service's error belongs in the form; keys not listed go above the form, named
+# with the label of the visit's field.
 _ERROR_FIELDS = {
     "visited_on": "visited_on",
     "household": "address_label",
@@ -175,10 +177,11 @@ class VisitForm(forms.Form):
             return
         for key, messages in error.message_dict.items():
             field = _ERROR_FIELDS.get(key)
-            if field is not None and field not in self.fields:
-                field = None
             for message in messages:
-                self.add_error(field, message)
+                if field in self.fields:
+                    self.add_error(field, message)
+                else:
+                    self.add_error(None, labelled_error(message, Visit, key))
 
     @staticmethod
     def initial_for(visit: Visit) -> dict:
@@ -233,12 +236,11 @@ class NewVisitForm(VisitForm):
                 self.add_error("address_label", _("Enter the house number and alley."))
             return data
         hamlet = data.get("hamlet")
-        known = (
-            hamlet is not None
-            and Household.objects.filter(
-                hamlet=hamlet, address_folded=normalize_address(address)
-            ).exists()
-        )
+        try:
+            known = hamlet is not None and household_at(hamlet=hamlet, address_label=address)
+        except ValidationError as error:
+            self.add_error("address_label", error.message_dict["address_label"])
+            return data
         if not known and not consent:
             self.add_error(
                 "consent",

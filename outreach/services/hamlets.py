@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from communes.models import Commune, Hamlet
-from communes.text import fold
+from communes.names import name_taken
 
 from .access import ensure_can
 
@@ -14,17 +14,15 @@ from .access import ensure_can
 def _validate_hamlet(hamlet: Hamlet) -> None:
     """full_clean(), with a duplicate name reported on "name".
 
-    The database compares folded names, so "Thôn Đông" and "thon dong" are one hamlet;
-    the constraint's own error would not name the field the official has to change.
+    The database compares names as written, in any case, so "Thôn Đông" and "thôn đông"
+    are one hamlet (and "Thôn Đồng" another); "thon dong", typed without diacritics, is
+    taken to mean the hamlet it folds to. The constraint's own error would not name the
+    field the official has to change.
     """
     hamlet.name = " ".join(hamlet.name.split())
     if hamlet.name:
-        duplicate = (
-            Hamlet.objects.filter(commune_id=hamlet.commune_id, name_folded=fold(hamlet.name))
-            .exclude(pk=hamlet.pk)
-            .exists()
-        )
-        if duplicate:
+        others = Hamlet.objects.filter(commune_id=hamlet.commune_id).exclude(pk=hamlet.pk)
+        if name_taken(others, hamlet.name):
             raise ValidationError({"name": _("This commune already has a hamlet with this name.")})
     hamlet.full_clean()
 
@@ -43,7 +41,7 @@ def _save(hamlet: Hamlet, **kwargs) -> None:
 
 @transaction.atomic
 def hamlet_create(*, by: User, commune: Commune, name: str) -> Hamlet:
-    """Add a hamlet to a commune; its name is unique in the commune, ignoring accents."""
+    """Add a hamlet to a commune; its name is unique in the commune, whatever its case."""
     ensure_can(by, "communes.add_hamlet", commune_id=commune.pk)
     hamlet = Hamlet(commune=commune, name=name)
     _validate_hamlet(hamlet)

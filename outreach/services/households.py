@@ -12,14 +12,44 @@ from accounts.models import AuditEntry, User
 from accounts.phone import clean_phone
 from accounts.services import audit_entry, audit_snapshot
 from communes.models import Hamlet, RollupSource
+from communes.names import either
 from communes.services import rollup_buckets_mark
+from communes.text import has_marks
 
-from ..models import Household, VisitChange, normalize_address
+from ..models import Household, VisitChange, address_as_written, normalize_address
 from .access import ensure_can
 from .readiness import household_readiness_refresh, household_visit_days
 
 # The fields the audit trail records of a household.
 HOUSEHOLD_AUDITED = ("hamlet", "address_label", "head_name", "phone")
+
+
+def household_at(*, hamlet: Hamlet | int, address_label: str) -> Household | None:
+    """The hamlet's household at the address as typed, or None for a new one.
+
+    An address typed with its tone marks is found only as written ("Số 5, ngõ Đồng" is
+    not "Số 5, ngõ Đông"); one typed without any diacritic ("so 5 ngo dong") finds the one
+    household whose address folds to it, and asks which when several do.
+    """
+    hamlet_id = hamlet if isinstance(hamlet, int) else hamlet.pk
+    households = Household.objects.filter(hamlet_id=hamlet_id)
+    found = households.filter(address_key=address_as_written(address_label)).first()
+    if found is not None or has_marks(address_label):
+        return found
+    candidates = list(
+        households.filter(address_folded=normalize_address(address_label)).order_by("pk")[:5]
+    )
+    if len(candidates) > 1:
+        raise ValidationError(
+            {
+                "address_label": _(
+                    "Which household: %(candidates)s? Type the address with its tone marks "
+                    "or pick it from the list."
+                )
+                % {"candidates": either([h.address_label for h in candidates])}
+            }
+        )
+    return candidates[0] if candidates else None
 
 
 def household_get_or_create(
@@ -42,9 +72,7 @@ def household_get_or_create(
     address_label = " ".join(address_label.split())
     if not normalize_address(address_label):
         raise ValidationError({"address_label": _("Enter the house number and alley.")})
-    existing = Household.objects.filter(
-        hamlet=hamlet, address_folded=normalize_address(address_label)
-    ).first()
+    existing = household_at(hamlet=hamlet, address_label=address_label)
     if existing is not None:
         if consent and not existing.consent:  # recorded before consent was asked
             _consent_record(existing, consent, by)
@@ -69,9 +97,7 @@ def household_get_or_create(
         # The commune is the hamlet's and the user the request's: no existence query each.
         household.full_clean(exclude=["commune", "created_by"])
     except ValidationError:
-        existing = Household.objects.filter(
-            hamlet=hamlet, address_folded=normalize_address(address_label)
-        ).first()
+        existing = household_at(hamlet=hamlet, address_label=address_label)
         if existing is None:
             raise
         return existing, False
@@ -79,7 +105,7 @@ def household_get_or_create(
         with transaction.atomic():
             household.save()
     except IntegrityError:
-        return Household.objects.get(hamlet=hamlet, address_folded=household.address_folded), False
+        return Household.objects.get(hamlet=hamlet, address_key=household.address_key), False
     audit_entry(
         by=by,
         action=AuditEntry.Action.CREATED,

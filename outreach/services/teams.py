@@ -17,6 +17,7 @@ from accounts.services import (
     user_role_sync,
 )
 from communes.models import Commune, Hamlet, RollupSource
+from communes.names import name_taken
 from communes.services import rollup_buckets_mark
 
 from ..models import Member, Team
@@ -57,6 +58,13 @@ def _check_hamlet(hamlet: Hamlet | None, commune_id: int) -> None:
         raise ValidationError({"hamlet": _("Choose a hamlet of the team's commune.")})
 
 
+def _check_name_free(team: Team) -> None:
+    """A name typed without diacritics for a team the commune has is that team again."""
+    others = Team.objects.filter(commune_id=team.commune_id).exclude(pk=team.pk)
+    if team.name and name_taken(others, team.name):
+        raise ValidationError({"name": _("This commune already has a team with this name.")})
+
+
 @transaction.atomic
 def team_create(
     *,
@@ -71,6 +79,7 @@ def team_create(
     _check_hamlet(hamlet, commune.pk)
     team = Team(commune=commune, hamlet=hamlet, name=name.strip(), formed_on=formed_on)
     team.is_demo = is_demo
+    _check_name_free(team)
     team.full_clean()
     team.save()
     audit_entry(
@@ -97,6 +106,8 @@ def team_update(*, by: User, team: Team, **changes) -> Team:
     for field, value in changes.items():
         setattr(team, field, value.strip() if field == "name" else value)
     _check_hamlet(team.hamlet, team.commune_id)
+    if "name" in changes:
+        _check_name_free(team)
     team.full_clean()
     team.save(update_fields=list(changes))
     audit_entry(
@@ -111,8 +122,103 @@ def team_update(*, by: User, team: Team, **changes) -> Team:
     return team
 
 
-def team_dissolve(*, by: User, team: Team, dissolved_on: date) -> Team:
-    return team_update(by=by, team=team, dissolved_on=dissolved_on)
+@transaction.atomic
+def team_dissolve(
+    *, by: User, team: Team, dissolved_on: date, members_to: Team | None = None
+) -> Team:
+    """Dissolve a team; nobody stays active in it.
+
+    Its active members move to `members_to` (another active team of the commune) or,
+    without one, leave on the day the team is dissolved. A leader's login loses the team
+    either way: a leader who leaves can no longer log in; one who moves leads the other
+    team if it has no leader, and otherwise becomes a member, whose login stops working.
+    """
+    # Both teams locked in one order: two officials dissolving each team into the other
+    # wait for each other instead of deadlocking.
+    ids = [team.pk] if members_to is None else [team.pk, members_to.pk]
+    locked = {t.pk: t for t in Team.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    team = locked[team.pk]
+    ensure_can(by, "outreach.change_member", commune_id=team.commune_id, team_id=team.pk)
+    if not team.is_active:
+        raise ValidationError({"dissolved_on": _("This team is already dissolved.")})
+    if members_to is not None:
+        members_to = locked[members_to.pk]
+        if (
+            members_to.pk == team.pk
+            or members_to.commune_id != team.commune_id
+            or not members_to.is_active
+        ):
+            raise ValidationError(
+                {"members_to": _("Choose another active team of the same commune.")}
+            )
+        ensure_can(
+            by, "outreach.change_member", commune_id=members_to.commune_id, team_id=members_to.pk
+        )
+    members = list(
+        Member.objects.select_for_update().filter(team=team, is_active=True).order_by("pk")
+    )
+    team = team_update(by=by, team=team, dissolved_on=dissolved_on)
+    late = [m.full_name for m in members if m.joined_on > dissolved_on]
+    if members_to is None and late:
+        # They cannot leave before they joined: the day, or their joining day, is wrong.
+        raise ValidationError(
+            {
+                "dissolved_on": _("%(names)s joined the team after this day.")
+                % {"names": ", ".join(late)}
+            }
+        )
+    for member in members:
+        # The team as loaded: the audit trail names it without a query per member.
+        member.team = team
+    if members_to is None:
+        _members_leave(by, members, dissolved_on)
+    else:
+        _members_move(by, members, members_to)
+    return team
+
+
+def _member_leaves(by: User, member: Member, left_on: date) -> None:
+    """The member's leaving, with its audit entry; their login and the figures are the
+    caller's to follow."""
+    audited = audit_snapshot(member, MEMBER_AUDITED)
+    member.is_active = False
+    member.left_on = left_on
+    member.full_clean()
+    member.save(update_fields=["is_active", "left_on"])
+    _member_changed(by, member, audited)
+
+
+def _members_leave(by: User, members: list[Member], left_on: date) -> None:
+    """Every member leaves on one day, as member_deactivate records it."""
+    for member in members:
+        _member_leaves(by, member, left_on)
+    User.objects.filter(pk__in=[m.user_id for m in members if m.user_id]).update(is_active=False)
+    rollup_buckets_mark(
+        source=RollupSource.OUTREACH, commune_days={(m.team.commune_id, left_on) for m in members}
+    )
+
+
+def _members_move(by: User, members: list[Member], members_to: Team) -> None:
+    """Every member moves to another team of the commune, as member_update moves one.
+
+    The figures count members by commune, which a move within the commune does not
+    change: no bucket to mark.
+    """
+    has_leader = Member.objects.filter(
+        team=members_to, role=Member.Role.LEADER, is_active=True
+    ).exists()
+    for member in members:
+        audited = audit_snapshot(member, MEMBER_AUDITED)
+        member.team = members_to
+        fields = ["team"]
+        if member.role == Member.Role.LEADER and has_leader:
+            member.role = Member.Role.MEMBER
+            fields.append("role")
+        _validate_member(member)
+        member.save(update_fields=fields)
+        _member_changed(by, member, audited)
+        if member.user_id and "role" in fields:
+            _login_follow_role(member)
 
 
 def _validate_member(member: Member) -> None:
@@ -224,7 +330,7 @@ def member_create_many(*, by: User, entries: list[tuple[Team, dict]]) -> list[Me
             member.full_clean(exclude=["team"], validate_unique=False, validate_constraints=False)
         except ValidationError as exc:
             raise EntryInvalid(index, exc) from exc
-        member._derive()
+        member.derive()
         members.append(member)
     _check_batch_rules(members)
     created = []
@@ -324,12 +430,7 @@ def member_deactivate(*, by: User, member: Member, left_on: date) -> Member:
         return member
     if member.user_id == by.pk:
         raise ValidationError(_("Ask your commune official to record that you left the team."))
-    audited = audit_snapshot(member, MEMBER_AUDITED)
-    member.is_active = False
-    member.left_on = left_on
-    member.full_clean()
-    member.save(update_fields=["is_active", "left_on"])
-    _member_changed(by, member, audited)
+    _member_leaves(by, member, left_on)
     if member.user_id:
         User.objects.filter(pk=member.user_id).update(is_active=False)
     rollup_buckets_mark(

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.decorators import PermissionNeeded
 from accounts.models import AuditEntry, ScopeLevel
 from accounts.scopes import scope_for
 from accounts.services import audit_access
@@ -61,7 +62,12 @@ def importer_required(view: Callable) -> Callable:
             user.is_superuser or scope_for(user).level == ScopeLevel.COMMUNE
         )
         if not allowed:
-            raise PermissionDenied
+            raise PermissionDenied(
+                _(
+                    "Lists are imported by commune officials, each for their own commune, "
+                    "and by administrators."
+                )
+            )
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -195,7 +201,7 @@ def _export_permission(permission: str):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.has_perm(permission):
-                raise PermissionDenied
+                raise PermissionNeeded(permission)
             return view(request, *args, **kwargs)
 
         return wrapped

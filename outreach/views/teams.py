@@ -160,7 +160,7 @@ def team_create(request: HttpRequest) -> HttpResponse:
         try:
             team = services.team_create(by=user, commune=commune, **form.cleaned_data)
         except ValidationError as error:
-            errors_to_form(form, error, messages_for_field={TEAM_NAME_TAKEN: "name"})
+            errors_to_form(form, error, messages_for_field={TEAM_NAME_TAKEN: "name"}, model=Team)
         else:
             messages.success(request, _("Team “%(name)s” added.") % {"name": team.name})
             return redirect("outreach:team_detail", pk=team.pk)
@@ -184,7 +184,7 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.team_update(by=user, team=team, **form.cleaned_data)
         except ValidationError as error:
-            errors_to_form(form, error, messages_for_field={TEAM_NAME_TAKEN: "name"})
+            errors_to_form(form, error, messages_for_field={TEAM_NAME_TAKEN: "name"}, model=Team)
         else:
             messages.success(request, _("Team saved."))
             return redirect("outreach:team_detail", pk=team.pk)
@@ -195,15 +195,26 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def team_dissolve(request: HttpRequest, pk: int) -> HttpResponse:
-    """GET asks for the date (a confirmation page); POST dissolves the team."""
+    """GET asks for the date and what becomes of the members (a confirmation page); POST
+    dissolves the team."""
     user = request.user
     _require(user, "outreach.change_team")
-    team = get_in_scope_or_404(teams_visible(user).active(), pk=pk)
-    form = TeamDissolveForm(_post_data(request), initial={"dissolved_on": timezone.localdate()})
+    # With its active members counted and its leader named, for the page.
+    team = get_in_scope_or_404(teams_listed(user, {"status": "active"}), pk=pk)
+    teams = teams_visible(user).active().filter(commune_id=team.commune_id).exclude(pk=team.pk)
+    form = TeamDissolveForm(
+        _post_data(request),
+        teams=teams,
+        has_members=team.active_member_count > 0,
+        initial={"dissolved_on": timezone.localdate()},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.team_dissolve(
-                by=user, team=team, dissolved_on=form.cleaned_data["dissolved_on"]
+                by=user,
+                team=team,
+                dissolved_on=form.cleaned_data["dissolved_on"],
+                members_to=form.cleaned_data.get("members_to"),
             )
         except ValidationError as error:
             errors_to_form(form, error, fallback_field="dissolved_on")
@@ -270,7 +281,7 @@ def member_create(request: HttpRequest, team_id: int) -> HttpResponse:
         try:
             member = services.member_create(by=user, team=team, **form.member_fields())
         except ValidationError as error:
-            errors_to_form(form, error)
+            errors_to_form(form, error, model=Member)
         else:
             messages.success(request, _("%(name)s added to the team.") % {"name": member})
             return redirect("outreach:team_detail", pk=team.pk)
@@ -300,7 +311,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 by=user, member=member, team=form.cleaned_data.get("team"), **form.member_fields()
             )
         except ValidationError as error:
-            errors_to_form(form, error)
+            errors_to_form(form, error, model=Member)
         else:
             messages.success(request, _("Member saved."))
             return redirect("outreach:member_detail", pk=member.pk)
@@ -320,7 +331,7 @@ def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.member_deactivate(by=user, member=member, left_on=form.cleaned_data["left_on"])
         except ValidationError as error:
-            errors_to_form(form, error, fallback_field="left_on")
+            errors_to_form(form, error, fallback_field="left_on", model=Member)
         else:
             messages.success(request, _("%(name)s has left the team.") % {"name": member})
             return redirect("outreach:team_detail", pk=member.team_id)
@@ -399,7 +410,7 @@ def hamlet_create(request: HttpRequest) -> HttpResponse:
         try:
             hamlet = hamlet_create_service(by=user, commune=commune, name=form.cleaned_data["name"])
         except ValidationError as error:
-            errors_to_form(form, error)
+            errors_to_form(form, error, model=Hamlet)
         else:
             messages.success(request, _("Hamlet “%(name)s” added.") % {"name": hamlet.name})
             return redirect("outreach:hamlet_list")
@@ -419,7 +430,7 @@ def hamlet_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             hamlet_update_service(by=user, hamlet=hamlet, **form.cleaned_data)
         except ValidationError as error:
-            errors_to_form(form, error)
+            errors_to_form(form, error, model=Hamlet)
         else:
             messages.success(request, _("Hamlet saved."))
             return redirect("outreach:hamlet_list")

@@ -16,7 +16,6 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -26,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.decorators import PermissionNeeded
 from accounts.phone import InvalidPhone, looks_like_phone, normalize_phone
 from communes.models import VietnameseOrder
 from outreach.file_imports import detail_context
@@ -66,7 +66,7 @@ def importer_required(view: Callable) -> Callable:
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not request.user.has_perm(IMPORT_PERMISSION):
-            raise PermissionDenied
+            raise PermissionNeeded(IMPORT_PERMISSION)
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -85,7 +85,7 @@ def _own_import(request: HttpRequest, pk: int) -> CourseImport:
 def course_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.has_perm("trainings.view_courseenrolment"):
-        raise PermissionDenied
+        raise PermissionNeeded("trainings.view_courseenrolment")
     visible = enrolments_visible(user)
     courses = list(visible.order_by("course").values_list("course", flat=True).distinct())
     form = CourseFilterForm(request.GET, courses=courses)

@@ -34,7 +34,13 @@ from outreach.selectors import get_in_scope_or_404, members_visible
 from .. import exports, services
 from ..forms.sessions import AttendanceForm, HeadcountForm, SessionFilterForm, SessionForm
 from ..models import Attendance, Headcount, Level, TrainingSession
-from ..selectors import communes_priority, session_history, sessions_visible, with_attendees
+from ..selectors import (
+    attendance_visible,
+    communes_priority,
+    session_history,
+    sessions_visible,
+    with_attendees,
+)
 from ..services import NotYourLevel, ensure_keeps
 
 PAGE_SIZE = 50
@@ -290,22 +296,20 @@ def _detail_page(
     if can_set_headcount and headcount_form is None:
         headcount_form = HeadcountForm(initial=HeadcountForm.initial_for(headcount))
     show_attendance = user.has_perm("trainings.view_attendance")
-    attendances = []
+    readable, attendances = None, []
     if show_attendance:
         # The list shows attendees' names and phone numbers.
         audit_access(
             by=user, action=AuditEntry.Action.VIEWED, obj=session, commune_id=session.commune_id
         )
-        attendances = list(
-            session.attendances.select_related("member__team").order_by(
-                VietnameseOrder("full_name"), "pk"
-            )
-        )
+        readable = attendance_visible(user, session)
+        attendances = list(readable.named)
     context = {
         "session": session,
         "topics": list(session.topics.order_by("sort_order")),
         "show_attendance": show_attendance,
         "attendances": attendances,
+        "readable": readable,
         "headcount": headcount if user.has_perm("trainings.view_headcount") else None,
         "keeps": _keeps(user, session, "trainings.add_attendance"),
         "can_change": _keeps(user, session, "trainings.change_trainingsession"),
@@ -474,7 +478,7 @@ def attendance_export(request: HttpRequest, pk: str, fmt: str) -> HttpResponse:
         fmt,
         f"attendance-{session.pk}",
         exports.attendance_header(),
-        exports.attendance_rows(session),
+        exports.attendance_rows(attendance_visible(request.user, session)),
         _("Attendance"),
     )
 
@@ -486,7 +490,7 @@ def session_history_page(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "record": session,
         "back_url": reverse("trainings:session_detail", args=[session.pk]),
-        "entries": session_history(session),
+        "entries": session_history(session, request.user),
     }
     return render(request, "history.html", context)
 

@@ -5,44 +5,71 @@ An import module (outreach/imports.py, trainings/imports.py) gives its columns, 
 check a file and how to apply it; the functions here run those steps in the same order,
 with the same statuses, the same guards against a task delivered twice, and the same
 progress reporting. Nothing here knows what the rows are about.
+
+- headers.py: the headers offices write over each column, for every import;
+- columns.py: the columns an import reads, and how a header is matched to one;
+- table.py: the header row, the data rows, and how the file was read (for the preview);
+- reading.py: the XLSX or CSV file's rows.
 """
 
-import csv
-import io
 import logging
-import re
-import unicodedata
-import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from importlib import import_module
 from typing import Any, Protocol, TypeVar
 
-import openpyxl
 from celery import current_app
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from communes.text import fold
+from ..models import FileImport
+from .columns import (
+    Column,
+    FileShape,
+    header_key,
+    headers_markdown,
+    in_every_language,
+    match_header,
+)
+from .reading import MAX_UNPACKED_BYTES, csv_rows, read_table
+from .table import (
+    HEADER_SEARCH_ROWS,
+    MAX_COLUMNS,
+    CellError,
+    Header,
+    ImportFileError,
+    MissingHeader,
+    Table,
+    find_header,
+)
 
-from .models import FileImport
+__all__ = [
+    "HEADER_SEARCH_ROWS",
+    "MAX_COLUMNS",
+    "MAX_UNPACKED_BYTES",
+    "CellError",
+    "Column",
+    "FileShape",
+    "Header",
+    "ImportFileError",
+    "MissingHeader",
+    "Table",
+    "csv_rows",
+    "find_header",
+    "header_key",
+    "headers_markdown",
+    "in_every_language",
+    "match_header",
+    "read_table",
+]
 
 logger = logging.getLogger(__name__)
 
-HEADER_SEARCH_ROWS = 10
-MAX_COLUMNS = 60
-# An XLSX is a zip: a few hundred kilobytes can unpack into gigabytes (a zip bomb), and
-# openpyxl reads the shared strings whole. A member list of 20,000 rows unpacks to some
-# 10 MB; anything past this is refused before it is opened.
-MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 # What the result keeps for the page: enough to fix a file, not a second copy of it.
 MAX_LISTED_ERRORS = 1000
 MAX_LISTED_CHANGES = 200
@@ -50,184 +77,6 @@ PROGRESS_EVERY = 250
 
 Progress = Callable[[int, int], None]
 FI = TypeVar("FI", bound=FileImport)
-
-
-# --- The file's columns ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: Promise
-    # Headers as found in the lists, in the form `header_key` gives them.
-    aliases: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class FileShape:
-    """What an import looks for in a file."""
-
-    columns: tuple[Column, ...]
-    # The header row names one column of each group (a commune by code or by name...).
-    required: tuple[tuple[str, ...], ...]
-    max_rows: int
-    # Why a file has no header row: what the columns it needs are.
-    missing_header: Promise
-
-    def aliases(self) -> dict[str, str]:
-        """Every header a column may have, its own label in each language included."""
-        aliases: dict[str, str] = {}
-        for column in self.columns:
-            for alias in (*column.aliases, *in_every_language(column.label)):
-                aliases.setdefault(alias, column.key)
-        return aliases
-
-
-def header_key(text: Any) -> str:
-    """A header as compared: folded, without notes in brackets or punctuation."""
-    folded = fold(unicodedata.normalize("NFC", str(text or "")))
-    folded = re.sub(r"\(.*?\)|\[.*?\]", " ", folded)
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", folded).split())
-
-
-def in_every_language(label: Promise) -> set[str]:
-    """The label as each of the portal's languages writes it, so its own files round-trip."""
-    names = set()
-    for code, _name in settings.LANGUAGES:
-        with translation.override(code):
-            names.add(header_key(label))
-    return names
-
-
-# --- Reading the file ------------------------------------------------------------------
-
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be used (not a spreadsheet, no header row, no rows)."""
-
-
-class CellError(ValueError):
-    """A cell that cannot be read; its message tells the row's author what to write."""
-
-
-@dataclass
-class Table:
-    columns: dict[str, int]  # column key -> index in the row
-    header_row: int
-    rows: list[tuple[int, list[Any]]]  # (spreadsheet row number, cells)
-
-
-def read_table(content: bytes, shape: FileShape) -> Table:
-    """The header and the data rows of an XLSX or CSV file, with spreadsheet row numbers."""
-    if content.startswith(b"PK\x03\x04"):
-        return _xlsx_table(content, shape)
-    if content.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError(
-            _("Old Excel files (.xls) cannot be read. Save the file as .xlsx or as CSV UTF-8.")
-        )
-    return find_header(csv_rows(content), shape)
-
-
-def _check_unpacked_size(content: bytes) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, ValueError):
-        return  # openpyxl says the file cannot be read
-    unpacked = sum(entry.file_size for entry in entries)
-    if unpacked > MAX_UNPACKED_BYTES:
-        logger.warning("workbook refused: %d bytes unpack to %d", len(content), unpacked)
-        raise ImportFileError(
-            _(
-                "This file unpacks to far more than a spreadsheet of members needs, so it "
-                "is not read. Open it in Excel, keep only the list, and save it again."
-            )
-        )
-
-
-def _xlsx_table(content: bytes, shape: FileShape) -> Table:
-    """The first sheet with a header row, the active sheet looked at first."""
-    _check_unpacked_size(content)
-    try:
-        workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        sheets = [workbook.active, *(s for s in workbook.worksheets if s != workbook.active)]
-    except Exception as exc:
-        logger.info("unreadable workbook: %r", exc)
-        raise ImportFileError(
-            _("This Excel file cannot be read. Open it in Excel and save it again as .xlsx.")
-        ) from None
-    refusal = None
-    for sheet in sheets:
-        if sheet is None or not hasattr(sheet, "reset_dimensions"):
-            continue  # a chart sheet
-        # Some programs write a wrong sheet size; reading every row is the safe way.
-        sheet.reset_dimensions()
-        rows = sheet.iter_rows(min_row=1, max_col=MAX_COLUMNS, values_only=True)
-        try:
-            return find_header(rows, shape)
-        except ImportFileError as exc:
-            refusal = refusal or exc
-    raise refusal or ImportFileError(_("The workbook has no sheet."))
-
-
-def csv_rows(content: bytes) -> Iterator[list[str]]:
-    # Excel saves "CSV UTF-8" with a BOM; older Vietnamese Windows saves in cp1258.
-    for encoding in ("utf-8-sig", "cp1258"):
-        try:
-            text = content.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ImportFileError(
-            _(
-                "The file is neither an Excel workbook nor a CSV file in a known encoding. "
-                "In Excel choose Save As, then CSV UTF-8."
-            )
-        )
-    if "\x00" in text:
-        raise ImportFileError(
-            _("This is not a CSV file. Upload an Excel workbook (.xlsx) or a CSV UTF-8 file.")
-        )
-    # Excel writes ";" where the decimal mark is a comma. The delimiter is the one that
-    # splits the opening lines (title rows included) into the most columns.
-    head = text[:16384].splitlines()[: HEADER_SEARCH_ROWS + 5]
-    delimiter = max(
-        ",;\t", key=lambda d: max((len(r) for r in csv.reader(head, delimiter=d)), default=0)
-    )
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-
-
-def find_header(rows: Iterable[list[Any] | tuple], shape: FileShape) -> Table:
-    """The header is the first row, among the first ten, naming the shape's required columns.
-
-    Rows are read up to a limit, so that a file unpacking into far more (or into endless
-    columns) cannot exhaust a worker. Empty rows are dropped as they come, so rows that
-    are merely formatted cost nothing.
-    """
-    kept: list[tuple[int, list[Any]]] = []
-    for number, cells in enumerate(rows, start=1):
-        cells = list(cells[:MAX_COLUMNS])
-        if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
-            continue
-        if len(kept) > shape.max_rows:
-            raise ImportFileError(
-                _("The file has more than %(limit)s rows. Split it into several files.")
-                % {"limit": f"{shape.max_rows:,}".replace(",", ".")}
-            )
-        kept.append((number, cells))
-    aliases = shape.aliases()
-    for index, (number, cells) in enumerate(kept):
-        if number > HEADER_SEARCH_ROWS:
-            break
-        columns: dict[str, int] = {}
-        for position, cell in enumerate(cells):
-            key = aliases.get(header_key(cell))
-            if key is not None:
-                columns.setdefault(key, position)
-        if all(any(key in columns for key in group) for group in shape.required):
-            return Table(columns=columns, header_row=number, rows=kept[index + 1 :])
-    raise ImportFileError(str(shape.missing_header))
 
 
 # --- Checking and applying -------------------------------------------------------------
@@ -268,12 +117,12 @@ class Invalid(Exception):
         self.result = result
 
 
-def plan_result(plan: CheckedPlan) -> dict:
-    """The result a check stores: the plan's summary, or why a file without rows is no use."""
-    result = plan.summary()
+def plan_result(plan: CheckedPlan, table: Table) -> dict:
+    """The result a check stores: how the file was read and the plan's summary, or only
+    why a file without rows is no use (an empty preview beside it would say nothing)."""
     if not plan.rows:
-        result["file_error"] = _("The file has a header row but no rows below it.")
-    return result
+        return {"file_error": _("The file has a header row but no rows below it.")}
+    return {**table.report(), **plan.summary()}
 
 
 def failure(message: str = "") -> dict:
@@ -374,10 +223,15 @@ def import_progress(file_import: FileImport) -> int:
     return min(100, done * 100 // total) if total else 0
 
 
-def file_import_check(file_import: FileImport, *, check: Callable[[Progress], CheckedPlan]) -> None:
+def file_import_check(
+    file_import: FileImport,
+    *,
+    shape: FileShape,
+    check: Callable[[Table, Progress], CheckedPlan],
+) -> None:
     """Check an uploaded file and store its errors or its preview. Writes nothing else.
 
-    `check(progress)` reads the import's file and returns its plan, writing nothing.
+    `check(table, progress)` returns the plan of the file's rows, writing nothing.
     """
     Status = FileImport.Status
     if file_import.status not in (Status.UPLOADED, Status.CHECKING):
@@ -390,7 +244,8 @@ def file_import_check(file_import: FileImport, *, check: Callable[[Progress], Ch
 
     with translation.override(file_import.language):
         try:
-            plan = check(progress)
+            table = read_table(bytes(file_import.content), shape)
+            plan = check(table, progress)
         except ImportFileError as exc:
             import_save(file_import, status=Status.INVALID, result={"file_error": str(exc)})
             return
@@ -398,7 +253,7 @@ def file_import_check(file_import: FileImport, *, check: Callable[[Progress], Ch
             logger.exception("check of %s %s failed", model._meta.label, file_import.pk)
             import_save(file_import, status=Status.FAILED, result=failure())
             return
-        result = plan_result(plan)
+        result = plan_result(plan, table)
         invalid = plan.errors or "file_error" in result
         import_save(
             file_import,
@@ -446,10 +301,10 @@ def file_import_apply(file_import: FI, *, apply: Callable[[FI, Progress], dict[s
             import_save(file_import, status=Status.FAILED, result=failure())
 
 
-def applied_plan(plan: CheckedPlan, applied: dict[str, int]) -> dict[str, Any]:
+def applied_plan(plan: CheckedPlan, applied: dict[str, int], table: Table) -> dict[str, Any]:
     """The fields an apply stores with the DONE status: the preview and what it did."""
     return {
-        "result": {**plan.summary(), "applied": applied},
+        "result": {**plan_result(plan, table), "applied": applied},
         "rows_done": plan.rows,
         "rows_total": plan.rows,
     }
