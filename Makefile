@@ -74,7 +74,8 @@ bench: install
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles .pytest_cache .ruff_cache
 
-# A pg_dump of DATABASE_URL's database into backups/ (or BACKUP=path), and its restore:
+# A pg_dump of DATABASE_URL's database into backups/ (or BACKUP=path), 0600 in a 0700
+# folder, encrypted when BACKUP_AGE_RECIPIENT or BACKUP_GPG_RECIPIENT is set; and its restore:
 # `make restore BACKUP=backups/portal-....dump` replaces the database's contents, in one
 # transaction (nothing changes if it fails).
 backup: install

@@ -1,6 +1,5 @@
 """Reads about users, the demo data that comes with them, and the audit trail."""
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,7 +20,6 @@ from .models import AuditEntry, User
 from .scopes import scope_for
 
 DEMO_PRESENT_CACHE_KEY = "demo-data-present"
-logger = logging.getLogger(__name__)
 
 
 def demo_data_present() -> bool:
@@ -29,29 +27,20 @@ def demo_data_present() -> bool:
 
     Cached briefly because every page asks; seed_demo clears the cached answer.
     """
-    try:
-        present = cache.get(DEMO_PRESENT_CACHE_KEY)
-    except Exception:  # a cache that is down must not take every page with it
-        logger.warning("cache unavailable; asking the database for demo data", exc_info=True)
-        present = None
+    present = cache.get(DEMO_PRESENT_CACHE_KEY)
     if present is None:
         present = (
             User.objects.filter(is_demo=True).exists()
             or Commune.objects.filter(figures_are_demo=True).exists()
             or Hamlet.objects.filter(is_demo=True).exists()
         )
-        try:
-            cache.set(DEMO_PRESENT_CACHE_KEY, present, timeout=60)
-        except Exception:
-            logger.warning("cache unavailable; demo flag not cached", exc_info=True)
+        cache.set(DEMO_PRESENT_CACHE_KEY, present, timeout=60)
     return present
 
 
 def demo_data_changed() -> None:
-    try:
-        cache.delete(DEMO_PRESENT_CACHE_KEY)
-    except Exception:
-        logger.warning("cache unavailable; demo flag expires on its own", exc_info=True)
+    # Skipped while the cache is away (config/cache.py): its answer expires within a minute.
+    cache.delete(DEMO_PRESENT_CACHE_KEY)
 
 
 # --- The audit trail, as a record's history page shows it ---------------------------------

@@ -1,4 +1,5 @@
-"""The processes a benchmark section starts: a Celery worker and a gunicorn server.
+"""The processes a benchmark section starts: a Celery worker, a gunicorn server, and a
+Redis of its own when it breaks one.
 
 Both run from the project root with the run's environment (ctx.env over os.environ), so
 they use the bench database and its Redis databases with the production settings. Each
@@ -10,13 +11,17 @@ ctx.workdir, which is where to look when one refuses to start.
 import contextlib
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+
+import redis
 
 from .harness import Context, process_rss_mb
 
@@ -364,3 +369,66 @@ def collectstatic(env: dict[str, str], log: Path) -> None:
         )
     if finished.returncode != 0:
         raise StartFailed(f"collectstatic failed ({finished.returncode}):\n" + _log_tail(log))
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server of the caller's own on a free port (a fault test's, the outage
+    section's): stop(), pause() and resume() act on it alone, never on the shared one."""
+
+    port: int
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def cache_url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/1"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if redis.Redis(port=self.port, socket_timeout=0.5).ping():
+                    return
+            except redis.RedisError:
+                time.sleep(0.1)
+        raise StartFailed(f"the private Redis on port {self.port} did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def pause(self) -> None:
+        """The process stops answering; its port still accepts connections."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def flush(self) -> None:
+        redis.Redis(port=self.port, socket_timeout=2).flushall()
+
+    def queue_drop(self) -> None:
+        """The broker's messages go; the cache (its own database) stays."""
+        redis.Redis(port=self.port, db=0, socket_timeout=2).flushdb()

@@ -7,9 +7,10 @@ For each size it generates the load (generate_load, in a process of its own so t
 memory is its own), runs one full roll-up, then the size's sections: the full roll-up
 against the SQL floor and the incremental roll-ups (in the database, and end to end
 through Redis and a real worker). At the largest size it also runs the dashboard pages,
-the submissions and the mixed hour under gunicorn, the member import, the streamed
-export and the counters. Every section warms up, then repeats; nothing is asserted:
-the report states each figure, its target and whether it was met.
+the submissions and the mixed hour under gunicorn, the same pages with a hung Redis (a
+Redis of its own, stopped), the member import, the streamed export and the counters.
+Every section warms up, then repeats; nothing is asserted: the report states each
+figure, its target and whether it was met.
 
 It works on a database of its own (portal_bench by default, created if missing) and
 on Redis databases of its own, with the production settings; it never touches the
@@ -147,12 +148,12 @@ def rollup_task_memory(ctx) -> float:
 def sections_for(size: str, last: bool) -> list[str]:
     names = ["full", "incremental"]
     if last:
-        names += ["queries", "dashboard", "submission", "mixed", "import", "export"]
+        names += ["queries", "dashboard", "submission", "mixed", "outage", "import", "export"]
     return names
 
 
 def run_section(name: str, ctx, worker=None):
-    from . import data, rollups, web
+    from . import data, outage, rollups, web
 
     started = time.monotonic()
     try:
@@ -165,6 +166,7 @@ def run_section(name: str, ctx, worker=None):
                 "dashboard": web.dashboard_section,
                 "submission": web.submission_section,
                 "mixed": web.mixed_section,
+                "outage": outage.outage_section,
                 "import": data.import_section,
                 "export": data.export_section,
             }[name]

@@ -11,6 +11,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from config.cache import cache_available
+
 from .models import Commune, District, PendingRollup, Province, RollupSource
 
 logger = logging.getLogger(__name__)
@@ -127,29 +129,26 @@ def _rollup_queue() -> None:
     if ROLLUP_TASK not in current_app.tasks:
         logger.info("roll-up task %s not registered; buckets wait for the next run", ROLLUP_TASK)
         return
-    delay = settings.ROLLUP_DEBOUNCE_SECONDS
-    if settings.CELERY_TASK_ALWAYS_EAGER or not delay:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
         current_app.signature(ROLLUP_TASK).apply_async()
         return
-    try:
-        first = cache.add(ROLLUP_QUEUED_KEY, 1, timeout=delay)
-    except Exception:
-        # The cache is Redis, as the broker usually is: having waited out one timeout,
-        # the form must not wait out the broker's too. The marks are in Postgres, and
-        # beat's run asks for the roll-up within minutes.
-        logger.warning("cache unavailable; the roll-up waits for beat's next run")
+    # The cache is Redis, as the broker usually is: while it is known not to answer (or
+    # has just made this form wait out a timeout, when add() answers False), publishing
+    # would make the form wait out the broker's timeout too. The marks are in Postgres,
+    # and beat's run asks for the roll-up within minutes.
+    if not cache_available():
         return
-    if first:
+    delay = settings.ROLLUP_DEBOUNCE_SECONDS
+    if not delay:
+        current_app.signature(ROLLUP_TASK).apply_async()
+    elif cache.add(ROLLUP_QUEUED_KEY, 1, timeout=delay):
         current_app.signature(ROLLUP_TASK).apply_async(countdown=delay)
 
 
 def rollup_queue_reset() -> None:
     """Called by the roll-up as it starts: a change committed from now on asks for a run
     of its own, even if this one was asked for moments ago."""
-    try:
-        cache.delete(ROLLUP_QUEUED_KEY)
-    except Exception:
-        logger.warning("cache unavailable; the next change asks for the roll-up anyway")
+    cache.delete(ROLLUP_QUEUED_KEY)
 
 
 def rollup_buckets_mark(

@@ -5,8 +5,10 @@ runs tasks eagerly and the cache is in local memory, so a newcomer needs nothing
 Python. `.env.example` documents every variable read here.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -44,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "import_export",
     "axes",
+    "django_prometheus",
     # The portal's apps, in the order they depend on each other.
     "communes",
     "accounts",
@@ -53,6 +56,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Times each request whole, from first to last middleware (the figures at METRICS_PATH).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -65,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
+    # Counts responses by view and status; before axes, so that it sees the lockout page.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -90,9 +97,13 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-# SQLITE_PATH only matters when DATABASE_URL is absent (the embedded default).
-SQLITE_PATH = env.path("SQLITE_PATH", default=BASE_DIR / "db.sqlite3")
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")}
+# SQLITE_PATH only matters when DATABASE_URL is absent (the embedded default). A relative
+# path is in the project folder, wherever a process was started from.
+SQLITE_PATH = BASE_DIR / env.str("SQLITE_PATH", default="db.sqlite3")
+# Empty (DATABASE_URL= in .env) counts as unset, as it does for REDIS_URL.
+DATABASES = {
+    "default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{SQLITE_PATH}")
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -138,15 +149,38 @@ AUTH_PASSWORD_VALIDATORS = [
 REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", default=3.0)
 
+
+def redis_next_database(url: str) -> str:
+    """The same Redis server as url, on the next database number (0 becomes 1).
+
+    The cache's own database: Django's cache.clear() empties a whole Redis database
+    (FLUSHDB), and in the broker's it would take the queued tasks with it.
+    """
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if "db" in query or parts.scheme == "unix":
+        # The number is in the query (a socket's path cannot carry it).
+        query["db"] = str(int(query.get("db", 0)) + 1)
+        return f"{url.split('?', 1)[0]}?{urlencode(query)}"
+    return urlunsplit(parts._replace(path=f"/{int(parts.path.strip('/') or 0) + 1}"))
+
+
+# After a Redis error or timeout each process stops asking the cache for this long and
+# works without it (config/cache.py), then tries one call again.
+CACHE_BREAKER_SECONDS = env.float("CACHE_BREAKER_SECONDS", default=30.0)
+
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": env.str("REDIS_CACHE_URL", default=REDIS_URL),
+            "BACKEND": "config.cache.TolerantRedisCache",
+            # Unset (or empty, as .env.example leaves it), the cache follows REDIS_URL to
+            # whatever server it names.
+            "LOCATION": env.str("REDIS_CACHE_URL", default="") or redis_next_database(REDIS_URL),
             "KEY_PREFIX": "portal",
             "OPTIONS": {
                 "socket_timeout": REDIS_TIMEOUT,
                 "socket_connect_timeout": REDIS_TIMEOUT,
+                "breaker_seconds": CACHE_BREAKER_SECONDS,
             },
         }
     }
@@ -181,19 +215,34 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # back to the queue once it has been out this long, found by a sweep of the
     # unacknowledged tasks every interval x throttle seconds (kombu: 10 x 10). A task
     # that outlives the timeout is handed out again while it runs: the roll-ups are
-    # idempotent and serialised by a lock, so that costs work, never figures. Beat's
-    # five-minute pending run catches up sooner in production anyway.
+    # idempotent and serialised by a lock, so that costs work, never figures. For the
+    # pending roll-up the next worker's watch (dashboard/worker.py) does not wait for it.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     "unacked_restore_interval": env.int("CELERY_RESTORE_INTERVAL", default=10),
     "unacked_restore_throttle": env.int("CELERY_RESTORE_THROTTLE", default=10),
 }
 # Publishing gives up at once: what a task would do is recorded in Postgres first (the
-# pending roll-up buckets), and beat picks it up if a request to the broker was lost. A
-# form must never wait on retries against a broker that hangs.
+# pending roll-up buckets), and the worker's watch (or beat) picks it up if a request to
+# the broker was lost. A form must never wait on retries against a broker that hangs.
 CELERY_TASK_PUBLISH_RETRY = False
 # A change asks for the pending roll-up at most once in this many seconds (0: at once);
 # the dashboards' figures are then at most this much older than the change.
 ROLLUP_DEBOUNCE_SECONDS = env.int("ROLLUP_DEBOUNCE_SECONDS", default=10)
+# The worker's watch (dashboard/worker.py): at once when the worker starts or gets its
+# broker back, then every this many seconds, it records its heartbeat and asks for the
+# roll-up of changes whose own request was lost. 0 turns it off.
+ROLLUP_WATCH_SECONDS = env.int("ROLLUP_WATCH_SECONDS", default=5)
+# The watch runs in Celery's consumer, which also retries a lost broker every few
+# seconds rather than kombu's up to 30 (dashboard/worker.py)...
+CELERY_WORKER_CONSUMER = "dashboard.worker:Consumer"
+# ...and forever: after the default 100 attempts the worker would exit, and with
+# attempts 5 s apart that would be an outage of eight minutes.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# /healthz/figures answers 503, and the dashboards say their figures are late, once a
+# change has waited this long for the roll-up; /healthz/figures also when no worker has
+# been seen for WORKER_SEEN_WITHIN_SECONDS.
+FIGURES_STALE_AFTER_SECONDS = env.int("FIGURES_STALE_AFTER_SECONDS", default=600)
+WORKER_SEEN_WITHIN_SECONDS = env.int("WORKER_SEEN_WITHIN_SECONDS", default=120)
 
 # --- Language, time and formats ---------------------------------------------------------
 LANGUAGE_CODE = "vi"
@@ -209,7 +258,7 @@ USE_THOUSAND_SEPARATOR = False
 
 # --- Static files -----------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATIC_ROOT = BASE_DIR / env.str("STATIC_ROOT", default="staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -235,7 +284,7 @@ SECURE_HSTS_PRELOAD = SECURE_HTTPS
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_HTTPS_PROXY", default=False) else None
 )
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^healthz/figures$"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
@@ -271,14 +320,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_CALLABLE = "accounts.forms.login_name_of_attempt"
-# Behind the HTTPS proxy the client's address is the last one the proxy added.
-AXES_IPWARE_PROXY_ORDER = "right-most"
-AXES_IPWARE_PROXY_COUNT = 1 if env.bool("BEHIND_HTTPS_PROXY", default=False) else None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
-    if env.bool("BEHIND_HTTPS_PROXY", default=False)
-    else ["REMOTE_ADDR"]
-)
+# Behind the HTTPS proxy the client's address is the last one the proxy added to
+# X-Forwarded-For; REMOTE_ADDR is the proxy's, and would lock a name for everyone.
+AXES_CLIENT_IP_CALLABLE = "accounts.addresses.client_address"
 
 # Staff and admins are logged out after this long without a request; team leaders, on
 # their own phones in the field, keep the usual two-week session.
@@ -286,11 +330,31 @@ STAFF_IDLE_TIMEOUT = timedelta(minutes=env.int("STAFF_IDLE_MINUTES", default=30)
 
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 
+# --- Metrics for Prometheus (config/metrics.py) ------------------------------------------
+# The figures answer only to these addresses or networks (the monitoring host); anyone
+# else gets a 404, logged in or not. Behind the HTTPS proxy the caller's address is the
+# last one the proxy added to X-Forwarded-For.
+METRICS_PATH = env.str("METRICS_PATH", default="metrics")
+METRICS_ALLOWED_IPS = [
+    # Parsed here so that a mistyped address stops the start, not every scrape.
+    ipaddress.ip_network(entry, strict=False)
+    for entry in env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+]
+BEHIND_HTTPS_PROXY = env.bool("BEHIND_HTTPS_PROXY", default=False)
+
 # --- Personal data (Law 91/2025/QH15, Decree 356/2025) --------------------------------
 # The version of the notice team leaders read out before recording a household.
 CONSENT_NOTICE_VERSION = env.str("CONSENT_NOTICE_VERSION", default="2026-01")
 # Households not visited for this many years lose their personal data (a nightly job).
 HOUSEHOLD_RETENTION_YEARS = env.int("HOUSEHOLD_RETENTION_YEARS", default=5)
+
+# --- Backups (manage.py backup_database / restore_database, `make backup`) -------------
+# With a key the dump is encrypted as pg_dump writes it (age if both are set): an age
+# public key or a file of them, or a key in the gpg keyring of whoever runs the backups.
+# The restore decrypts with the age identity file, or with gpg's own keyring.
+BACKUP_AGE_RECIPIENT = env.str("BACKUP_AGE_RECIPIENT", default="")
+BACKUP_AGE_IDENTITY = env.str("BACKUP_AGE_IDENTITY", default="")
+BACKUP_GPG_RECIPIENT = env.str("BACKUP_GPG_RECIPIENT", default="")
 
 # seed_demo creates logins with known passwords: never on a production site by accident.
 ALLOW_DEMO_DATA = env.bool("ALLOW_DEMO_DATA", default=DEBUG)

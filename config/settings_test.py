@@ -5,9 +5,19 @@ a real Redis on a database number of their own.
 """
 
 import os
+from pathlib import Path
 
-os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/namdinh_portal")
+import environ
+
+# The .env the settings read, read first so that its DATABASE_URL and TEST_REDIS_URL
+# count here as they do everywhere else (the environment still wins).
+environ.Env.read_env(Path(__file__).resolve().parent.parent / ".env", overwrite=False)
+# .env.example as copied leaves SECRET_KEY empty, and an empty DATABASE_URL would mean
+# SQLite, which the tests never use.
+os.environ["SECRET_KEY"] = os.environ.get("SECRET_KEY") or "test-only-secret-key"
+os.environ["DATABASE_URL"] = (
+    os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/namdinh_portal"
+)
 # Tests that need the broker set REDIS_URL themselves; the rest run Celery eagerly.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ["REDIS_URL"] = ""

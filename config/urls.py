@@ -5,7 +5,7 @@ from django.urls import include, path
 
 from accounts.forms import LoginForm
 
-from . import views
+from . import metrics, views
 
 admin.site.site_header = "Nam Định — Công dân số"
 admin.site.site_title = "Nam Định — Công dân số"
@@ -13,6 +13,8 @@ admin.site.site_title = "Nam Định — Công dân số"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/figures", views.healthz_figures, name="healthz_figures"),
+    path(settings.METRICS_PATH, metrics.metrics, name="metrics"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

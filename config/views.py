@@ -3,6 +3,7 @@
 import functools
 import logging
 import sys
+import threading
 import time
 
 import redis
@@ -21,6 +22,7 @@ from accounts.middleware import without_session
 from accounts.roles import roles_with
 from accounts.scopes import scope_for
 from communes.selectors import districts_with_commune_counts, province_get
+from dashboard.selectors.health import figures_health
 
 logger = logging.getLogger(__name__)
 
@@ -47,15 +49,30 @@ def home(request):
     return render(request, "home.html", context)
 
 
+# Set while this process's checks of a service fail. A load balancer checks every few
+# seconds: an outage is worth a line when it starts and one when it ends, not one a check.
+_failing = {"database": threading.Event(), "broker": threading.Event()}
+
+
+def _noted(service: str, error: str | None) -> str | None:
+    failing = _failing[service]
+    if error and not failing.is_set():
+        failing.set()
+        logger.warning("health check: %s does not answer: %s", service, error)
+    elif not error and failing.is_set():
+        failing.clear()
+        logger.warning("health check: %s answers again", service)
+    return error
+
+
 def _check_database() -> str | None:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # any failure is the answer, not a crash
-        logger.warning("health check: database does not answer: %s", type(exc).__name__)
-        return type(exc).__name__
-    return None
+        return _noted("database", type(exc).__name__)
+    return _noted("database", None)
 
 
 @functools.cache
@@ -77,9 +94,8 @@ def _check_broker() -> str | None:
     try:
         _broker_client(settings.REDIS_URL).ping()
     except Exception as exc:
-        logger.warning("health check: broker does not answer: %s", type(exc).__name__)
-        return type(exc).__name__
-    return None
+        return _noted("broker", type(exc).__name__)
+    return _noted("broker", None)
 
 
 @without_session
@@ -105,7 +121,49 @@ def healthz(request):
         "checks": checks,
         "seconds": round(time.monotonic() - started, 3),
     }
-    return JsonResponse(body, status=503 if failing else 200)
+    response = JsonResponse(body, status=503 if failing else 200)
+    # Django would log each 503 as an ERROR (django.utils.log.log_response): one a check.
+    # The checks above log a failure when it starts and when it ends instead.
+    response._has_been_logged = True
+    return response
+
+
+def _moment(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+@without_session
+@never_cache
+@require_GET
+def healthz_figures(request):
+    """For monitoring, not the load balancer: whether the dashboards' figures keep up.
+    503 once a change has waited for the roll-up longer than FIGURES_STALE_AFTER_SECONDS
+    or no worker has been seen for WORKER_SEEN_WITHIN_SECONDS (beat's heartbeat is
+    reported, never failed on: the worker catches up without it). Times, no names."""
+    health = figures_health()
+    checks = {"figures": not health.figures_late, "worker": not health.worker_unseen}
+    failing = [name for name, ok in checks.items() if not ok]
+    body = {
+        "status": "ok" if not failing else "fail",
+        "failing": failing,
+        "oldest_pending_age_seconds": health.age(health.pending_since),
+        "last_rollup_at": _moment(health.last_rollup_at),
+        "worker_seen_at": _moment(health.worker_seen_at),
+        "worker_seen_age_seconds": health.age(health.worker_seen_at),
+        "beat_seen_at": _moment(health.beat_seen_at),
+        "beat_seen_age_seconds": health.age(health.beat_seen_at),
+        # With no REDIS_URL tasks run in the web process: there is no worker to see.
+        "mode": "redis" if settings.REDIS_URL else "eager",
+        "thresholds": {
+            "figures_stale_after_seconds": settings.FIGURES_STALE_AFTER_SECONDS,
+            "worker_seen_within_seconds": settings.WORKER_SEEN_WITHIN_SECONDS,
+        },
+    }
+    response = JsonResponse(body, status=503 if failing else 200)
+    # A 503 here is an answer monitoring reads every minute, not an error of the portal's:
+    # Django would log each one as an ERROR (django.utils.log.log_response).
+    response._has_been_logged = True
+    return response
 
 
 def server_error(request):

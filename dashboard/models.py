@@ -11,6 +11,8 @@ up to it, and each change belongs to exactly one day, so a bucket can be recompu
 its own.
 """
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -26,8 +28,15 @@ class RollupState(models.Model):
     """The one row a roll-up run locks, and what the dashboards' caches are keyed on."""
 
     version = models.BigIntegerField(default=0)
+    # Renewed by every run. The version alone repeats after a restore rewinds it (the
+    # next runs count 11, 12... again, for other figures than the old database's 11,
+    # 12...); a random generation never does, whatever database is put in place.
+    generation = models.UUIDField(default=uuid.uuid4)
     last_run_at = models.DateTimeField(null=True)
     last_full_at = models.DateTimeField(null=True)
+    # How long the last run, and the last full one, took: the metrics' roll-up duration.
+    last_run_seconds = models.FloatField(null=True)
+    last_full_seconds = models.FloatField(null=True)
 
     class Meta:
         verbose_name = _("roll-up state")
@@ -35,6 +44,29 @@ class RollupState(models.Model):
 
     def __str__(self) -> str:
         return f"roll-up v{self.version}"
+
+
+class ServiceHeartbeat(models.Model):
+    """When a background process last showed it was alive, for /healthz/figures.
+
+    The worker writes its row from its watch every few seconds (dashboard/worker.py);
+    beat's row holds the time beat sent its heartbeat task, not when a worker ran it, so
+    a worker that is down is never taken for a beat that is down.
+    """
+
+    class Process(models.TextChoices):
+        WORKER = "worker", _("background worker")
+        BEAT = "beat", _("task scheduler")
+
+    process = models.CharField(_("process"), max_length=10, choices=Process.choices, unique=True)
+    seen_at = models.DateTimeField(_("last seen at"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.process} {self.seen_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Computed(models.Model):

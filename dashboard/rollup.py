@@ -18,17 +18,30 @@ statement compares the new rows with the old and writes only those that differ.
 """
 
 import calendar
-import contextlib
 import logging
+import time
+import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import Count, DateField, F, Max, PositiveIntegerField, QuerySet, Sum, Value
+from django.db.models import (
+    Count,
+    DateField,
+    F,
+    Max,
+    PositiveIntegerField,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -63,7 +76,8 @@ CHUNK_DAYS = 31
 # Per sort or hash of a run's queries, PostgreSQL's server memory, not the worker's.
 WORK_MEMORY = "128MB"
 
-STATE_CACHE_KEY = "dashboard:rollup-state"
+# Renamed with the state's shape: a process must not unpack one it cannot read.
+STATE_CACHE_KEY = "dashboard:figures-state"
 # Bounds how stale a page can be if the cache missed the update after a run.
 STATE_CACHE_SECONDS = 60
 
@@ -96,20 +110,77 @@ class RollupResult:
 # --- State and lock ----------------------------------------------------------------------
 
 
-def rollup_state() -> tuple[int, datetime | None]:
-    """(version, when the last run finished): what the dashboards' caches are keyed on."""
-    try:
-        cached = cache.get(STATE_CACHE_KEY)
-    except Exception:  # a cache outage must not take the dashboards down
-        logger.warning("cache unavailable; reading the roll-up state from the database")
-        cached = None
+class FiguresState(NamedTuple):
+    """What the dashboards' caches are keyed on, and how fresh their figures are."""
+
+    # Names one run's figures and is never used again by another run, a restored
+    # database's included (RollupState.generation).
+    key: str
+    last_run_at: datetime | None
+    # When the oldest change still waiting for a run was marked; None: none waits.
+    pending_since: datetime | None
+
+    def late(self, now: datetime | None = None) -> bool:
+        return figures_late(self.pending_since, now)
+
+
+def figures_late(pending_since: datetime | None, now: datetime | None = None) -> bool:
+    """Whether a change has waited for the roll-up longer than FIGURES_STALE_AFTER_SECONDS:
+    the dashboards then say their figures are late, and /healthz/figures answers 503."""
+    if pending_since is None:
+        return False
+    waited = (now or timezone.now()) - pending_since
+    return waited > timedelta(seconds=settings.FIGURES_STALE_AFTER_SECONDS)
+
+
+def rollup_state() -> FiguresState:
+    """The figures' state as the dashboards read it: cached, at most a minute old."""
+    cached = cache.get(STATE_CACHE_KEY)
     if cached is not None:
         return cached
-    state = RollupState.objects.filter(pk=1).values_list("version", "last_run_at").first()
-    state = tuple(state) if state else (0, None)
-    with contextlib.suppress(Exception):
-        cache.set(STATE_CACHE_KEY, state, STATE_CACHE_SECONDS)
+    state = rollup_state_read()
+    cache.set(STATE_CACHE_KEY, state, STATE_CACHE_SECONDS)
     return state
+
+
+def rollup_state_read() -> FiguresState:
+    """The figures' state from the database, in one query."""
+    row = _state_row().first()
+    # No run has ever finished; only then is the oldest mark a query of its own.
+    return _state(*row) if row else FiguresState("0", None, pending_since())
+
+
+def _state_row() -> QuerySet:
+    oldest = PendingRollup.objects.order_by("pk").values("marked_at")[:1]
+    return (
+        RollupState.objects.filter(pk=1)
+        .annotate(pending_since=Subquery(oldest))
+        .values_list("version", "generation", "last_run_at", "pending_since")
+    )
+
+
+def _state(
+    version: int,
+    generation: uuid.UUID,
+    last_run_at: datetime | None,
+    pending_since: datetime | None,
+) -> FiguresState:
+    return FiguresState(f"{version}.{generation.hex}", last_run_at, pending_since)
+
+
+def pending_since() -> datetime | None:
+    """When the oldest change still waiting for the roll-up was marked (None: none
+    waits). The first mark by id, through the primary key's index: runs claim marks
+    oldest first, so the lowest id is the one that has waited longest."""
+    return PendingRollup.objects.order_by("pk").values_list("marked_at", flat=True).first()
+
+
+def rollup_running() -> bool:
+    """Whether a run holds the state row's lock at this moment (PostgreSQL; on SQLite,
+    which has no row locks, never). Asks without waiting for it."""
+    with transaction.atomic():
+        unlocked = RollupState.objects.select_for_update(skip_locked=True).filter(pk=1)
+        return not unlocked.exists() and RollupState.objects.filter(pk=1).exists()
 
 
 def _lock() -> RollupState:
@@ -131,19 +202,26 @@ def _bulk_settings() -> None:
             cursor.execute("SET LOCAL jit = off")
 
 
-def _finish(*, full: bool) -> None:
+def _finish(*, full: bool, started: float) -> None:
+    """Publish a run: a new key for the figures, when it ended and how long it took
+    (`started` from time.monotonic())."""
     now = timezone.now()
-    changes = {"version": F("version") + 1, "last_run_at": now}
+    seconds = time.monotonic() - started
+    changes = {
+        "version": F("version") + 1,
+        "generation": uuid.uuid4(),
+        "last_run_at": now,
+        "last_run_seconds": seconds,
+    }
     if full:
-        changes["last_full_at"] = now
+        changes.update(last_full_at=now, last_full_seconds=seconds)
     RollupState.objects.filter(pk=1).update(**changes)
-    state = RollupState.objects.values_list("version", "last_run_at").get(pk=1)
+    # With the marks this run leaves (made while it ran) as the oldest pending.
+    state = _state(*_state_row().get())
 
     def publish() -> None:
-        try:
-            cache.set(STATE_CACHE_KEY, tuple(state), STATE_CACHE_SECONDS)
-        except Exception:
-            logger.warning("cache unavailable; dashboards see the new figures within a minute")
+        # Lost while the cache is away: the state it holds expires within a minute.
+        cache.set(STATE_CACHE_KEY, state, STATE_CACHE_SECONDS)
 
     transaction.on_commit(publish)
 
@@ -530,6 +608,7 @@ def rollup_pending(*, batch: int = CLAIM_BATCH) -> RollupResult:
     result = RollupResult()
     while True:
         with transaction.atomic():
+            started = time.monotonic()
             _lock()
             _bulk_settings()
             claimed, more_left = _claim(batch)
@@ -537,7 +616,7 @@ def rollup_pending(*, batch: int = CLAIM_BATCH) -> RollupResult:
                 break
             result.add(_recompute(claimed, timezone.now()))
             _pending_delete([row[0] for row in claimed])
-            _finish(full=False)
+            _finish(full=False, started=started)
         if not more_left:
             break
     return result
@@ -572,6 +651,7 @@ def rollup_full() -> RollupResult:
     come to Python, so the run's memory does not grow with the data.
     """
     with transaction.atomic():
+        started = time.monotonic()
         _lock()
         _bulk_settings()
         claimed = list(PendingRollup.objects.values_list("pk", flat=True))
@@ -590,5 +670,5 @@ def rollup_full() -> RollupResult:
         result.cells = CommuneDay.objects.count()
         for start in range(0, len(claimed), CLAIM_BATCH):
             _pending_delete(claimed[start : start + CLAIM_BATCH])
-        _finish(full=True)
+        _finish(full=True, started=started)
     return result

@@ -2,6 +2,8 @@
 indicators reported from elsewhere.
 
 The summary tables have their own single writer, the roll-up (dashboard/rollup.py).
+The background processes' heartbeats are written here too (heartbeat_record), by the
+processes themselves.
 
 Each function owns its transaction and calls `full_clean()`. `by` is the user making
 the change, who must be provincial staff (or an administrator) holding the model's
@@ -10,6 +12,7 @@ view never passes it.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -20,7 +23,7 @@ from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
 from communes.models import Commune, District
 
-from .models import ProvincialIndicator, Target
+from .models import ProvincialIndicator, ServiceHeartbeat, Target
 from .targets import LEVELS, targets_for
 
 INDICATOR_FIELDS = (
@@ -208,3 +211,17 @@ def indicator_save(*, by: User | None, year: int, **fields) -> ProvincialIndicat
     indicator.full_clean(exclude=["updated_by"])
     indicator.save()
     return indicator
+
+
+# --- Heartbeats ----------------------------------------------------------------------------
+
+
+def heartbeat_record(*, process: ServiceHeartbeat.Process, seen_at: datetime) -> None:
+    """Note that a background process was alive at `seen_at`, in one statement (an
+    upsert): the worker calls it every few seconds. No user input: nothing to clean."""
+    ServiceHeartbeat.objects.bulk_create(
+        [ServiceHeartbeat(process=process, seen_at=seen_at)],
+        update_conflicts=True,
+        unique_fields=["process"],
+        update_fields=["seen_at"],
+    )

@@ -1,5 +1,6 @@
-"""The roll-up tasks. Writers queue `dashboard.rollup_pending` by name on commit; beat
-runs it every five minutes as a safety net and `dashboard.rollup_full` nightly.
+"""The roll-up tasks. Writers queue `dashboard.rollup_pending` by name on commit, the
+worker's watch when a request was lost (dashboard/worker.py); beat runs it every five
+minutes as a last resort and `dashboard.rollup_full` nightly.
 
 Both are safe to run twice or at once (see dashboard/rollup.py), so a redelivered task
 (acks_late, reject on a lost worker) only redoes work. A database error is transient
@@ -7,6 +8,7 @@ here (a restart, a lock timeout): retry with backoff, capped.
 """
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 
 from celery import shared_task
 from django.db import DatabaseError
@@ -14,6 +16,8 @@ from django.db import DatabaseError
 from communes.services import ROLLUP_TASK, rollup_queue_reset
 
 from . import rollup
+from .models import ServiceHeartbeat
+from .services import heartbeat_record
 
 RETRY = {
     "autoretry_for": (DatabaseError,),
@@ -35,3 +39,16 @@ def rollup_pending() -> dict:
 @shared_task(name="dashboard.rollup_full", time_limit=3600, soft_time_limit=3500, **RETRY)
 def rollup_full() -> dict:
     return asdict(rollup.rollup_full())
+
+
+BEAT_HEARTBEAT_TASK = "dashboard.beat_heartbeat"
+
+
+@shared_task(name=BEAT_HEARTBEAT_TASK)
+def beat_heartbeat(sent_at: float) -> None:
+    """Record beat's heartbeat as of `sent_at`, the Unix time beat sent this task (its
+    argument, evaluated by beat when it sends): a worker that runs it late, after an
+    outage of its own, still records when beat was last alive."""
+    heartbeat_record(
+        process=ServiceHeartbeat.Process.BEAT, seen_at=datetime.fromtimestamp(sent_at, tz=UTC)
+    )

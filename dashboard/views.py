@@ -63,11 +63,16 @@ def _page(
     template, the URL with its filters and the user (menus and links follow their
     permissions). The HTML around it, with the CSRF token, is rendered every time.
     """
-    parts = [template, request.get_full_path(), str(request.user.pk)]
+    # Late figures are said so inside the cached tables: a page rendered before they
+    # were late must not be served once they are, when no run has renewed its key.
+    late = snap.figures_late()
+    parts = [template, request.get_full_path(), str(request.user.pk), "late" if late else ""]
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
     context = {
         "tables_key": f"{figures.cache_key}:html:{digest}",
         "as_of": snap.last_run_at,
+        "figures_late": late,
+        "pending_since": snap.pending_since,
         "form": form,
         "period": period,
         # Links down keep the period; exports also name the place.

@@ -137,3 +137,23 @@ def test_an_active_session_is_not_saved_on_every_request(divisions):
     time.sleep(1.1)
     client.get(reverse("home"))
     assert client.session[LAST_SEEN_KEY] == first
+
+
+@pytest.mark.django_db
+def test_behind_the_proxy_a_name_is_locked_on_the_callers_address_not_the_proxys(
+    official, settings
+):
+    settings.BEHIND_HTTPS_PROXY = True
+
+    def through_proxy(password: str, caller: str):
+        # nginx connects from 127.0.0.1 and appends the caller's address; what came before
+        # it is whatever the caller sent.
+        client = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=f"6.6.6.6, {caller}")
+        return client.post(reverse("login"), {"username": "canbo.haidong", "password": password})
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        through_proxy("wrong password", ADDRESS)
+
+    assert through_proxy(PASSWORD, ADDRESS).status_code == 429
+    # The official at the commune office is not locked out by the guesser.
+    assert through_proxy(PASSWORD, "113.160.0.7").status_code == 302

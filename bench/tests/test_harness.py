@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# Slow: the benchmark harness, run once at a tiny size; `-m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = [
     "Data generator at tiny",
@@ -19,6 +22,7 @@ SECTIONS = [
     "Dashboard pages (gunicorn",
     "Visit submissions (the phone form",
     "Mixed load (",
+    "A hung Redis (SIGSTOP)",
     "Member import",
     "Streamed CSV export of all visits at tiny",
 ]

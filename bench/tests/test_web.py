@@ -21,6 +21,9 @@ from bench import web
 from bench.harness import Context, Result
 from bench.processes import Server
 
+# Slow: the benchmark harness, run once at a tiny size; `-m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE = "portal_bench_test"
 SERVER = "postgres://postgres@127.0.0.1:5432"

@@ -160,25 +160,29 @@ def test_with_a_broker_many_changes_ask_for_one_delayed_run_until_it_starts(
 
 @pytest.mark.django_db
 def test_without_the_cache_the_change_waits_for_beat_instead_of_a_second_timeout(
-    with_broker, monkeypatch, divisions
+    with_broker, monkeypatch, divisions, settings
 ):
     # The cache and the broker are usually one Redis: when the cache has just made the
     # form wait out a timeout, the broker would make it wait again. The marks wait in
     # Postgres; beat's run (every few minutes) asks for the roll-up.
-    from django.core.cache import cache
-
+    from bench.processes import free_port
     from communes.services import _rollup_queue
 
-    def down(*args, **kwargs):
-        raise TimeoutError("cache hung")
-
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.TolerantRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/1",  # nothing listens there
+        }
+    }
     asked = []
     monkeypatch.setattr(
         current_app.tasks[ROLLUP_TASK], "apply_async", lambda *a, **kw: asked.append(kw)
     )
-    monkeypatch.setattr(cache, "add", down)
     commune = Commune.objects.get(code=14269)
     rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
-    _rollup_queue()
+    _rollup_queue()  # the cache fails: its breaker opens
+    _rollup_queue()  # the cache is known to be away
+    settings.ROLLUP_DEBOUNCE_SECONDS = 0
+    _rollup_queue()  # no debounce, but the broker is as likely away as the cache
     assert asked == []
     assert PendingRollup.objects.filter(commune=commune, day=DAY).exists()

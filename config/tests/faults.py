@@ -11,7 +11,6 @@ import http.client
 import os
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -23,7 +22,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-import redis
 from celery import Celery
 from django.conf import settings as django_settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
@@ -34,7 +32,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from bench.harness import Context
-from bench.processes import Server, free_port
+from bench.processes import PrivateRedis, Server, free_port
 from communes.models import Commune, PendingRollup
 from dashboard.models import CommuneDay
 from outreach.models import Member, Service, Visit
@@ -47,68 +45,6 @@ HAI_DONG = 14269
 
 
 # --- A private Redis ------------------------------------------------------------------------
-
-
-@dataclass
-class PrivateRedis:
-    """A redis-server of the test's own; stop(), pause() and resume() act on it alone."""
-
-    port: int
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    @property
-    def cache_url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/1"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if redis.Redis(port=self.port, socket_timeout=0.5).ping():
-                    return
-            except redis.RedisError:
-                time.sleep(0.1)
-        raise RuntimeError(f"the private Redis on port {self.port} did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            self.process = None
-
-    def pause(self) -> None:
-        """The process stops answering; its port still accepts connections."""
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        os.kill(self.process.pid, signal.SIGCONT)
-
-    def flush(self) -> None:
-        redis.Redis(port=self.port, socket_timeout=2).flushall()
-
-    def queue_drop(self) -> None:
-        """The broker's messages go; the cache (its own database) stays."""
-        redis.Redis(port=self.port, db=0, socket_timeout=2).flushdb()
 
 
 @contextmanager
@@ -195,10 +131,17 @@ class Portal:
 
 @contextmanager
 def running_portal(
-    world: World, broker: PrivateRedis, database_url: str, workdir: Path, **env: str
+    world: World,
+    broker: PrivateRedis,
+    database_url: str,
+    workdir: Path,
+    *,
+    gunicorn: dict | None = None,
+    **env: str,
 ) -> Iterator[Portal]:
     """gunicorn on the given database and broker; `env` adds to the production settings
-    (a Worker started with portal.ctx has the same environment)."""
+    (a Worker started with portal.ctx has the same environment), `gunicorn` to Server's
+    options (processes, worker class)."""
     ctx = Context(
         size="tiny",
         visits=0,
@@ -218,7 +161,7 @@ def running_portal(
         workdir=workdir,
         tiny=True,
     )
-    with Server(ctx) as server:
+    with Server(ctx, **(gunicorn or {})) as server:
         yield Portal(world, broker, ctx, server, database_url)
 
 

@@ -37,6 +37,9 @@ from .faults import (
     world_create,
 )
 
+# Slow: a portal, a database or a Redis of its own, broken on purpose; `-m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 BACK_WITHIN = 10.0  # seconds from the database's return to /healthz answering 200
 DOWN_FOR = 3.0
 SENDERS = 3

@@ -81,6 +81,9 @@ from trainings.services import session_create
 from trainings.tests.test_course_import import HEADER as COURSE_HEADER
 from trainings.tests.test_course_import import _row as course_row
 
+# Slow: Hypothesis tries every form many times; `-m "not slow"` skips it.
+pytestmark = pytest.mark.slow
+
 # A handful of examples per form keeps the whole file within a minute on a small machine;
 # a failure is replayed and shrunk all the same. No example database: each run is fresh.
 FUZZ = settings(

@@ -1,9 +1,12 @@
+import logging
 import socket
 import threading
 import time
 
 import pytest
 from django.conf import settings
+
+from bench.processes import PrivateRedis
 
 
 @pytest.fixture
@@ -80,6 +83,42 @@ def test_healthz_answers_within_3_seconds_when_redis_hangs(client, settings, han
     assert time.monotonic() - started < 3
     assert response.status_code == 503
     assert response.json()["failing"] == ["broker"]
+
+
+@pytest.fixture
+def healthy_so_far():
+    """This process's health checks have not seen a service fail yet."""
+    from config import views
+
+    for failing in views._failing.values():
+        failing.clear()
+    yield
+    for failing in views._failing.values():
+        failing.clear()
+
+
+@pytest.mark.django_db
+def test_a_broker_away_for_several_checks_is_logged_when_it_goes_and_when_it_is_back(
+    client, settings, caplog, healthy_so_far
+):
+    broker = PrivateRedis(port=_free_port())  # not started yet: connections are refused
+    settings.REDIS_URL = broker.url
+    with caplog.at_level(logging.INFO):
+        answers = [client.get("/healthz").status_code for _ in range(3)]
+        broker.start()
+        try:
+            answers.append(client.get("/healthz").status_code)
+        finally:
+            broker.stop()
+
+    assert answers == [503, 503, 503, 200]
+    # Not one ERROR per 503 (a load balancer checks every few seconds): two lines.
+    assert [
+        (r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING
+    ] == [
+        ("WARNING", "health check: broker does not answer: ConnectionError"),
+        ("WARNING", "health check: broker answers again"),
+    ]
 
 
 def test_every_redis_client_has_short_timeouts():

@@ -730,7 +730,7 @@ COMMUNE_KEEPERS = roles(OFFICIAL, SUPER)
 PROVINCIAL = roles(PROVINCE, SUPER)
 HISTORY_READERS = TRAINING_READERS
 # Open to everybody, signed in or not.
-PUBLIC = {"home", "healthz", "login", "logout", "set_language"}
+PUBLIC = {"home", "healthz", "healthz_figures", "metrics", "login", "logout", "set_language"}
 EVERYONE = roles(*ROLES)
 
 SESSION_PROBES = [
@@ -743,6 +743,12 @@ ROUTES: dict[str, Route] = {
     # Project pages: open to everybody.
     "home": Route(page(), EVERYONE),
     "healthz": Route(page(), EVERYONE),
+    # Times only (the oldest change's age, heartbeats), no place or person: for monitoring.
+    "healthz_figures": Route(page(), EVERYONE),
+    # Prometheus's figures answer by address, not login: the walk's client comes from
+    # 127.0.0.1, the default monitoring host, so every role reads them, and they must
+    # name nothing of anyone's scope. Any other address gets a 404 (test_metrics.py).
+    "metrics": Route(page(), EVERYONE),
     "login": Route(page(), EVERYONE),
     # Logging out is a POST; a GET changes nothing.
     "logout": Route(page(), roles(), post_only=True),

@@ -1,6 +1,7 @@
 """Reads of the dashboard pages, in three parts: the periods a page can show
 (periods.py), the units it names and who may open it (units.py), and its figures,
-read from the summary tables only (figures.py)."""
+read from the summary tables only (figures.py). For monitoring, not the pages: how
+fresh the figures are (health.py, imported from there)."""
 
 from .figures import (
     AreaRow,

@@ -2,7 +2,6 @@
 figures, and who may open which dashboard."""
 
 import hashlib
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -19,10 +18,9 @@ from accounts.scopes import Scope, scope_for
 from communes.models import Commune, VietnameseOrder
 from outreach.models import Service, Team
 
-from ..rollup import rollup_state
+from ..rollup import figures_late, rollup_state
 from .periods import Period
 
-logger = logging.getLogger(__name__)
 # Cached figures also expire on their own: a commune's household count is edited in the
 # admin, not rolled up, and must show within the hour even when no roll-up runs.
 CACHE_SECONDS = 60 * 60
@@ -118,30 +116,28 @@ def _units_load() -> Units:
 class Snapshot:
     """What every dashboard request starts from: the roll-up it reads, and the units."""
 
-    version: int
+    version: str  # the figures' key (rollup_state)
     last_run_at: datetime | None
     units: Units
+    # When the oldest change the figures do not count yet was marked (None: none).
+    pending_since: datetime | None = None
+
+    def figures_late(self) -> bool:
+        return figures_late(self.pending_since)
 
 
 def snapshot() -> Snapshot:
-    version, last_run_at = rollup_state()
+    version, last_run_at, pending_since = rollup_state()
     units = _cached(f"dashboard:{version}:units", _units_load)
-    return Snapshot(version, last_run_at, units)
+    return Snapshot(version, last_run_at, units, pending_since)
 
 
 def _cached(key: str, compute: Callable[[], Any]) -> Any:
-    """The cached value, or a fresh one; a cache that is down must not take the page."""
-    try:
-        value = cache.get(key)
-    except Exception:
-        logger.warning("cache unavailable; computing the dashboard's figures", exc_info=True)
-        value = None
+    """The cached value, or a fresh one (always, while the cache is away)."""
+    value = cache.get(key)
     if value is None:
         value = compute()
-        try:
-            cache.set(key, value, CACHE_SECONDS)
-        except Exception:
-            logger.warning("cache unavailable; figures not cached", exc_info=True)
+        cache.set(key, value, CACHE_SECONDS)
     return value
 
 

@@ -2,8 +2,8 @@
 kept under a key that changes with the roll-up version (views.py), so the tables of a
 page already seen are not rendered again until the figures change.
 
-Django's {% cache %} tag would do, but a cache that is down makes it fail the page;
-this one only costs the rendering then.
+Django's {% cache %} tag keys on its own fragment name and arguments; this one takes the
+figures' key, so the tables and the figures they show are renewed together.
 """
 
 from django import template

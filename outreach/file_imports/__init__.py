@@ -200,14 +200,11 @@ def _progress_key(file_import: FileImport) -> str:
     return file_import.PROGRESS_KEY.format(pk=file_import.pk)
 
 
-def _cache_progress(key: str, import_id: int, done: int, total: int) -> None:
+def _cache_progress(key: str, done: int, total: int) -> None:
     # The apply runs in one transaction, so rows it writes are invisible to the progress
     # page until it ends; its progress goes through the cache instead. A cache that is
-    # down costs the progress bar, never the import.
-    try:
-        cache.set(key, (done, total), timeout=3600)
-    except Exception:
-        logger.warning("could not record the progress of import %s", import_id, exc_info=True)
+    # down costs the progress bar, never the import (config/cache.py).
+    cache.set(key, (done, total), timeout=3600)
 
 
 def import_progress(file_import: FileImport) -> int:
@@ -216,10 +213,7 @@ def import_progress(file_import: FileImport) -> int:
         return 100
     done, total = file_import.rows_done, file_import.rows_total
     if file_import.status == FileImport.Status.APPLYING:
-        try:
-            done, total = cache.get(_progress_key(file_import)) or (0, 0)
-        except Exception:
-            done, total = 0, 0
+        done, total = cache.get(_progress_key(file_import)) or (0, 0)
     return min(100, done * 100 // total) if total else 0
 
 
@@ -274,7 +268,7 @@ def file_import_apply(file_import: FI, *, apply: Callable[[FI, Progress], dict[s
     if file_import.status != Status.APPLYING:
         return  # a second delivery of an apply that already ran
     model = type(file_import)
-    progress = partial(_cache_progress, _progress_key(file_import), file_import.pk)
+    progress = partial(_cache_progress, _progress_key(file_import))
     with translation.override(file_import.language):
         try:
             with transaction.atomic():

@@ -1,19 +1,20 @@
 """Restore a dump written by backup_database, all or nothing, with pg_restore."""
 
-import subprocess
 from pathlib import Path
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from .backup_database import pg_environment
+from communes.backups import PipelineFailed, backup_decryption, backup_restore, pg_environment
 
 
 class Command(BaseCommand):
     help = (
         "Replace the database's contents with a dump (pg_restore, in one transaction). "
-        "--database restores into another, existing database instead, e.g. to check a dump."
+        "--database restores into another, existing database instead, e.g. to check a dump. "
+        "A .dump.age is decrypted with BACKUP_AGE_IDENTITY, a .dump.gpg with gpg's keyring."
     )
 
     def add_arguments(self, parser):
@@ -25,31 +26,23 @@ class Command(BaseCommand):
 
     def handle(self, *args, dump, **options):
         database = settings.DATABASES["default"]
-        env = pg_environment(database)
+        pg_environment(database)  # refuses SQLite before anything else
         target = options["database"] or database["NAME"]
         if not Path(dump).is_file():
             raise CommandError(f"No dump at {dump}.")
+        backup_decryption(Path(dump))  # a missing key is said before --yes is asked for
         if target == database["NAME"] and not options["yes"]:
             raise CommandError(
                 f"This replaces everything in {target}. Run again with --yes to go ahead."
             )
         connection.close()
-        result = subprocess.run(
-            [
-                "pg_restore",
-                "--clean",
-                "--if-exists",
-                "--no-owner",
-                "--no-privileges",
-                "--single-transaction",
-                "--exit-on-error",
-                f"--dbname={target}",
-                dump,
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0:
-            raise CommandError(f"pg_restore failed, nothing was changed: {result.stderr.strip()}")
+        try:
+            backup_restore(database=database, dump=Path(dump), target=target)
+        except PipelineFailed as failure:
+            raise CommandError(f"The restore failed, nothing was changed: {failure}") from None
         self.stdout.write(f"Restored {dump} into {target}")
+        if target == database["NAME"]:
+            # The summary tables came back with the dump, but not the figures of what was
+            # posted since, nor the caches: rebuild, so that the dashboards show this
+            # database's figures under a key no earlier run used (dashboard/rollup.py).
+            call_command("rollup", full=True, stdout=self.stdout)

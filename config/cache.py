@@ -1,0 +1,209 @@
+"""The portal's cache: Django's Redis cache behind a circuit breaker.
+
+A Redis that hangs makes every call wait out REDIS_TIMEOUT, and a dashboard page makes
+ten: with a plain Redis cache it took 30 s. Here the first error or timeout opens a
+breaker and, for CACHE_BREAKER_SECONDS, no call reaches Redis at all: each answers its
+"nothing" at once (get: the default, add: False, set and delete: nothing done), so a
+page costs its normal time without the cache. Then one call is let through as a trial;
+its success closes the breaker, its failure keeps it open for another period.
+
+The breaker is per process (shared by its threads): each gunicorn worker and each
+Celery process opens its own at its first timeout, so an outage costs each process one
+timeout per period. Opening and closing are logged once each, as a warning; calls
+refused in between log nothing. Call sites use the cache plainly, with no error
+handling of their own; code that would touch the same Redis another way (the broker)
+asks `cache_available()` first.
+"""
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from django.core.cache import caches
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
+from django.core.cache.backends.redis import RedisCache
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BREAKER_SECONDS = 30.0
+
+
+class Breaker:
+    """Closed (calls pass), open (calls refused until `retry_at`), or half-open (one
+    trial call in flight, the others refused)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._lock = threading.Lock()
+        self.opened_at: float | None = None
+        self.retry_at = 0.0
+        self._trial = False
+
+    @property
+    def closed(self) -> bool:
+        return self.opened_at is None
+
+    def admit(self) -> bool | None:
+        """None: refuse the call; False: an ordinary call; True: the trial call."""
+        if self.opened_at is None:
+            return False
+        with self._lock:
+            if self.opened_at is None:
+                return False
+            if self._trial or time.monotonic() < self.retry_at:
+                return None
+            self._trial = True
+            return True
+
+    def succeeded(self, trial: bool) -> None:
+        # Only the trial closes it: an ordinary call that began before the breaker
+        # opened says nothing about Redis now.
+        if not trial:
+            return
+        with self._lock:
+            down = time.monotonic() - self.opened_at
+            self.opened_at = None
+            self._trial = False
+        logger.warning(
+            "cache available again after %.0f s: process %d uses Redis again", down, os.getpid()
+        )
+
+    def released(self, trial: bool) -> None:
+        """The call failed in a way that says nothing about Redis (a value that does not
+        pickle): the next call may be the trial."""
+        if trial:
+            with self._lock:
+                self._trial = False
+
+    def failed(self, error: Exception) -> None:
+        with self._lock:
+            now = time.monotonic()
+            opening = self.opened_at is None
+            if opening:
+                self.opened_at = now
+            self.retry_at = now + self.seconds
+            self._trial = False
+        if opening:
+            logger.warning(
+                "cache unavailable (%s: %s): process %d stops asking Redis for %g s and "
+                "works without the cache",
+                type(error).__name__,
+                error,
+                os.getpid(),
+                self.seconds,
+            )
+
+
+# One breaker per Redis location (and period) per process: Django makes a cache object
+# per thread, and they must share what they learnt.
+_breakers: dict[tuple[tuple[str, ...], float], Breaker] = {}
+_breakers_lock = threading.Lock()
+
+
+def _breaker_for(servers: list[str], seconds: float) -> Breaker:
+    key = (tuple(servers), seconds)
+    breaker = _breakers.get(key)
+    if breaker is None:
+        with _breakers_lock:
+            breaker = _breakers.setdefault(key, Breaker(seconds))
+    return breaker
+
+
+class TolerantRedisCache(RedisCache):
+    """RedisCache whose every operation goes through the process's breaker.
+
+    OPTIONS may hold `breaker_seconds` (how long the breaker stays open); the other
+    options go to redis-py as RedisCache's do.
+    """
+
+    def __init__(self, server, params):
+        options = dict(params.get("OPTIONS", {}))
+        seconds = float(options.pop("breaker_seconds", DEFAULT_BREAKER_SECONDS))
+        super().__init__(server, {**params, "OPTIONS": options})
+        self.breaker = _breaker_for(self._servers, seconds)
+
+    def _guarded(self, nothing: Callable[[], Any], call: Callable[[], Any]) -> Any:
+        trial = self.breaker.admit()
+        if trial is None:
+            return nothing()
+        try:
+            value = call()
+        except redis.RedisError as error:
+            self.breaker.failed(error)
+            return nothing()
+        except BaseException:
+            self.breaker.released(trial)
+            raise
+        self.breaker.succeeded(trial)
+        return value
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._guarded(
+            lambda: False, lambda: super(TolerantRedisCache, self).add(key, value, timeout, version)
+        )
+
+    def get(self, key, default=None, version=None):
+        return self._guarded(
+            lambda: default, lambda: super(TolerantRedisCache, self).get(key, default, version)
+        )
+
+    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._guarded(
+            lambda: None, lambda: super(TolerantRedisCache, self).set(key, value, timeout, version)
+        )
+
+    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        return self._guarded(
+            lambda: False, lambda: super(TolerantRedisCache, self).touch(key, timeout, version)
+        )
+
+    def delete(self, key, version=None):
+        return self._guarded(
+            lambda: False, lambda: super(TolerantRedisCache, self).delete(key, version)
+        )
+
+    def get_many(self, keys, version=None):
+        return self._guarded(
+            lambda: {}, lambda: super(TolerantRedisCache, self).get_many(keys, version)
+        )
+
+    def has_key(self, key, version=None):
+        return self._guarded(
+            lambda: False, lambda: super(TolerantRedisCache, self).has_key(key, version)
+        )
+
+    def incr(self, key, delta=1, version=None):
+        def absent():
+            # What Django's API says of a key the cache does not hold.
+            raise ValueError(f"Key '{key}' not found.")
+
+        return self._guarded(
+            absent, lambda: super(TolerantRedisCache, self).incr(key, delta, version)
+        )
+
+    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        # The keys that were not stored: all of them.
+        return self._guarded(
+            lambda: list(data),
+            lambda: super(TolerantRedisCache, self).set_many(data, timeout, version),
+        )
+
+    def delete_many(self, keys, version=None):
+        return self._guarded(
+            lambda: None, lambda: super(TolerantRedisCache, self).delete_many(keys, version)
+        )
+
+    def clear(self):
+        return self._guarded(lambda: False, lambda: super(TolerantRedisCache, self).clear())
+
+
+def cache_available(alias: str = "default") -> bool:
+    """False while the cache's breaker is open (Redis failed within the last
+    CACHE_BREAKER_SECONDS): for code that would otherwise wait on the same Redis by
+    another way. Costs nothing; a cache without a breaker is always available."""
+    backend = caches[alias]
+    return not isinstance(backend, TolerantRedisCache) or backend.breaker.closed

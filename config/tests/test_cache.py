@@ -1,0 +1,161 @@
+"""The tolerant cache (config/cache.py) against a Redis that refuses connections and a
+real redis-server of the test's own stopped with SIGSTOP: Redis's failures cost one
+timeout per period, answer "nothing", and are logged once when they start and once
+when they end."""
+
+import logging
+import threading
+import time
+
+import pytest
+from django.core.cache import caches
+
+from bench.processes import free_port
+from config.cache import cache_available
+
+from .faults import private_redis
+
+TIMEOUT = 0.5  # the Redis client's socket timeout in these tests (production: 3 s)
+
+
+def _tolerant(settings, url: str, breaker_seconds: float = 60.0):
+    """The default cache, as production configures it, on the given Redis."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.TolerantRedisCache",
+            "LOCATION": url,
+            "OPTIONS": {
+                "socket_timeout": TIMEOUT,
+                "socket_connect_timeout": TIMEOUT,
+                "breaker_seconds": breaker_seconds,
+            },
+        }
+    }
+    return caches["default"]
+
+
+def _warnings(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "config.cache" and r.levelno >= logging.WARNING]
+
+
+def _timed(call):
+    started = time.monotonic()
+    value = call()
+    return value, time.monotonic() - started
+
+
+@pytest.fixture
+def hung_redis():
+    """A redis-server of the test's own, holding a value, then stopped (SIGSTOP): its port
+    accepts connections and nothing answers."""
+    with private_redis() as server:
+        yield server
+
+
+def test_with_redis_refusing_connections_every_call_answers_nothing_and_one_warning_is_logged(
+    settings, caplog
+):
+    cache = _tolerant(settings, f"redis://127.0.0.1:{free_port()}/0")
+    assert cache_available()
+
+    with caplog.at_level(logging.INFO):
+        assert cache.get("k", "default") == "default"
+        assert cache.add("k", 1) is False
+        assert cache.set("k", 1) is None
+        assert cache.get_many(["a", "b"]) == {}
+        assert cache.set_many({"a": 1, "b": 2}) == ["a", "b"]  # the keys not stored
+        assert cache.has_key("k") is False
+        assert cache.touch("k") is False
+        assert cache.delete("k") is False
+        assert cache.delete_many(["a", "b"]) is None
+        assert cache.get_or_set("k", lambda: "computed") == "computed"
+        with pytest.raises(ValueError):
+            cache.incr("counter")  # as for a key the cache does not hold
+        assert cache.clear() is False
+
+    assert not cache_available()
+    [warning] = _warnings(caplog)
+    assert "ConnectionError" in warning.getMessage()
+    assert "stops asking Redis for 60 s" in warning.getMessage()
+    assert warning.exc_info is None  # no traceback
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_with_redis_hung_only_the_first_call_waits_out_the_timeout(settings, hung_redis, caplog):
+    cache = _tolerant(settings, hung_redis.cache_url)
+    cache.set("figures", 42)
+    assert cache.get("figures") == 42
+    hung_redis.pause()
+
+    with caplog.at_level(logging.INFO):
+        first, waited = _timed(lambda: cache.get("figures"))
+        assert first is None and waited >= TIMEOUT
+        # Ten calls, as a dashboard page makes: none reaches Redis.
+        _values, rest = _timed(
+            lambda: (
+                [cache.get("figures") for _ in range(5)]
+                + [cache.set("figures", 43) for _ in range(5)]
+            )
+        )
+    assert rest < 0.05
+    [warning] = _warnings(caplog)
+    assert "TimeoutError" in warning.getMessage()
+
+
+def test_many_threads_failing_at_once_log_one_warning(settings, hung_redis, caplog):
+    url = hung_redis.cache_url
+    _tolerant(settings, url)
+    hung_redis.pause()
+    start = threading.Barrier(6)
+
+    def page() -> None:
+        cache = caches["default"]  # each thread has its own cache object and connection
+        start.wait()
+        cache.get("figures")
+
+    with caplog.at_level(logging.INFO):
+        threads = [threading.Thread(target=page) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(_warnings(caplog)) == 1
+    assert not cache_available()
+
+
+def test_after_the_period_one_call_tries_redis_again_and_closes_the_breaker_once_it_answers(
+    settings, hung_redis, caplog
+):
+    cache = _tolerant(settings, hung_redis.cache_url, breaker_seconds=1)
+    cache.set("figures", 42)
+    hung_redis.pause()
+    with caplog.at_level(logging.INFO):
+        cache.get("figures")  # opens the breaker
+        time.sleep(1.1)
+
+        # Half-open: one call tries Redis (and waits out the timeout), the others don't.
+        durations = []
+
+        def page() -> None:
+            durations.append(_timed(lambda: caches["default"].get("figures"))[1])
+
+        threads = [threading.Thread(target=page) for _ in range(5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        durations.sort()
+        assert durations[-1] >= TIMEOUT and durations[-2] < 0.05
+        assert not cache_available()  # the trial failed: open for another period
+
+        hung_redis.resume()
+        assert cache.get("figures") is None  # still within the period: not asked
+        time.sleep(1.1)
+        assert cache.get("figures") == 42  # the trial call, answered
+        assert cache_available()
+        cache.set("figures", 43)
+        assert cache.get("figures") == 43
+
+    opened, closed = _warnings(caplog)
+    assert "cache unavailable (TimeoutError" in opened.getMessage()
+    assert "cache available again" in closed.getMessage()
