@@ -4,6 +4,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import pytest
+from django.utils import translation
 
 from communes.names import NameAmbiguous, NameIndex, NameNotFound, either
 from communes.text import has_marks, name_key
@@ -76,6 +77,9 @@ def test_marks_case_and_spacing():
     assert has_marks("Đong") and has_marks("Hải") and not has_marks("Hai Dong 2")
 
 
-def test_candidates_are_listed_as_a_question(settings):
+def test_candidates_are_listed_as_a_question():
     assert either(["A"]) == "A"
-    assert either(["A", "B", "C"]) == "A, B or C"
+    with translation.override("en"):
+        assert either(["A", "B", "C"]) == "A, B or C"
+    with translation.override("vi"):
+        assert either(["A", "B"]) == "A hoặc B"
