@@ -1,4 +1,5 @@
-# The two commands a newcomer needs: `make run` and `make test`.
+# The two commands a newcomer needs: `make run` and `make test`; and `make check`, the
+# quick answer while developing.
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -14,7 +15,7 @@ ifdef CI
 PYTEST_DB := --create-db
 endif
 
-.PHONY: run test install lint format messages migrate worker beat serve smoke clean bench backup restore
+.PHONY: run test check migrations-check install lint format messages migrate worker beat serve smoke clean bench backup restore
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +36,18 @@ run: install
 	@echo "Serving on http://127.0.0.1:8000 (demo logins are listed above)"
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-test: install lint
-	DATABASE_URL=sqlite://:memory: $(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
+# The whole suite, as CI runs it: unit and page tests, browsers, faults, fuzzing, bench.
+test: install lint migrations-check
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_DB) $(PYTEST_ARGS)
+
+# The developer's lane, under two minutes: the unit and page tests, without what starts
+# browsers, portals to break, subprocesses or the deploy tools (pytest.ini's markers).
+QUICK := not slow and not e2e and not smoke and not deploy
+check: install lint migrations-check
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_DB) -m "$(QUICK)" $(PYTEST_ARGS)
+
+migrations-check: install
+	DATABASE_URL=sqlite://:memory: $(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -9,7 +9,8 @@ from communes.services import divisions_load
 
 
 def reference_data_sync() -> None:
-    """Put back the reference data migrations store (role groups, services, topics)."""
+    """Put back the reference data every test may rely on: what migrations store (role
+    groups, services, topics) and the 226 communes with their districts and province."""
     from django.apps import apps
 
     from accounts.roles import role_groups_sync
@@ -19,12 +20,17 @@ def reference_data_sync() -> None:
     role_groups_sync(apps)
     services_sync(apps)
     topics_sync(apps)
+    # Idempotent: on a database that has them it only reads (a tenth of a second), which
+    # is what a test paid for each `divisions` before they were loaded once per database.
+    divisions_load()
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """A transactional test ends with a flush that empties every table, reference data
-    included; with --reuse-db the next run would otherwise start without it."""
+    """The reference data, communes included, loaded once per test database: each test's
+    transaction rolls back what it changes, so they stay as loaded. A transactional test
+    ends with a flush that empties every table, reference data included; with --reuse-db
+    the next run would otherwise start without it."""
     with django_db_blocker.unblock():
         reference_data_sync()
 
@@ -41,7 +47,7 @@ def pytest_runtest_teardown(item, nextitem):
 
     pytest-django runs transactional tests last so that their flush harms no one; under
     pytest-xdist a worker runs whole files in turn, so a later file's tests (and its
-    module-scoped fixtures) would find no role groups, services or topics.
+    module-scoped fixtures) would find no role groups, services, topics or communes.
     """
     yield
     marker = item.get_closest_marker("django_db")
@@ -57,8 +63,23 @@ def pytest_runtest_teardown(item, nextitem):
 
 @pytest.fixture
 def divisions(db):
-    """The 226 real communes, loaded as in production."""
-    divisions_load()
+    """The 226 real communes, loaded as in production.
+
+    They are loaded once per test database (django_db_setup) and after each flush
+    (pytest_runtest_teardown), so this only asks for the database; the name stays for
+    the tests that say what they rely on.
+    """
+
+
+@pytest.fixture
+def no_divisions(db):
+    """No province, districts or communes: for the tests that load them into an empty
+    database. Deleted inside the test's transaction, so the rollback puts them back."""
+    from communes.models import Commune, District, Province
+
+    Commune.objects.all().delete()
+    District.objects.all().delete()
+    Province.objects.all().delete()
 
 
 @pytest.fixture(autouse=True)

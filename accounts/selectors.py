@@ -1,6 +1,6 @@
 """Reads about users, the demo data that comes with them, and the audit trail."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -126,17 +126,23 @@ def history_changes(
     return lines
 
 
-def history_of(entries: Iterable[AuditEntry]) -> list[HistoryEntry]:
+def history_of(
+    entries: Iterable[AuditEntry],
+    changes_of: Callable[[AuditEntry], dict[str, Any]] | None = None,
+) -> list[HistoryEntry]:
+    """The entries as a history page shows them. `changes_of` gives an entry's changes
+    with the ids a record's entries hold (a visit's members, say) turned into names."""
     shown = []
     for entry in entries:
         model = entry.content_type.model_class() if entry.content_type_id else None
+        changes = changes_of(entry) if changes_of is not None else entry.changes
         shown.append(
             HistoryEntry(
                 at=entry.at,
                 actor=str(entry.actor) if entry.actor_id else str(_("the portal")),
                 action=entry.get_action_display(),
                 record=entry.object_repr,
-                changes=history_changes(model, entry.action, entry.changes),
+                changes=history_changes(model, entry.action, changes),
                 subject=entry.subject,
             )
         )

@@ -1,7 +1,7 @@
 """Writes to users (creating logins, setting their scope with its role group) and to the
 audit trail every app's services write in their own transactions."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -127,20 +127,40 @@ def audit_entries_created(
     *, by: User | None, objects: list[models.Model], fields: Iterable[str], commune_of
 ) -> None:
     """The creations of a batch (an import), in one insert."""
+    fields = list(fields)
+    audit_entries_many(
+        by=by,
+        action=AuditEntry.Action.CREATED,
+        objects=objects,
+        commune_of=commune_of,
+        changes_of=lambda obj: audit_snapshot(obj, fields),
+    )
+
+
+def audit_entries_many(
+    *,
+    by: User | None,
+    action: str,
+    objects: list[models.Model],
+    commune_of: Callable[[models.Model], int | None],
+    changes_of: Callable[[models.Model], dict[str, Any]],
+) -> None:
+    """One entry per record of a batch written at once (an import, a merge moving
+    visits), in one insert; `changes_of` gives each record's entry as audit_entry
+    would store it."""
     if not objects:
         return
-    fields = list(fields)
     content_type = ContentType.objects.get_for_model(objects[0], for_concrete_model=True)
     AuditEntry.objects.bulk_create(
         [
             AuditEntry(
                 actor=_actor(by),
-                action=AuditEntry.Action.CREATED,
+                action=action,
                 content_type=content_type,
                 object_id=obj.pk,
                 object_repr=str(obj)[:200],
                 commune_id=commune_of(obj),
-                changes=audit_snapshot(obj, fields),
+                changes=changes_of(obj),
             )
             for obj in objects
         ],
@@ -177,11 +197,19 @@ def audit_scrub(*, obj: models.Model, fields: Iterable[str], label: str) -> int:
     """Take a record's personal data out of its audit trail: the record's name becomes
     `label` and the named fields' values, before and after, become ERASED. Who did what
     and when stays. Returns the entries changed."""
+    return audit_scrub_many(model=type(obj), labels={obj.pk: label}, fields=fields)
+
+
+def audit_scrub_many(
+    *, model: type[models.Model], labels: dict[int, str], fields: Iterable[str]
+) -> int:
+    """audit_scrub for many records of one model at once (a household's visits):
+    `labels` maps each record's primary key to the name its entries keep."""
     fields = set(fields)
-    content_type = ContentType.objects.get_for_model(obj, for_concrete_model=True)
-    entries = list(AuditEntry.objects.filter(content_type=content_type, object_id=obj.pk))
+    content_type = ContentType.objects.get_for_model(model, for_concrete_model=True)
+    entries = list(AuditEntry.objects.filter(content_type=content_type, object_id__in=list(labels)))
     for entry in entries:
-        entry.object_repr = label
+        entry.object_repr = labels[entry.object_id][:200]
         entry.changes = {
             key: (_erased(value) if key in fields else value)
             for key, value in entry.changes.items()

@@ -58,7 +58,7 @@ from communes.services import divisions_load
 from communes.text import fold, name_key
 from dashboard.rollup import SUMMARY_MODELS
 from outreach import demo as outreach_demo
-from outreach.models import READINESS_FIELDS, Household, Member, Service, Team, Visit, VisitChange
+from outreach.models import READINESS_FIELDS, Household, Member, Service, Team, Visit
 from trainings import demo as trainings_demo
 from trainings.models import (
     Attendance,
@@ -162,7 +162,6 @@ ENROLMENT_COLUMNS = (
 DATA_MODELS = (
     Visit.members.through,
     Visit.services.through,
-    VisitChange,
     Visit,
     Household,
     Attendance,

@@ -5,10 +5,14 @@ Every browser test opens its pages with the policy enforced and fails on any ref
 file proves that the policy is there and that a refusal would be heard.
 """
 
+import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from e2e.conftest import DESKTOP
+
+# Drives Chromium like the other browser tests: `make check` leaves it to `make test`.
+pytestmark = pytest.mark.e2e
 
 
 def test_an_inline_script_is_refused_and_the_refusal_is_heard(open_page):

@@ -7,7 +7,7 @@ catalogue is reference data that admins keep here.
 
 from django.contrib import admin
 
-from .models import Household, Member, MemberImport, Service, Team, Visit, VisitChange
+from .models import Household, Member, MemberImport, Service, Team, Visit
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -56,13 +56,6 @@ class VisitAdmin(ReadOnlyAdmin):
     list_filter = ("outcome", "visited_on")
     list_select_related = ("team", "household")
     date_hierarchy = "visited_on"
-
-
-@admin.register(VisitChange)
-class VisitChangeAdmin(ReadOnlyAdmin):
-    list_display = ("visit_number", "action", "changed_by", "changed_at")
-    list_filter = ("action",)
-    list_select_related = ("changed_by",)
 
 
 @admin.register(MemberImport)

@@ -376,40 +376,6 @@ class Visit(ReadinessChecklist):
         return f"{self.household} {self.visited_on:%d/%m/%Y}"
 
 
-class VisitChange(models.Model):
-    """Who created, changed or deleted a visit, when, and what changed."""
-
-    class Action(models.TextChoices):
-        CREATED = "created", _("Created")
-        CHANGED = "changed", _("Changed")
-        DELETED = "deleted", _("Deleted")
-
-    visit = models.ForeignKey(
-        Visit, on_delete=models.SET_NULL, null=True, related_name="changes", verbose_name=_("visit")
-    )
-    visit_number = models.BigIntegerField(_("visit number"))
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+")
-    action = models.CharField(_("action"), max_length=10, choices=Action.choices)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("changed by"),
-    )
-    changed_at = models.DateTimeField(_("when"), auto_now_add=True)
-    changes = models.JSONField(_("what changed"), default=dict)
-
-    class Meta:
-        verbose_name = _("visit change")
-        verbose_name_plural = _("visit changes")
-        ordering = ["-changed_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.visit_number} {self.action}"
-
-
 class FileImport(models.Model):
     """An uploaded spreadsheet, checked and then applied in the background.
 

@@ -22,16 +22,15 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
-from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import AuditEntry, User
 from accounts.phone import InvalidPhone, looks_like_phone, normalize_phone
 from accounts.scopes import scope_for
-from accounts.selectors import HistoryEntry, audit_entries_of, history_changes, history_of
+from accounts.selectors import HistoryEntry, audit_entries_of, history_of
 from communes.models import Hamlet, VietnameseOrder
 from communes.text import fold
 
-from .models import READINESS_FIELDS, Household, Member, Service, Team, Visit, VisitChange
+from .models import READINESS_FIELDS, Household, Member, Service, Team, Visit
 
 
 def hamlets_visible(user: User) -> QuerySet[Hamlet]:
@@ -572,29 +571,50 @@ def member_history(member: Member) -> list[HistoryEntry]:
     return history_of(audit_entries_of([(Member, [member.pk])])[:HISTORY_LIMIT])
 
 
-def visit_history(visit: Visit) -> list[HistoryEntry]:
-    """A visit's trail (VisitChange), with the teams, hamlets, members and services it
-    names by id shown by name."""
-    changes = list(
-        VisitChange.objects.filter(visit_number=visit.pk).select_related("changed_by")[
-            :HISTORY_LIMIT
-        ]
+# A visit's pages list what was written; the trail also records who viewed the visit.
+VISIT_WRITES = (AuditEntry.Action.CREATED, AuditEntry.Action.CHANGED, AuditEntry.Action.DELETED)
+# The keys of a visit's entries (outreach.services.visits._snapshot) that hold ids.
+VISIT_NAMED_KEYS = ("team", "hamlet", "members", "services")
+
+
+def visit_trail(visit: Visit) -> list[AuditEntry]:
+    """The creation, changes and deletion of a visit in the audit trail, newest first."""
+    return list(
+        audit_entries_of([(Visit, [visit.pk])]).filter(action__in=VISIT_WRITES)[:HISTORY_LIMIT]
     )
-    ids: dict[str, set] = {"team": set(), "hamlet": set(), "members": set(), "services": set()}
-    for change in changes:
-        for key, value in change.changes.items():
+
+
+def visit_trail_names(user: User, entries: list[AuditEntry]) -> dict[str, dict]:
+    """The teams, hamlets, members and services a visit's entries name by id, by name:
+    as far as the user may see them, like every other page (a visit's own are in scope
+    of whoever may see the visit). Each key maps id (a service's code) to name."""
+    ids: dict[str, set] = {key: set() for key in VISIT_NAMED_KEYS}
+    for entry in entries:
+        for key, value in entry.changes.items():
             if key in ids:
-                pairs = value if change.action == VisitChange.Action.CHANGED else [value]
+                pairs = value if entry.action == AuditEntry.Action.CHANGED else [value]
                 for item in pairs:
                     ids[key].update(item if isinstance(item, list) else [item])
-    names = {
-        "team": dict(Team.objects.filter(pk__in=ids["team"]).values_list("pk", "name")),
-        "hamlet": dict(Hamlet.objects.filter(pk__in=ids["hamlet"]).values_list("pk", "name")),
-        "members": dict(
-            Member.objects.filter(pk__in=ids["members"]).values_list("pk", "full_name")
-        ),
-        "services": {s.code: str(s) for s in Service.objects.filter(code__in=ids["services"])},
+    ids = {key: {v for v in values if v is not None} for key, values in ids.items()}
+
+    def names(queryset, field: str, key: str) -> dict:
+        if not ids[key]:
+            return {}  # no query for what no entry names
+        return dict(queryset.filter(pk__in=ids[key]).values_list("pk", field))
+
+    services = Service.objects.filter(code__in=ids["services"]) if ids["services"] else []
+    return {
+        "team": names(teams_visible(user), "name", "team"),
+        "hamlet": names(hamlets_visible(user), "name", "hamlet"),
+        "members": names(members_visible(user), "full_name", "members"),
+        "services": {service.code: str(service) for service in services},
     }
+
+
+def visit_history(visit: Visit, user: User) -> list[HistoryEntry]:
+    """A visit's history page: its entries, what they name by id shown by name."""
+    entries = visit_trail(visit)
+    names = visit_trail_names(user, entries)
 
     def named(key: str, value: Any) -> Any:
         if key not in names:
@@ -603,18 +623,14 @@ def visit_history(visit: Visit) -> list[HistoryEntry]:
             return [names[key].get(v, v) for v in value]
         return names[key].get(value, value)
 
-    def readable(change: VisitChange) -> dict:
-        if change.action == VisitChange.Action.CHANGED:
-            return {k: [named(k, b), named(k, a)] for k, (b, a) in change.changes.items()}
-        return {k: named(k, v) for k, v in change.changes.items()}
+    def readable(entry: AuditEntry) -> dict:
+        if entry.action == AuditEntry.Action.CHANGED:
+            return {k: [named(k, b), named(k, a)] for k, (b, a) in entry.changes.items()}
+        return {k: named(k, v) for k, v in entry.changes.items()}
 
-    return [
-        HistoryEntry(
-            at=change.changed_at,
-            actor=str(change.changed_by) if change.changed_by_id else str(_("the portal")),
-            action=change.get_action_display(),
-            record=str(visit),
-            changes=history_changes(Visit, change.action, readable(change)),
-        )
-        for change in changes
-    ]
+    shown = history_of(entries, readable)
+    for row in shown:
+        # Named as the visit reads now (its household and day may have changed since),
+        # as the page always named them.
+        row.record = str(visit)
+    return shown

@@ -24,6 +24,10 @@ from outreach.services import member_login_create, visit_record
 from outreach.services.visits import VisitData
 from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory
 
+# pg_dump, pg_restore, age and gpg in subprocesses, scratch databases made and dropped, and
+# flushes after: tens of seconds, left to `make test`.
+pytestmark = pytest.mark.slow
+
 SCRATCH = "portal_restore_check"
 
 

@@ -6,6 +6,11 @@ from django.core.management import call_command
 from communes.models import Commune, District, Province
 from communes.services import divisions_load
 
+# These tests load the official list into an empty database, as `make run` does on a new
+# site; the test database holds the communes already (conftest.py), so each test starts
+# without them (and its rollback puts them back).
+pytestmark = pytest.mark.usefixtures("no_divisions")
+
 
 def _snapshot():
     return {

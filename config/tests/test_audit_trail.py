@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts.models import AuditEntry
 from accounts.tests.factories import commune_official
 from communes.models import Commune
-from outreach.models import Member, Team
+from outreach.models import Member, Service, Team
 from outreach.services import (
     member_create,
     member_create_many,
@@ -211,3 +211,145 @@ def test_a_write_that_is_refused_leaves_no_audit_entry(official, hai_dong):
         member_create(by=official, team=team, full_name="B", role="leader", joined_on=DAY)
     assert AuditEntry.objects.count() == before
     assert Team.objects.filter(pk=team.pk).exists()
+
+
+def _history_texts(html: str) -> list[tuple[str, str, list[list[str]]]]:
+    """A history page's entries as (action, who, [field, before, after] rows), without
+    the times (they differ from run to run)."""
+    shown = []
+    for section in html.split('<section class="card history-entry"')[1:]:
+        action, who = re.search(
+            r'<h2 id="history-\d+">(.*?) <span class="hint">.*? · (.*?)</span></h2>', section
+        ).groups()
+        shown.append((action, who, _rows(section)))
+    return shown
+
+
+def _change_history_texts(html: str) -> list[str]:
+    """The visit page's own "Change history" list, line by line, without the times."""
+    section = re.search(r'<section aria-labelledby="history-title">(.*?)</section>', html, re.S)
+    text = re.sub(r"<[^>]+>", "\n", section.group(1))
+    text = re.sub(r"\d{2}:\d{2} \d{2}/\d{2}/\d{4}", "", text)
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+# What the visit's pages showed for the visit of the test below while visits kept their
+# own trail (VisitChange), captured by running the test on that code: the one trail must
+# read the same. The visit's own page lists its changes; its history page every entry.
+VISIT_STORY_DETAIL = [
+    "Lịch sử thay đổi",
+    "Đã sửa",
+    "· Trần Văn An",
+    "·",
+    "Địa chỉ: Số 3, ngõ Giếng → Số 9, xóm Chợ",
+    "Thôn, tổ dân phố: Thôn Đông → Thôn Tây",
+    "Kết quả: Đã hướng dẫn trực tiếp → Chỉ tuyên truyền, thông tin",
+    "Ghi chú: — → Hẹn quay lại",
+    "Đã sửa",
+    "· Trần Văn An",
+    "·",
+    "Thành viên đi cùng: Trần Văn An → Trần Văn An, Phạm Thị Bình",
+    "Số người dân được hỗ trợ: 1 → 3",
+    "Đã tạo",
+    "· Trần Văn An",
+    "·",
+]
+VISIT_STORY_PAGE = [
+    (
+        "Đã sửa",
+        "Trần Văn An",
+        [
+            ["Ghi chú", "—", "Hẹn quay lại"],
+            ["Thôn, tổ dân phố", "Thôn Đông", "Thôn Tây"],
+            ["Kết quả", "Đã hướng dẫn trực tiếp", "Chỉ tuyên truyền, thông tin"],
+            ["Hộ gia đình", "Số 3, ngõ Giếng", "Số 9, xóm Chợ"],
+        ],
+    ),
+    (
+        "Đã sửa",
+        "Trần Văn An",
+        [
+            ["Thành viên đi cùng", "Trần Văn An", "Trần Văn An, Phạm Thị Bình"],
+            ["Số người dân được hỗ trợ", "1", "3"],
+        ],
+    ),
+    (
+        "Đã tạo",
+        "Trần Văn An",
+        [
+            ["Tổ công nghệ số", "—", "Tổ CNS Thôn Đông"],
+            ["Thôn, tổ dân phố", "—", "Thôn Đông"],
+            ["Thành viên đi cùng", "—", "Trần Văn An"],
+            ["Kết quả", "—", "Đã hướng dẫn trực tiếp"],
+            ["Dịch vụ", "—", "Tài khoản Cổng dịch vụ công"],
+            ["Hộ gia đình", "—", "Số 3, ngõ Giếng"],
+            ["Ngày thăm hộ", "—", "10/06/2026"],
+            ["Có điện thoại thông minh", "—", "Có"],
+            ["Số người dân được hỗ trợ", "—", "1"],
+        ],
+    ),
+]
+
+
+@pytest.mark.django_db
+def test_a_visit_history_reads_as_before_the_trails_were_one(signed_in, official, hai_dong):
+    """A visit created, then changed twice (who went and how many were helped; where,
+    the outcome and the notes): the same entries, wording and values side by side."""
+    team = TeamFactory(commune=hai_dong, name="Tổ CNS Thôn Đông")
+    hamlet = HamletFactory(commune=hai_dong, name="Thôn Đông")
+    other_hamlet = HamletFactory(commune=hai_dong, name="Thôn Tây")
+    leader = MemberFactory(
+        team=team, role=Member.Role.LEADER, full_name="Trần Văn An", phone="0912345678"
+    )
+    other = MemberFactory(team=team, full_name="Phạm Thị Bình")
+    account, _ = Service.objects.get_or_create(
+        code="portal_account", defaults={"name": "Tài khoản dịch vụ công"}
+    )
+    user, _password = member_login_create(by=official, member=leader)
+    visit, _created = visit_record(
+        by=user,
+        team=team,
+        submission_id=uuid.uuid4(),
+        hamlet=hamlet,
+        address_label="Số 3, ngõ Giếng",
+        data=VisitData(
+            visited_on=DAY,
+            members=[leader],
+            services=[account],
+            residents_helped=1,
+            readiness={"has_smartphone": True},
+        ),
+    )
+    visit_update(
+        by=user,
+        visit=visit,
+        hamlet=hamlet,
+        address_label="Số 3, ngõ Giếng",
+        data=VisitData(
+            visited_on=DAY,
+            members=[leader, other],
+            services=[account],
+            residents_helped=3,
+            readiness={"has_smartphone": True},
+        ),
+    )
+    visit_update(
+        by=user,
+        visit=visit,
+        hamlet=other_hamlet,
+        address_label="Số 9, xóm Chợ",
+        data=VisitData(
+            visited_on=DAY,
+            members=[leader, other],
+            services=[account],
+            residents_helped=3,
+            outcome="informed",
+            notes="Hẹn quay lại",
+            readiness={"has_smartphone": True},
+        ),
+    )
+
+    html = signed_in.get(reverse("outreach:visit_history", args=[visit.pk])).content.decode()
+    assert _history_texts(html) == VISIT_STORY_PAGE
+    detail = signed_in.get(reverse("outreach:visit_detail", args=[visit.pk])).content.decode()
+    assert _change_history_texts(detail) == VISIT_STORY_DETAIL

@@ -6,14 +6,20 @@ when they end."""
 import logging
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import caches
 
+import config.cache
 from bench.processes import free_port
 from config.cache import cache_available
 
 from .faults import private_redis
+
+# A redis-server of each test's own, stopped and resumed: a fault test, like
+# test_faults_cache.py.
+pytestmark = pytest.mark.slow
 
 TIMEOUT = 0.5  # the Redis client's socket timeout in these tests (production: 3 s)
 
@@ -124,14 +130,18 @@ def test_many_threads_failing_at_once_log_one_warning(settings, hung_redis, capl
 
 
 def test_after_the_period_one_call_tries_redis_again_and_closes_the_breaker_once_it_answers(
-    settings, hung_redis, caplog
+    settings, hung_redis, caplog, monkeypatch
 ):
-    cache = _tolerant(settings, hung_redis.cache_url, breaker_seconds=1)
+    # The breaker's clock, moved on by hand past the period; Redis's timeouts stay real.
+    later = [0.0]
+    clock = SimpleNamespace(monotonic=lambda: time.monotonic() + later[0])
+    monkeypatch.setattr(config.cache, "time", clock)
+    cache = _tolerant(settings, hung_redis.cache_url)
     cache.set("figures", 42)
     hung_redis.pause()
     with caplog.at_level(logging.INFO):
         cache.get("figures")  # opens the breaker
-        time.sleep(1.1)
+        later[0] += 61
 
         # Half-open: one call tries Redis (and waits out the timeout), the others don't.
         durations = []
@@ -150,7 +160,7 @@ def test_after_the_period_one_call_tries_redis_again_and_closes_the_breaker_once
 
         hung_redis.resume()
         assert cache.get("figures") is None  # still within the period: not asked
-        time.sleep(1.1)
+        later[0] += 61
         assert cache.get("figures") == 42  # the trial call, answered
         assert cache_available()
         cache.set("figures", 43)

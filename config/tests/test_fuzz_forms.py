@@ -59,10 +59,16 @@ from outreach.forms.teams import (
     TeamForm,
 )
 from outreach.forms.visits import EditVisitForm, NewVisitForm, VisitFilterForm
-from outreach.models import FileImport, Household, Member, MemberImport, Team, Visit, VisitChange
+from outreach.models import FileImport, Household, Member, MemberImport, Team, Visit
 from outreach.services import member_login_create, visit_record
 from outreach.services.visits import VisitData
-from outreach.tests.factories import HamletFactory, HouseholdFactory, MemberFactory, TeamFactory
+from outreach.tests.factories import (
+    HamletFactory,
+    HouseholdFactory,
+    MemberFactory,
+    TeamFactory,
+    visit_entries,
+)
 from outreach.tests.test_imports import HEADER as MEMBER_HEADER
 from outreach.tests.test_imports import _row as member_row
 from trainings.forms.courses import CourseImportForm
@@ -637,8 +643,8 @@ def test_the_new_visit_form(leader, team, hamlet, visit):
             client,
             url,
             {**data, **resend},
-            counted=(Visit, Household, VisitChange, PendingRollup),
-            watched=[Household.objects.all()],
+            counted=(Visit, Household, PendingRollup),
+            watched=[Household.objects.all(), visit_entries()],
         )
 
     check()
@@ -656,8 +662,8 @@ def test_the_visit_edit_form(leader, team, visit):
             client,
             url,
             data,
-            counted=(Visit, Household, VisitChange, PendingRollup),
-            watched=[Visit.objects.filter(pk=visit.pk), Household.objects.all()],
+            counted=(Visit, Household, PendingRollup),
+            watched=[Visit.objects.filter(pk=visit.pk), Household.objects.all(), visit_entries()],
         )
 
     check()
@@ -681,8 +687,8 @@ def test_the_household_merge_form(official, hamlet, visit):
             client,
             url,
             data,
-            counted=(Household, Visit, VisitChange, PendingRollup),
-            watched=[Household.objects.all()],
+            counted=(Household, Visit, PendingRollup),
+            watched=[Household.objects.all(), visit_entries()],
         )
 
     check()

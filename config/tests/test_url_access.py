@@ -51,7 +51,7 @@ from dashboard.models import Figure, ProvincialIndicator, Target
 from dashboard.rollup import rollup_full
 from dashboard.services import indicator_save, target_save
 from outreach.imports import member_import_check, member_import_create
-from outreach.models import Household, Member, MemberImport, Service, Team, Visit, VisitChange
+from outreach.models import Household, Member, MemberImport, Service, Team, Visit
 from outreach.services import member_login_create, visit_record
 from outreach.services.visits import VisitData
 from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory
@@ -1039,10 +1039,6 @@ ADMIN_OBJECTS: dict[str, tuple[Callable[[World], object], Callable[[World], str]
         lambda w: w.sides["C1"].household.address_label,
     ),
     "outreach.visit": (lambda w: w.sides["C1"].visit, lambda w: w.sides["C1"].team.name),
-    "outreach.visitchange": (
-        lambda w: VisitChange.objects.filter(visit=w.sides["C1"].visit).first(),
-        None,
-    ),
     "outreach.memberimport": (
         lambda w: w.member_imports["C"][0],
         lambda w: w.member_imports["C"][0].file_name,
@@ -1072,7 +1068,6 @@ READ_ONLY_ADMIN = {
     "outreach.member",
     "outreach.household",
     "outreach.visit",
-    "outreach.visitchange",
     "outreach.memberimport",
     "trainings.trainingsession",
     "trainings.headcount",

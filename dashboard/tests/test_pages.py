@@ -790,6 +790,7 @@ def test_a_page_seen_before_is_served_from_its_rendered_tables(
     assert strip.sub("", other) != strip.sub("", first)
 
 
+@pytest.mark.slow  # starts a redis-server of its own and stops it: a fault test
 @pytest.mark.django_db
 def test_with_the_cache_s_redis_hung_a_page_waits_out_one_timeout_not_one_per_call(
     client, figures, provincial, settings, caplog

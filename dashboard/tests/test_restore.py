@@ -21,6 +21,9 @@ from outreach.services import member_login_create, visit_record
 from outreach.services.visits import VisitData
 from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory
 
+# A real backup and restore (pg_dump and pg_restore in subprocesses) and a flush after it.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.django_db(transaction=True)
 def test_after_a_restore_the_dashboard_shows_the_restored_databases_figures(

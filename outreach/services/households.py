@@ -10,13 +10,13 @@ from django.utils.translation import gettext as _
 
 from accounts.models import AuditEntry, User
 from accounts.phone import clean_phone
-from accounts.services import audit_entry, audit_snapshot
+from accounts.services import audit_entries_many, audit_entry, audit_snapshot
 from communes.models import Hamlet, RollupSource
 from communes.names import either
 from communes.services import rollup_buckets_mark
 from communes.text import has_marks
 
-from ..models import Household, VisitChange, address_as_written, normalize_address
+from ..models import Household, address_as_written, normalize_address
 from .access import ensure_can
 from .readiness import household_readiness_refresh, household_visit_days
 
@@ -174,18 +174,17 @@ def households_merge(*, by: User, keep: Household, remove: Household) -> Househo
     if keep.commune_id != remove.commune_id:
         raise ValidationError(_("Only households of the same commune can be merged."))
     days = household_visit_days([keep.pk, remove.pk])
-    moved = list(remove.visits.values_list("pk", "team_id"))
+    moved = list(remove.visits.only("pk", "visited_on"))
     remove.visits.update(household=keep)
-    VisitChange.objects.bulk_create(
-        VisitChange(
-            visit_id=visit_id,
-            visit_number=visit_id,
-            team_id=team_id,
-            action=VisitChange.Action.CHANGED,
-            changed_by=by if by.pk else None,
-            changes={"household": [remove.address_label, keep.address_label]},
-        )
-        for visit_id, team_id in moved
+    for visit in moved:
+        visit.household = keep  # as the update just stored it: the entries name it so
+    audit_entries_many(
+        by=by,
+        action=AuditEntry.Action.CHANGED,
+        objects=moved,
+        # A visit's team is of its household's commune (visit_record checks it).
+        commune_of=lambda _visit: keep.commune_id,
+        changes_of=lambda _visit: {"household": [remove.address_label, keep.address_label]},
     )
     kept = audit_snapshot(keep, HOUSEHOLD_AUDITED)
     for field in ("head_name", "phone"):

@@ -17,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditEntry, User
-from accounts.services import ERASED, audit_entry, audit_scrub
+from accounts.services import audit_entry, audit_scrub, audit_scrub_many
 
-from ..models import Household, Member, Visit, VisitChange
+from ..models import Household, Member, Visit
 from ..signals import member_personal_data_erased
 
 ERASE_PERMISSION = "accounts.erase_personal_data"
@@ -38,15 +38,17 @@ def ensure_can_erase(by: User | None) -> None:
 
 
 def _scrub_visit_notes_and_trail(household: Household, label: str) -> None:
+    """The visits' notes go, and from their audit trail the address and the notes; each
+    entry is then named as the visit now reads (the household's label and the day)."""
     visits = Visit.objects.filter(household=household)
     visits.exclude(notes="").update(notes="")
-    changes = list(VisitChange.objects.filter(visit__household=household))
-    for change in changes:
-        for key in ("household", "notes"):
-            if key in change.changes:
-                value = change.changes[key]
-                change.changes[key] = [ERASED, ERASED] if isinstance(value, list) else ERASED
-    VisitChange.objects.bulk_update(changes, ["changes"], batch_size=500)
+    audit_scrub_many(
+        model=Visit,
+        labels={
+            pk: f"{label} {day:%d/%m/%Y}" for pk, day in visits.values_list("pk", "visited_on")
+        },
+        fields=("household", "notes"),
+    )
 
 
 @transaction.atomic

@@ -12,12 +12,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ScopeLevel, User
+from accounts.models import AuditEntry, ScopeLevel, User
 from accounts.scopes import scope_for
+from accounts.services import audit_entry
 from communes.models import Hamlet, RollupSource
 from communes.services import rollup_buckets_mark
 
-from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit, VisitChange
+from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit
 from .access import OutsideScope, ensure_can
 from .households import household_declined, household_get_or_create
 from .readiness import household_readiness_refresh, household_visit_days
@@ -118,17 +119,15 @@ def _snapshot(visit: Visit, data: VisitData | None = None) -> dict:
 
 
 def _audit(visit: Visit, by: User, action: str, before: dict | None, after: dict | None):
-    if action == VisitChange.Action.CHANGED:
-        changes = {k: [before[k], after[k]] for k in after if before.get(k) != after[k]}
-    else:
-        changes = after if action == VisitChange.Action.CREATED else before
-    VisitChange.objects.create(
-        visit=visit if action != VisitChange.Action.DELETED else None,
-        visit_number=visit.pk,
-        team_id=visit.team_id,
+    """The visit's entry in the audit trail: a change keeps only what changed, a creation
+    or deletion the whole content (`_snapshot`)."""
+    audit_entry(
+        by=by,
         action=action,
-        changed_by=by if by.pk else None,
-        changes=changes,
+        obj=visit,
+        commune_id=visit.team.commune_id,
+        before=before,
+        after=after,
     )
 
 
@@ -218,7 +217,7 @@ def visit_record(
             # A new visit has no members or services yet: add, without reading them first.
             visit.members.add(*data.members)
             visit.services.add(*data.services)
-            _audit(visit, by, VisitChange.Action.CREATED, None, _snapshot(visit, data))
+            _audit(visit, by, AuditEntry.Action.CREATED, None, _snapshot(visit, data))
             household_readiness_refresh(household)
             _mark_new(visit)
     except IntegrityError:
@@ -267,7 +266,7 @@ def visit_update(
     visit.services.set(data.services)
     after_snapshot = _snapshot(visit)
     if after_snapshot != before_snapshot:
-        _audit(visit, by, VisitChange.Action.CHANGED, before_snapshot, after_snapshot)
+        _audit(visit, by, AuditEntry.Action.CHANGED, before_snapshot, after_snapshot)
     for h in {old_household, household}:
         household_readiness_refresh(h)
     _mark({old_household.pk, household.pk}, before_days)
@@ -280,7 +279,7 @@ def visit_delete(*, by: User, visit: Visit) -> None:
     ensure_can_edit(by, visit, "outreach.delete_visit")
     household = visit.household
     before_days = household_visit_days([household.pk])
-    _audit(visit, by, VisitChange.Action.DELETED, _snapshot(visit), None)
+    _audit(visit, by, AuditEntry.Action.DELETED, _snapshot(visit), None)
     visit.delete()
     household_readiness_refresh(household)
     _mark([household.pk], before_days)

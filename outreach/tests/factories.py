@@ -1,9 +1,12 @@
 import datetime as dt
 
 import factory
+from django.contrib.contenttypes.models import ContentType
 
+from accounts.models import AuditEntry
 from communes.models import Commune, Hamlet
-from outreach.models import Household, Member, Team
+from outreach.models import Household, Member, Team, Visit
+from outreach.selectors import VISIT_WRITES
 
 
 class HamletFactory(factory.django.DjangoModelFactory):
@@ -41,3 +44,11 @@ class HouseholdFactory(factory.django.DjangoModelFactory):
     hamlet = factory.SubFactory(HamletFactory)
     commune = factory.SelfAttribute("hamlet.commune")
     address_label = factory.Sequence(lambda n: f"Số {n}, ngõ 3")
+
+
+def visit_entries(**filters):
+    """The visits' creations, changes and deletions in the audit trail (what their own
+    trail, VisitChange, held before it moved there), filtered like any queryset."""
+    return AuditEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Visit), action__in=VISIT_WRITES, **filters
+    )

@@ -19,6 +19,7 @@ def _counts():
     )
 
 
+@pytest.mark.slow  # the whole province's demo data: tens of seconds
 @pytest.mark.django_db
 def test_seed_demo_fills_the_province_with_teams_members_households_and_visits(divisions):
     call_command("seed_demo")

@@ -14,7 +14,7 @@ from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
 from accounts.tests.factories import UserFactory, commune_official, district_staff
 from communes.models import Commune, PendingRollup
-from outreach.models import Household, Member, Service, Visit, VisitChange
+from outreach.models import Household, Member, Service, Visit
 from outreach.services import (
     EntryInvalid,
     OutsideScope,
@@ -31,7 +31,7 @@ from outreach.services import (
     visit_update,
 )
 from outreach.services.visits import VisitData
-from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory
+from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory, visit_entries
 
 DAY = dt.date(2026, 11, 20)
 
@@ -288,7 +288,7 @@ def test_a_visit_is_stored_once_per_submission_id(leader, team, hamlet):
     assert again.pk == first.pk
     assert Visit.objects.count() == 1
     assert Household.objects.count() == 1
-    assert VisitChange.objects.filter(action="created").count() == 1
+    assert visit_entries(action="created").count() == 1
 
 
 @pytest.mark.django_db
@@ -356,7 +356,7 @@ def test_moving_a_visit_marks_the_old_and_the_new_day_for_the_roll_up(leader, te
     )
 
     assert _buckets() == {(team.commune_id, DAY), (team.commune_id, new_day)}
-    change = VisitChange.objects.get(action="changed")
+    change = visit_entries().get(action="changed")
     assert change.changes["visited_on"] == [DAY.isoformat(), new_day.isoformat()]
     assert change.changes["household"] == ["Số 5", "Số 7"]
 
@@ -405,8 +405,8 @@ def test_deleting_a_visit_is_recorded_and_marks_its_day(leader, team, hamlet):
     PendingRollup.objects.all().delete()
     visit_delete(by=leader, visit=visit)
     assert _buckets() == {(team.commune_id, DAY)}
-    deleted = VisitChange.objects.get(action="deleted")
-    assert deleted.visit_number == visit.pk and deleted.changes["residents_helped"] == 2
+    deleted = visit_entries().get(action="deleted")
+    assert deleted.object_id == visit.pk and deleted.changes["residents_helped"] == 2
 
 
 @pytest.mark.django_db

@@ -9,10 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ScopeLevel
+from accounts.models import AuditEntry, ScopeLevel
 from accounts.tests.factories import UserFactory, commune_official, district_staff
 from communes.models import Commune
-from outreach.models import Household, Member, Service, Visit, VisitChange
+from outreach.models import Household, Member, Service, Visit
 from outreach.services import member_login_create, visit_record
 from outreach.services.visits import VisitData
 from outreach.tests.factories import (
@@ -20,6 +20,7 @@ from outreach.tests.factories import (
     HouseholdFactory,
     MemberFactory,
     TeamFactory,
+    visit_entries,
 )
 
 NEW = reverse("outreach:visit_new")
@@ -191,7 +192,7 @@ def test_a_double_post_with_the_same_submission_id_stores_one_visit(
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"]
     assert Visit.objects.count() == 1
-    assert VisitChange.objects.count() == 1
+    assert visit_entries().count() == 1
 
 
 @pytest.mark.django_db
@@ -213,7 +214,7 @@ def test_the_same_submission_id_with_different_content_answers_409_and_changes_n
     assert response.context["form"]["submission_id"].value() != posted["submission_id"]
     assert Visit.objects.count() == 1
     assert Household.objects.count() == 1
-    assert VisitChange.objects.count() == 1
+    assert visit_entries().count() == 1
     visit.refresh_from_db()
     assert visit.household.address_label == "Số 12, ngõ 3"
 
@@ -407,8 +408,8 @@ def test_a_leader_changes_a_visit_and_the_change_is_in_its_history(
     assert visit.residents_helped == 4
     assert list(visit.members.all()) == [leader_member]
     assert Visit.objects.count() == 1
-    change = VisitChange.objects.get(action=VisitChange.Action.CHANGED)
-    assert change.changed_by == leader
+    change = visit_entries().get(action=AuditEntry.Action.CHANGED)
+    assert change.actor == leader
     page = client.get(response["Location"]).content.decode()
     assert "Residents helped: 0 → 4" in page
 
@@ -446,7 +447,7 @@ def test_deleting_a_visit_asks_first_then_deletes_it(client, leader, team, hamle
     assert response.status_code == 302
     assert response["Location"] == LIST
     assert not Visit.objects.filter(pk=visit.pk).exists()
-    assert VisitChange.objects.filter(action=VisitChange.Action.DELETED).count() == 1
+    assert visit_entries(action=AuditEntry.Action.DELETED).count() == 1
 
 
 @pytest.mark.django_db

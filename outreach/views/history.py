@@ -58,7 +58,7 @@ def visit_history_page(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         record=visit,
         back_url=reverse("outreach:visit_detail", args=[visit.pk]),
-        entries=visit_history(visit),
+        entries=visit_history(visit, request.user),
     )
 
 

@@ -24,14 +24,14 @@ from accounts.services import audit_access
 from .. import exports
 from ..catalogue import SERVICE_LABELS
 from ..forms.visits import READINESS_CHOICES, EditVisitForm, NewVisitForm, VisitFilterForm
-from ..models import READINESS_FIELDS, Visit, VisitChange
+from ..models import READINESS_FIELDS, Visit
 from ..selectors import (
     get_in_scope_or_404,
-    hamlets_visible,
     households_matching,
     last_visit_defaults,
-    members_visible,
     team_for_leader,
+    visit_trail,
+    visit_trail_names,
     visits_filtered,
     visits_visible,
 )
@@ -154,8 +154,8 @@ def _answer(value) -> str:
     return str(choices["yes" if value is True else "no" if value is False else ""])
 
 
-def _history(user, changes: list[VisitChange]) -> list[dict]:
-    """The audit rows in words: what each change turned from what into what."""
+def _history(user, changes: list[AuditEntry]) -> list[dict]:
+    """The visit's entries in words: what each change turned from what into what."""
     labels = {
         "team": _("Team"),
         "household": _("Address"),
@@ -169,22 +169,9 @@ def _history(user, changes: list[VisitChange]) -> list[dict]:
         **{item: capfirst(Visit._meta.get_field(item).verbose_name) for item in READINESS_FIELDS},
     }
     order = {key: position for position, key in enumerate(labels)}
-    edits = [c for c in changes if c.action == VisitChange.Action.CHANGED]
-    hamlet_ids, member_ids = set(), set()
-    for change in edits:
-        hamlet_ids.update(v for v in change.changes.get("hamlet", []) if v)
-        for values in change.changes.get("members", []):
-            member_ids.update(values or [])
-    hamlet_names = dict(
-        hamlets_visible(user).filter(pk__in=hamlet_ids).values_list("pk", "name")
-        if hamlet_ids
-        else []
-    )
-    member_names = dict(
-        members_visible(user).filter(pk__in=member_ids).values_list("pk", "full_name")
-        if member_ids
-        else []
-    )
+    edits = [c for c in changes if c.action == AuditEntry.Action.CHANGED]
+    names = visit_trail_names(user, edits)
+    hamlet_names, member_names = names["hamlet"], names["members"]
     outcomes = dict(Visit.Outcome.choices)
 
     def words(key, value) -> str:
@@ -207,7 +194,7 @@ def _history(user, changes: list[VisitChange]) -> list[dict]:
     rows = []
     for change in changes:
         items = []
-        if change.action == VisitChange.Action.CHANGED:
+        if change.action == AuditEntry.Action.CHANGED:
             items = [
                 {
                     "label": labels.get(key, key),
@@ -234,7 +221,7 @@ def visit_detail(request, pk: int):
         obj=visit,
         commune_id=visit.team.commune_id,
     )
-    changes = list(visit.changes.select_related("changed_by"))
+    changes = visit_trail(visit)
     readiness = [
         (capfirst(Visit._meta.get_field(item).verbose_name), _answer(getattr(visit, item)))
         for item in READINESS_FIELDS

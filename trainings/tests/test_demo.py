@@ -47,6 +47,7 @@ def _snapshot():
     return sessions, people, headcounts, enrolments
 
 
+@pytest.mark.slow  # a year of the whole province's trainings: several seconds
 @pytest.mark.django_db
 def test_a_full_year_of_trainings_at_full_scale(communes_with_figures):
     lines = seed_demo(seed=2023)
