@@ -40,7 +40,7 @@ run: install
 test: install lint migrations-check
 	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_DB) $(PYTEST_ARGS)
 
-# The developer's lane, under two minutes: the unit and page tests, without what starts
+# The developer's lane, about two minutes: the unit and page tests, without what starts
 # browsers, portals to break, subprocesses or the deploy tools (pytest.ini's markers).
 QUICK := not slow and not e2e and not smoke and not deploy
 check: install lint migrations-check
