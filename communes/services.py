@@ -113,7 +113,8 @@ ROLLUP_TASK = "dashboard.rollup_pending"
 # With a broker, the roll-up is asked for at most once per ROLLUP_DEBOUNCE_SECONDS: at
 # twenty visits a second a run per change would start several runs a second, and each
 # run renews every dashboard's cache. The first change of a quiet spell waits that long
-# at most; the marks wait in the database meanwhile, and beat's run covers a lost task.
+# at most; the marks wait in the database meanwhile, and the worker's watch (it looks
+# every few seconds and whenever it reconnects) asks again for a request that was lost.
 ROLLUP_QUEUED_KEY = "rollup:queued"
 
 
@@ -135,7 +136,7 @@ def _rollup_queue() -> None:
     # The cache is Redis, as the broker usually is: while it is known not to answer (or
     # has just made this form wait out a timeout, when add() answers False), publishing
     # would make the form wait out the broker's timeout too. The marks are in Postgres,
-    # and beat's run asks for the roll-up within minutes.
+    # and the worker's watch asks for the roll-up once Redis answers again.
     if not cache_available():
         return
     delay = settings.ROLLUP_DEBOUNCE_SECONDS

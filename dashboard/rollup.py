@@ -18,7 +18,6 @@ statement compares the new rows with the old and writes only those that differ.
 """
 
 import calendar
-import logging
 import time
 import uuid
 from collections import defaultdict
@@ -63,8 +62,6 @@ from .models import (
     TrainingDay,
     TrainingYear,
 )
-
-logger = logging.getLogger(__name__)
 
 # Pending rows claimed per transaction: many marks name the same bucket (an import of
 # 16,000 members marks 16,000 times), so a batch is usually a handful of buckets.
