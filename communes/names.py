@@ -95,9 +95,6 @@ class NameIndex(Generic[T]):
             if item not in bucket:
                 bucket.append(item)
 
-    def __contains__(self, text: str) -> bool:
-        return name_key(text) in self._exact
-
     @staticmethod
     def _lookup(
         key: str, words: tuple[str, ...], exact: dict[str, list[T]], bare: dict[str, list[T]]
@@ -133,10 +130,6 @@ class NameIndex(Generic[T]):
             return found
         return self.folded(text)
 
-    def near(self, text: str) -> list[T]:
-        """Suggestions for a name that matched nothing."""
-        return self.folded(text)
-
     def find(self, text: str) -> T:
         """The one record `text` names, or NameAmbiguous / NameNotFound."""
         found = self.matches(text)
@@ -144,7 +137,7 @@ class NameIndex(Generic[T]):
             return found[0]
         if found:
             raise NameAmbiguous(text, found)
-        raise NameNotFound(text, self.near(text))
+        raise NameNotFound(text, self.folded(text))  # suggestions only
 
 
 def either(labels: list[str]) -> str:
