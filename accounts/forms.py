@@ -2,8 +2,9 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
+from core.phone import InvalidPhone, looks_like_phone, normalize_phone
+
 from .models import User
-from .phone import InvalidPhone, looks_like_phone, normalize_phone
 
 
 def _login_name(value: str) -> str:

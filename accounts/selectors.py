@@ -39,7 +39,7 @@ def demo_data_present() -> bool:
 
 
 def demo_data_changed() -> None:
-    # Skipped while the cache is away (config/cache.py): its answer expires within a minute.
+    # Skipped while the cache is away (core/cache.py): its answer expires within a minute.
     cache.delete(DEMO_PRESENT_CACHE_KEY)
 
 

@@ -3,10 +3,11 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 
+from core.text import fold
+
 from .models import Commune, District, Hamlet, Province, code_typed
 from .resources import CommuneResource, DistrictResource, HamletResource, ProvinceResource
 from .services import commune_save
-from .text import fold
 
 
 class FoldedSearchMixin:

@@ -1,7 +1,5 @@
 """The province's administrative units, keyed by their official GSO codes (2023)."""
 
-from collections.abc import Callable
-
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -9,8 +7,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Collate
 from django.utils.translation import gettext_lazy as _
 
-from .text import fold
-from .text import name_key as key_of_name
+from core.models import FoldedNameModel
+from core.text import fold
 
 
 class VietnameseOrder(Collate):
@@ -26,66 +24,6 @@ class VietnameseOrder(Collate):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         return compiler.compile(self.get_source_expressions()[0])
-
-
-class DerivedTextModel(models.Model):
-    """Text stored next to the text it is derived from, for search and uniqueness.
-
-    DERIVED maps each stored field to (its source field, the function deriving it).
-    Deriving here means no write path (admin, import, command) can forget it.
-    """
-
-    DERIVED: dict[str, tuple[str, Callable[[str], str]]] = {}
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        self.derive()
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            follow = {t for t, (source, _f) in self.DERIVED.items() if source in update_fields}
-            kwargs["update_fields"] = {*update_fields, *follow}
-        super().save(*args, **kwargs)
-
-    def validate_constraints(self, exclude=None):
-        # A constraint on a derived field must be checked whenever its source is,
-        # though forms never carry the derived field (which would otherwise exclude it).
-        self.derive()
-        if exclude:
-            checked = {t for t, (source, _f) in self.DERIVED.items() if source not in exclude}
-            exclude = set(exclude) - checked
-        super().validate_constraints(exclude=exclude)
-
-    def derive(self) -> None:
-        """Fill the derived fields; bulk_create, which skips save(), needs it called."""
-        for target, (source, derive) in self.DERIVED.items():
-            setattr(self, target, derive(getattr(self, source)))
-
-
-class FoldedNameModel(DerivedTextModel):
-    """A name that search finds whatever diacritics and case the searcher types.
-
-    Search and suggestions use the folded name; what tells two names apart (uniqueness,
-    a name typed into an import) is the name as written, in any case: "xóm Đồng" and
-    "xóm Đông" are two hamlets.
-    """
-
-    name = models.CharField(_("name"), max_length=100)
-    # Folding needs Python (SQLite has no unaccent), so the folded name is stored.
-    name_folded = models.CharField(max_length=100, editable=False, db_index=True)
-    # Composed and lower-cased in Python: PostgreSQL's lower() follows the database's
-    # locale, which may know no Vietnamese capitals.
-    name_key = models.CharField(max_length=100, editable=False, default="")
-
-    # lower() lengthens a few letters ("İ" becomes two): the key keeps to its column.
-    DERIVED = {"name_folded": ("name", fold), "name_key": ("name", lambda n: key_of_name(n)[:100])}
-
-    class Meta:
-        abstract = True
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class NamedUnit(FoldedNameModel):

@@ -9,9 +9,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
+from core.text import fold, name_key
+
 from .models import Commune, District, Hamlet, Province
 from .services import commune_save
-from .text import fold, name_key
 
 
 class UnitByCodeWidget(widgets.ForeignKeyWidget):

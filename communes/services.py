@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
-from config.cache import cache_available
+from core.cache import cache_available
 
 from .models import Commune, District, PendingRollup, Province, RollupSource
 

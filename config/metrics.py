@@ -26,8 +26,9 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from accounts.addresses import client_address
 from accounts.middleware import without_session
 from communes.models import PendingRollup
+from core.models import FileImport
 from dashboard.models import RollupState
-from outreach.models import FileImport, MemberImport, Visit
+from outreach.models import MemberImport, Visit
 from trainings.models import CourseImport
 
 # Below this many visits (by PostgreSQL's statistics) they are counted exactly; above,

@@ -2,7 +2,7 @@
 
 from django.http import QueryDict
 
-from communes.text import typed
+from core.text import typed
 
 
 def _typed_query(query: QueryDict) -> QueryDict:
@@ -16,7 +16,7 @@ def _typed_query(query: QueryDict) -> QueryDict:
 
 
 class TypedTextMiddleware:
-    """Every form's text, as communes.text.typed makes it, before any view reads it.
+    """Every form's text, as core.text.typed makes it, before any view reads it.
 
     One place for every form (the portal's, Django admin's, the filters' query strings),
     rather than a rule each form might forget. Files are left as they are: the imports

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "axes",
     "django_prometheus",
     # The portal's apps, in the order they depend on each other.
+    "core",
     "communes",
     "accounts",
     "outreach",
@@ -166,13 +167,13 @@ def redis_next_database(url: str) -> str:
 
 
 # After a Redis error or timeout each process stops asking the cache for this long and
-# works without it (config/cache.py), then tries one call again.
+# works without it (core/cache.py), then tries one call again.
 CACHE_BREAKER_SECONDS = env.float("CACHE_BREAKER_SECONDS", default=30.0)
 
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.TolerantRedisCache",
+            "BACKEND": "core.cache.TolerantRedisCache",
             # Unset (or empty, as .env.example leaves it), the cache follows REDIS_URL to
             # whatever server it names.
             "LOCATION": env.str("REDIS_CACHE_URL", default="") or redis_next_database(REDIS_URL),

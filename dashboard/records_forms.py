@@ -9,8 +9,8 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from communes.fields import WholeNumberField
 from communes.models import Commune, District, VietnameseOrder
+from core.fields import WholeNumberField
 from trainings.forms.sessions import CommuneChoiceField
 
 from .models import Figure, ProvincialIndicator

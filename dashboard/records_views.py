@@ -37,8 +37,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
 from communes.models import Commune, District
+from core.forms import errors_to_form
 from outreach.exports import XLSX_CONTENT_TYPE
-from trainings.forms.sessions import errors_to_form
 
 from . import services
 from .models import Figure, ProvincialIndicator, Target

@@ -7,18 +7,9 @@ catalogue is reference data that admins keep here.
 
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
+
 from .models import Household, Member, MemberImport, Service, Team, Visit
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Service)

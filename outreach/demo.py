@@ -17,7 +17,7 @@ from accounts.models import ScopeLevel, User
 from accounts.services import user_create
 from communes.models import Commune, Hamlet, RollupSource
 from communes.services import rollup_buckets_mark
-from communes.text import fold
+from core.text import fold
 
 from .models import READINESS_FIELDS, Household, Member, Service, Team, Visit
 

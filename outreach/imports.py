@@ -21,7 +21,6 @@ the portal holds as it is, so re-importing a file (or an export) changes nothing
 """
 
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,14 +35,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import User
-from accounts.phone import InvalidPhone, normalize_phone
 from accounts.scopes import scope_for
 from communes.models import Commune, Hamlet, code_typed
-from communes.names import NameAmbiguous, NameIndex, NameNotFound, either
-from communes.text import has_marks, name_key, typed
-
-from . import file_imports
-from .file_imports import (
+from core import file_imports
+from core.file_imports import (
     HEADER_SEARCH_ROWS,  # noqa: F401 (part of this module's interface)
     MAX_COLUMNS,  # noqa: F401
     MAX_LISTED_CHANGES,
@@ -68,6 +63,20 @@ from .file_imports import (
     in_every_language,
     refusal_of,
 )
+from core.file_imports.cells import (
+    NO,
+    NO_WORDS,
+    YES,
+    YES_WORDS,
+    read_name,
+    read_past_date,
+    read_phone,
+    read_text,
+    read_year,
+)
+from core.names import NameAmbiguous, NameIndex, NameNotFound, either
+from core.text import has_marks, name_key
+
 from .models import Member, MemberImport, Team
 from .services import (
     EntryInvalid,
@@ -152,116 +161,6 @@ def read_table(content: bytes) -> Table:
     return file_imports.read_table(content, SHAPE)
 
 
-# --- Reading cells ---------------------------------------------------------------------
-
-
-FORMULA_FIRST = "=+-@"
-
-
-def _cell_text(value: Any) -> str:
-    """The cell as text, as written: the quote before a formula's sign kept."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return " ".join(typed(str(value)).split())
-
-
-def _is_quoted(text: str) -> bool:
-    """Whether the text bears the quote our exports put before text a spreadsheet would
-    run as a formula."""
-    return len(text) > 1 and text[0] == "'" and text[1] in FORMULA_FIRST
-
-
-def _text(value: Any) -> str:
-    text = _cell_text(value)
-    return text[1:] if _is_quoted(text) else text
-
-
-def _name(value: Any) -> str:
-    """A person's or an agency's name, never text a spreadsheet would run as a formula
-    ("=HYPERLINK(…)", "@SUM(A1)") once the portal exports it or the list is opened.
-
-    Such text that our own export quoted is what the portal already holds: it reads back
-    as it is, so that an export re-imports unchanged.
-    """
-    text = _cell_text(value)
-    if _is_quoted(text):
-        return text[1:]
-    if text and text[0] in FORMULA_FIRST:
-        raise CellError(
-            _("A name cannot start with =, +, - or @: spreadsheets would run it as a formula.")
-        )
-    return text
-
-
-def _phone(value: Any) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        # A number cell has lost the leading zero (912345678, or 1621234567 for an old one).
-        digits = str(int(value))
-        if not digits.startswith(("0", "84")):
-            digits = "0" + digits
-        value = digits
-    text = _text(value)
-    if not text:
-        return ""
-    try:
-        return normalize_phone(text)
-    except InvalidPhone:
-        raise CellError(_("Enter a Vietnamese mobile number, such as 0912 345 678.")) from None
-
-
-_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%d/%m/%y")
-
-
-def _date(value: Any) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and 1 < value < 100000:
-        # An Excel serial day number in a cell not formatted as a date.
-        return date(1899, 12, 30) + timedelta(days=int(value))
-    text = _text(value).split(" ")[0]
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()  # noqa: DTZ007 (a day, no time)
-        except ValueError:
-            continue
-    raise CellError(_("Enter the date as day/month/year, such as 29/11/2026."))
-
-
-def _past_date(value: Any) -> date | None:
-    """A day that has already come: nobody joins a team or leaves it tomorrow (the
-    member and team forms refuse it too)."""
-    day = _date(value)
-    if day is not None and day > timezone.localdate():
-        raise CellError(_("Choose today or a day in the past."))
-    return day
-
-
-def _year(value: Any) -> int | None:
-    if isinstance(value, datetime | date):
-        return value.year
-    text = _text(value)
-    if not text:
-        return None
-    if re.fullmatch(r"\d+(\.0+)?", text):
-        try:
-            return int(float(text))
-        except OverflowError:  # more digits than a float holds: infinite
-            raise CellError(_("Enter the year with four digits, such as 1995.")) from None
-    day = _date(text)
-    return day.year if day else None
-
-
-_YES = {"co", "x", "yes", "y", "true", "1", "da", "da tham gia", "v"}
-_NO = {"khong", "no", "n", "false", "0", "chua", "chua tham gia"}
-YES = gettext_lazy("Yes")
-NO = gettext_lazy("No")
-
 _ROLE_ALIASES = {
     "to truong": Member.Role.LEADER,
     "truong to": Member.Role.LEADER,
@@ -307,18 +206,18 @@ class _Readers:
     """How each member column's cells are read; built once per check, not once per cell."""
 
     def __init__(self):
-        self.yes = _YES | in_every_language(YES)
-        self.no = _NO | in_every_language(NO)
+        self.yes = YES_WORDS | in_every_language(YES)
+        self.no = NO_WORDS | in_every_language(NO)
         self.gender = _choice_words(Member.Gender, _GENDER_ALIASES)
         self.role = _choice_words(Member.Role, _ROLE_ALIASES)
         self.affiliation = _choice_words(Member.Affiliation, _AFFILIATION_ALIASES)
         self.by_key: dict[str, Callable[[Any], Any]] = {
-            "full_name": _name,
+            "full_name": read_name,
             "gender": partial(
                 self.choice, words=self.gender, message=_("Write male, female or other.")
             ),
-            "birth_year": _year,
-            "phone": _phone,
+            "birth_year": read_year,
+            "phone": read_phone,
             "role": partial(
                 self.choice, words=self.role, message=_("Write leader, deputy or member.")
             ),
@@ -332,15 +231,15 @@ class _Readers:
                 ),
             ),
             "on_zalo_oa": self.boolean,
-            "zalo_joined_on": _past_date,
-            "joined_on": _past_date,
-            "left_on": _past_date,
+            "zalo_joined_on": read_past_date,
+            "joined_on": read_past_date,
+            "left_on": read_past_date,
         }
 
     def boolean(self, value: Any) -> bool | None:
         if isinstance(value, bool):
             return value
-        key = header_key(_text(value))
+        key = header_key(read_text(value))
         if key in self.yes:
             return True
         if key in self.no:
@@ -349,7 +248,7 @@ class _Readers:
 
     @staticmethod
     def choice(value: Any, *, words: dict[str, str], message: str) -> str:
-        key = header_key(_text(value))
+        key = header_key(read_text(value))
         if key in words:
             return words[key]
         raise CellError(message)
@@ -485,8 +384,8 @@ class _Communes:
         self.names = NameIndex(communes)
 
     def find(self, code: Any, name: Any) -> Commune:
-        code_text = _text(code)
-        name_text = _text(name)
+        code_text = read_text(code)
+        name_text = read_text(name)
         if code_text and code_typed(code_text) is None:
             # A name in the code column is still a name.
             code_text, name_text = "", name_text or code_text
@@ -580,13 +479,13 @@ def _parse_row(
             row.values[key] = value
     row.left_on = row.values.pop("left_on", None)
     try:
-        row.team_name = _name(cell("team"))
+        row.team_name = read_name(cell("team"))
     except CellError as exc:
         plan.error(number, f"{COLUMNS_BY_KEY['team'].label}: {exc}")
         refused.add("team")
-    row.hamlet_name = _text(cell("hamlet"))
+    row.hamlet_name = read_text(cell("hamlet"))
     try:
-        row.team_formed_on = _past_date(cell("team_formed_on"))
+        row.team_formed_on = read_past_date(cell("team_formed_on"))
     except CellError as exc:
         plan.error(number, f"{COLUMNS_BY_KEY['team_formed_on'].label}: {exc}")
     try:

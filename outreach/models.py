@@ -8,8 +8,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from communes.models import Commune, DerivedTextModel, FoldedNameModel, Hamlet, VietnameseOrder
-from communes.text import fold, typed
+from communes.models import Commune, Hamlet, VietnameseOrder
+from core.models import DerivedTextModel, FileImport, FoldedNameModel
+from core.text import fold, typed
 
 from .catalogue import SERVICE_LABELS
 
@@ -374,67 +375,6 @@ class Visit(ReadinessChecklist):
 
     def __str__(self) -> str:
         return f"{self.household} {self.visited_on:%d/%m/%Y}"
-
-
-class FileImport(models.Model):
-    """An uploaded spreadsheet, checked and then applied in the background.
-
-    The file is kept in the database (no media storage to configure) so that a worker on
-    another machine can read it; the check and the apply both read it from here. The
-    steps are in outreach/file_imports.py; each import's own rows in its app's imports.py.
-    """
-
-    class Status(models.TextChoices):
-        UPLOADED = "uploaded", _("Waiting to be checked")
-        CHECKING = "checking", _("Checking")
-        CHECKED = "checked", _("Ready to import")
-        INVALID = "invalid", _("Has errors")
-        APPLYING = "applying", _("Importing")
-        DONE = "done", _("Imported")
-        FAILED = "failed", _("Failed")
-
-    MAX_FILE_SIZE = 5 * 1024 * 1024
-    # Where the apply's progress is cached, formatted with the import's pk.
-    PROGRESS_KEY = "file-import:{pk}:progress"
-
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        # An import is its uploader's working file, readable by them alone.
-        on_delete=models.CASCADE,
-        related_name="+",
-        verbose_name=_("uploaded by"),
-    )
-    file_name = models.CharField(_("file name"), max_length=255)
-    content = models.BinaryField(_("file content"))
-    language = models.CharField(_("language"), max_length=10, default="vi")
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.UPLOADED
-    )
-    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
-    rows_total = models.PositiveIntegerField(_("rows"), default=0)
-    result = models.JSONField(_("result"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
-
-    class Meta:
-        abstract = True
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return self.file_name
-
-    @property
-    def in_progress(self) -> bool:
-        return self.status in (self.Status.UPLOADED, self.Status.CHECKING, self.Status.APPLYING)
-
-    @property
-    def can_apply(self) -> bool:
-        return self.status == self.Status.CHECKED
-
-    @property
-    def can_recheck(self) -> bool:
-        """After a fix in the portal, or when the check never ran."""
-        return self.status in (self.Status.UPLOADED, self.Status.INVALID, self.Status.FAILED)
 
 
 class MemberImport(FileImport):

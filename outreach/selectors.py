@@ -24,11 +24,11 @@ from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
 
 from accounts.models import AuditEntry, User
-from accounts.phone import InvalidPhone, looks_like_phone, normalize_phone
 from accounts.scopes import scope_for
 from accounts.selectors import HistoryEntry, audit_entries_of, history_of
 from communes.models import Hamlet, VietnameseOrder
-from communes.text import fold
+from core.phone import InvalidPhone, looks_like_phone, normalize_phone
+from core.text import fold
 
 from .models import READINESS_FIELDS, Household, Member, Service, Team, Visit
 

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from outreach.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 from .models import Attendance, CourseEnrolment, CourseImport, Headcount, Topic, TrainingSession
 

@@ -13,7 +13,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from outreach.imports import NO, YES
+from core.file_imports.cells import NO, YES
 
 from .models import Attendance, Topic, TrainingSession
 from .selectors import AttendanceList, with_attendees

@@ -3,12 +3,12 @@
 One row per learner and course: name, agency, e-mail or phone, course, the day they
 enrolled, the day they completed it and their score, under a header row that may have
 title rows above it. Headers are recognised in Vietnamese or English, whatever their
-case and accents. The file is read as every import reads it (outreach/file_imports/),
+case and accents. The file is read as every import reads it (core/file_imports/),
 and its cells with the member import's readers (outreach/imports.py): the same
 encodings, date and phone cells, formula quotes.
 
 An import runs in two steps, each in a Celery task (trainings/tasks.py), through the
-steps every import shares (outreach/file_imports/):
+steps every import shares (core/file_imports/):
 
 - check: read the file, validate every row as course_enrolment_save would, and
   describe what would be created, updated or left as it is, and where each completion
@@ -38,10 +38,9 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from communes.models import Commune, District
-from communes.names import NameIndex, PlaceNames
-from communes.text import has_marks
-from outreach import file_imports
-from outreach.file_imports import (
+from communes.names import PlaceNames
+from core import file_imports
+from core.file_imports import (
     MAX_LISTED_CHANGES,
     MAX_LISTED_ERRORS,
     PROGRESS_EVERY,
@@ -60,7 +59,9 @@ from outreach.file_imports import (
     plan_result,
     refusal_of,
 )
-from outreach.imports import _date, _name, _phone, _text
+from core.file_imports.cells import read_date, read_name, read_phone, read_text
+from core.names import NameIndex
+from core.text import has_marks
 
 from .models import CourseEnrolment, CourseImport
 from .services import (
@@ -89,7 +90,7 @@ def _label(name: str):
 
 # --- The file's columns ----------------------------------------------------------------
 
-# The headers each column may have are in outreach/file_imports/headers.py, shared
+# The headers each column may have are in core/file_imports/headers.py, shared
 # with the member import.
 COLUMNS = (
     Column("full_name", _label("full_name")),
@@ -139,7 +140,7 @@ def _score(value: Any) -> Decimal | None:
     if isinstance(value, int | float):
         text = repr(value)
     else:
-        text = _text(value).rstrip("%").strip()
+        text = read_text(value).rstrip("%").strip()
         # A decimal comma, as Vietnamese writes it ("8,5"); a thousands dot is no score.
         if "," in text and "." not in text:
             text = text.replace(",", ".")
@@ -153,17 +154,17 @@ def _score(value: Any) -> Decimal | None:
 
 
 def _email(value: Any) -> str:
-    return _text(value).lower()
+    return read_text(value).lower()
 
 
 READERS: dict[str, Callable[[Any], Any]] = {
-    "full_name": _name,
-    "agency": _name,
+    "full_name": read_name,
+    "agency": read_name,
     "email": _email,
-    "phone": _phone,
-    "course": _name,
-    "enrolled_on": _date,
-    "completed_on": _date,
+    "phone": read_phone,
+    "course": read_name,
+    "enrolled_on": read_date,
+    "completed_on": read_date,
     "score": _score,
 }
 

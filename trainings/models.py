@@ -6,7 +6,8 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from communes.models import Commune, District
-from outreach.models import FileImport, Member
+from core.models import FileImport
+from outreach.models import Member
 
 from .catalogue import TOPIC_LABELS
 

@@ -13,13 +13,14 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditEntry, User
-from accounts.phone import clean_phone
 from accounts.scopes import scope_for
 from accounts.services import audit_entry, audit_scrub, audit_snapshot
 from communes.models import Commune, District, RollupSource
-from communes.names import NameIndex, PlaceNames, either
+from communes.names import PlaceNames
 from communes.services import rollup_buckets_mark
-from communes.text import name_key
+from core.names import NameIndex, either
+from core.phone import clean_phone
+from core.text import name_key
 from outreach.models import Member
 
 from .models import Attendance, CourseEnrolment, Headcount, Level, Topic, TrainingSession

@@ -3,7 +3,6 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from accounts.models import ScopeLevel, User
-from accounts.phone import InvalidPhone, normalize_phone
 from accounts.roles import (
     COMMUNE_OFFICIALS,
     DISTRICT_STAFF,
@@ -13,6 +12,7 @@ from accounts.roles import (
 )
 from accounts.services import user_create, user_save
 from communes.models import Commune, District
+from core.phone import InvalidPhone, normalize_phone
 
 
 @pytest.mark.django_db

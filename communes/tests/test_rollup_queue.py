@@ -170,7 +170,7 @@ def test_without_the_cache_the_change_waits_for_beat_instead_of_a_second_timeout
 
     settings.CACHES = {
         "default": {
-            "BACKEND": "config.cache.TolerantRedisCache",
+            "BACKEND": "core.cache.TolerantRedisCache",
             "LOCATION": f"redis://127.0.0.1:{free_port()}/1",  # nothing listens there
         }
     }

@@ -1,4 +1,4 @@
-"""The tolerant cache (config/cache.py) against a Redis that refuses connections and a
+"""The tolerant cache (core/cache.py) against a Redis that refuses connections and a
 real redis-server of the test's own stopped with SIGSTOP: Redis's failures cost one
 timeout per period, answer "nothing", and are logged once when they start and once
 when they end."""
@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import pytest
 from django.core.cache import caches
 
-import config.cache
+import core.cache
 from bench.processes import free_port
-from config.cache import cache_available
+from core.cache import cache_available
 
 from .faults import private_redis
 
@@ -28,7 +28,7 @@ def _tolerant(settings, url: str, breaker_seconds: float = 60.0):
     """The default cache, as production configures it, on the given Redis."""
     settings.CACHES = {
         "default": {
-            "BACKEND": "config.cache.TolerantRedisCache",
+            "BACKEND": "core.cache.TolerantRedisCache",
             "LOCATION": url,
             "OPTIONS": {
                 "socket_timeout": TIMEOUT,
@@ -41,7 +41,7 @@ def _tolerant(settings, url: str, breaker_seconds: float = 60.0):
 
 
 def _warnings(caplog) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "config.cache" and r.levelno >= logging.WARNING]
+    return [r for r in caplog.records if r.name == "core.cache" and r.levelno >= logging.WARNING]
 
 
 def _timed(call):
@@ -135,7 +135,7 @@ def test_after_the_period_one_call_tries_redis_again_and_closes_the_breaker_once
     # The breaker's clock, moved on by hand past the period; Redis's timeouts stay real.
     later = [0.0]
     clock = SimpleNamespace(monotonic=lambda: time.monotonic() + later[0])
-    monkeypatch.setattr(config.cache, "time", clock)
+    monkeypatch.setattr(core.cache, "time", clock)
     cache = _tolerant(settings, hung_redis.cache_url)
     cache.set("figures", 42)
     hung_redis.pause()

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from django.core.management import get_commands
 
-from outreach.models import FileImport
+from core.models import FileImport
 
 from .faults import shared_database_url, wait_until
 

@@ -3,7 +3,7 @@ a team leader posts visits, against gunicorn as production runs it (three sync
 processes, config/gunicorn.py) with the production settings, on a Redis of the test's
 own stopped with SIGSTOP (its port still accepts connections; nothing answers).
 
-Before the cache's breaker (config/cache.py) every dashboard took 30 s (ten cache calls
+Before the cache's breaker (core/cache.py) every dashboard took 30 s (ten cache calls
 of 3 s each) and a visit posted meanwhile 32.7 s. What is promised: every answer within
 5 s (a loose bound; a page costs its normal time plus, once per process, one
 REDIS_TIMEOUT: docs/benchmarks.md has the figures); the visits stored; the logs say once

@@ -39,8 +39,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from accounts.forms import LoginForm
 from accounts.models import User
 from accounts.tests.factories import UserFactory, commune_official, province_staff
-from communes.fields import WholeNumberField
 from communes.models import Commune, District, Hamlet, PendingRollup, Province
+from core.fields import WholeNumberField
+from core.models import FileImport
 from dashboard import rollup
 from dashboard import services as dashboard_services
 from dashboard.forms import DashboardFilterForm
@@ -59,7 +60,7 @@ from outreach.forms.teams import (
     TeamForm,
 )
 from outreach.forms.visits import EditVisitForm, NewVisitForm, VisitFilterForm
-from outreach.models import FileImport, Household, Member, MemberImport, Team, Visit
+from outreach.models import Household, Member, MemberImport, Team, Visit
 from outreach.services import member_login_create, visit_record
 from outreach.services.visits import VisitData
 from outreach.tests.factories import (

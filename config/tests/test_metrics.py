@@ -14,9 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from accounts.tests.factories import UserFactory
 from communes.models import Commune, PendingRollup
 from config import metrics
+from core.models import FileImport
 from dashboard.models import RollupState
 from dashboard.rollup import rollup_full
-from outreach.models import FileImport, MemberImport, Visit
+from outreach.models import MemberImport, Visit
 from outreach.services import visit_record
 from outreach.services.visits import VisitData
 from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory

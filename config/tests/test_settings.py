@@ -76,7 +76,7 @@ def test_with_urls_set_the_portal_uses_postgres_redis_and_a_worker():
     assert result.stdout.split() == [
         "django.db.backends.postgresql",
         "False",
-        "config.cache.TolerantRedisCache",
+        "core.cache.TolerantRedisCache",
         "3.0",
         "True",
     ]

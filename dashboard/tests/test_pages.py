@@ -799,10 +799,10 @@ def test_with_the_cache_s_redis_hung_a_page_waits_out_one_timeout_not_one_per_ca
 
     client.force_login(provincial)
     with private_redis() as redis_server:
-        # The production cache (config/cache.py) on a Redis of the test's own, stopped.
+        # The production cache (core/cache.py) on a Redis of the test's own, stopped.
         settings.CACHES = {
             "default": {
-                "BACKEND": "config.cache.TolerantRedisCache",
+                "BACKEND": "core.cache.TolerantRedisCache",
                 "LOCATION": redis_server.cache_url,
                 "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
             }

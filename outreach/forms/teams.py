@@ -7,14 +7,14 @@ services check permission and scope again when they write.
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.phone import clean_phone as cleaned_phone
-from communes.fields import WholeNumberField, labelled_error
 from communes.models import Commune, Hamlet
+from core.fields import WholeNumberField
+from core.forms import FilterForm
+from core.phone import clean_phone as cleaned_phone
 
 from ..models import Member, Team
 
@@ -37,44 +37,7 @@ def _raw_id(data, name: str) -> int | None:
         return None
 
 
-def errors_to_form(
-    form: forms.Form,
-    error: ValidationError,
-    *,
-    fallback_field: str | None = None,
-    messages_for_field: dict[str, str] | None = None,
-    model: type[models.Model] | None = None,
-) -> None:
-    """Put a service's ValidationError on the form, each message beside its field.
-
-    `messages_for_field` moves a known non-field message (a constraint's) beside the
-    field it concerns. Other messages for fields the form does not show go above the
-    form, or beside `fallback_field`, named with the label of `model`'s field.
-    """
-    moves = {str(message): field for message, field in (messages_for_field or {}).items()}
-    items = error.error_dict.items() if hasattr(error, "error_dict") else [(None, error.error_list)]
-    for field, errors in items:
-        for item in errors:
-            for message in item.messages:
-                if field in form.fields:
-                    form.add_error(field, message)
-                elif message in moves:
-                    form.add_error(moves[message], message)
-                else:
-                    form.add_error(fallback_field, labelled_error(message, model, field))
-
-
 # --- Filter bars ---------------------------------------------------------------------
-
-
-class FilterForm(forms.Form):
-    """A GET filter bar: a value that does not validate is simply not applied."""
-
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
-
-    def filters(self) -> dict:
-        self.is_valid()
-        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
 
 
 class TeamFilterForm(FilterForm):

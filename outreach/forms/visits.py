@@ -11,8 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
-from communes.fields import WholeNumberField, labelled_error
 from communes.models import Hamlet
+from core.fields import WholeNumberField
+from core.forms import errors_to_form
 
 from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit
 from ..selectors import hamlets_visible, members_visible, services_active
@@ -24,22 +25,6 @@ YES, NO, NOT_ASKED = "yes", "no", ""
 READINESS_CHOICES = [(YES, _("Yes")), (NO, _("No")), (NOT_ASKED, _("Not asked"))]
 _ANSWER_VALUES = {YES: True, NO: False, NOT_ASKED: None}
 _VALUE_ANSWERS = {v: k for k, v in _ANSWER_VALUES.items()}
-
-# Where a service's error belongs in the form; keys not listed go above the form, named
-# with the label of the visit's field.
-_ERROR_FIELDS = {
-    "visited_on": "visited_on",
-    "household": "address_label",
-    "address_label": "address_label",
-    "hamlet": "hamlet",
-    "head_name": "head_name",
-    "members": "members",
-    "services": "services",
-    "residents_helped": "residents_helped",
-    "outcome": "outcome",
-    "notes": "notes",
-    **{item: item for item in READINESS_FIELDS},
-}
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -172,16 +157,7 @@ class VisitForm(forms.Form):
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Show a service's refusal beside the fields it names, keeping what was typed."""
-        if not hasattr(error, "error_dict"):
-            self.add_error(None, error)
-            return
-        for key, messages in error.message_dict.items():
-            field = _ERROR_FIELDS.get(key)
-            for message in messages:
-                if field in self.fields:
-                    self.add_error(field, message)
-                else:
-                    self.add_error(None, labelled_error(message, Visit, key))
+        errors_to_form(self, error, field_of={"household": "address_label"}, model=Visit)
 
     @staticmethod
     def initial_for(visit: Visit) -> dict:

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from communes.models import Commune, Hamlet
-from communes.names import name_taken
+from core.names import name_taken
 
 from .access import ensure_can
 

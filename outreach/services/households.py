@@ -9,12 +9,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditEntry, User
-from accounts.phone import clean_phone
 from accounts.services import audit_entries_many, audit_entry, audit_snapshot
 from communes.models import Hamlet, RollupSource
-from communes.names import either
 from communes.services import rollup_buckets_mark
-from communes.text import has_marks
+from core.names import either
+from core.phone import clean_phone
+from core.text import has_marks
 
 from ..models import Household, address_as_written, normalize_address
 from .access import ensure_can

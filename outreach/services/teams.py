@@ -8,7 +8,6 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import AuditEntry, ScopeLevel, User
-from accounts.phone import clean_phone
 from accounts.services import (
     audit_entries_created,
     audit_entry,
@@ -17,8 +16,9 @@ from accounts.services import (
     user_role_sync,
 )
 from communes.models import Commune, Hamlet, RollupSource
-from communes.names import name_taken
 from communes.services import rollup_buckets_mark
+from core.names import name_taken
+from core.phone import clean_phone
 
 from ..models import Member, Team
 from .access import ensure_can

@@ -1,6 +1,6 @@
 """What offices' spreadsheets hold around the data, as the member import reads it: the
 headers they write, columns the portal does not read, signature blocks, formulas, UTF-16
-text, formula-like names. The machinery is shared (outreach/file_imports.py); the course
+text, formula-like names. The machinery is shared (core/file_imports.py); the course
 import's side is in trainings/tests/test_course_import_files.py."""
 
 import csv
@@ -14,9 +14,9 @@ import pytest
 from django.conf import settings
 from django.utils.html import escape
 
+from core.file_imports import Header, header_key, headers_markdown, in_every_language
+from core.file_imports.headers import HEADERS
 from outreach import imports as member_imports
-from outreach.file_imports import Header, header_key, headers_markdown, in_every_language
-from outreach.file_imports.headers import HEADERS
 from outreach.imports import read_table
 from outreach.models import Member, MemberImport, Team
 from outreach.tests.test_imports import (

@@ -739,7 +739,7 @@ def test_an_upload_is_kept_and_answered_when_its_check_cannot_be_queued(
 ):
     """A broker that refuses the task must not fail the upload: the file is stored and
     its page says it waits for the worker (the check can be asked again from there)."""
-    from outreach import file_imports
+    from core import file_imports
 
     def refuse(*args):
         raise ConnectionError("broker down")

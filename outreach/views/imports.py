@@ -32,9 +32,9 @@ from accounts.models import AuditEntry, ScopeLevel
 from accounts.scopes import scope_for
 from accounts.services import audit_access
 from communes.models import Commune
+from core.file_imports import detail_context
 
 from .. import exports
-from ..file_imports import detail_context
 from ..forms.imports import MemberImportForm
 from ..imports import (
     member_import_apply_request,

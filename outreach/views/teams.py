@@ -24,6 +24,7 @@ from accounts.models import AuditEntry, ScopeLevel, User
 from accounts.scopes import scope_for
 from accounts.services import audit_access
 from communes.models import Commune, Hamlet, VietnameseOrder
+from core.forms import errors_to_form
 
 from .. import services
 from ..forms.teams import (
@@ -35,7 +36,6 @@ from ..forms.teams import (
     TeamDissolveForm,
     TeamFilterForm,
     TeamForm,
-    errors_to_form,
 )
 from ..models import Member, Team
 from ..selectors import (

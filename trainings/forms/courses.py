@@ -3,8 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from outreach.forms.imports import FileImportForm, upload_field
-from outreach.forms.teams import FilterForm
+from core.forms import FileImportForm, FilterForm, upload_field
 
 
 class CourseImportForm(FileImportForm):

@@ -9,17 +9,17 @@ from datetime import date, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import models
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ScopeLevel, User
-from accounts.phone import clean_phone as cleaned_phone
 from accounts.scopes import scope_for
-from communes.fields import WholeNumberField, labelled_error
 from communes.models import Commune, District
+from core.fields import WholeNumberField
+from core.forms import errors_to_form
+from core.phone import clean_phone as cleaned_phone
 from outreach.models import Member
 
 from ..models import Attendance, Audience, Headcount, Level, Topic, TrainingSession
@@ -64,32 +64,6 @@ def _raw_id(data, name: str) -> int | None:
 
 def _constraint_message(model, name: str) -> str:
     return str(next(c.violation_error_message for c in model._meta.constraints if c.name == name))
-
-
-def errors_to_form(
-    form: forms.Form,
-    error: ValidationError,
-    *,
-    fields_for: dict[str, str] | None = None,
-    model: type[models.Model] | None = None,
-) -> None:
-    """Put a service's ValidationError on the form, each message beside its field.
-
-    A message for a field the form does not show goes above the form, named with the
-    label of `model`'s field, unless `fields_for` names the field a known message (a
-    database constraint's) concerns.
-    """
-    moves = {str(message): field for message, field in (fields_for or {}).items()}
-    items = error.error_dict.items() if hasattr(error, "error_dict") else [(None, error.error_list)]
-    for field, errors in items:
-        for item in errors:
-            for message in item.messages:
-                if field in form.fields:
-                    form.add_error(field, message)
-                elif message in moves:
-                    form.add_error(moves[message], message)
-                else:
-                    form.add_error(None, labelled_error(message, model, field))
 
 
 class CommuneChoiceField(forms.ModelChoiceField):
@@ -318,7 +292,9 @@ class SessionForm(forms.Form):
         }
 
     def add_service_errors(self, error: ValidationError) -> None:
-        errors_to_form(self, error, fields_for=self.CONSTRAINT_FIELDS, model=TrainingSession)
+        errors_to_form(
+            self, error, messages_for_field=self.CONSTRAINT_FIELDS, model=TrainingSession
+        )
 
     @staticmethod
     def initial_for(session: TrainingSession) -> dict:
@@ -387,7 +363,7 @@ class AttendanceForm(forms.Form):
         return cleaned
 
     def add_service_errors(self, error: ValidationError) -> None:
-        errors_to_form(self, error, fields_for={}, model=Attendance)
+        errors_to_form(self, error, messages_for_field={}, model=Attendance)
 
 
 # --- Headcount -----------------------------------------------------------------------
@@ -447,7 +423,7 @@ class HeadcountForm(forms.Form):
         return cleaned
 
     def add_service_errors(self, error: ValidationError) -> None:
-        errors_to_form(self, error, fields_for=self.CONSTRAINT_FIELDS, model=Headcount)
+        errors_to_form(self, error, messages_for_field=self.CONSTRAINT_FIELDS, model=Headcount)
 
     @staticmethod
     def initial_for(headcount: Headcount | None) -> dict:

@@ -26,9 +26,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import PermissionNeeded
-from accounts.phone import InvalidPhone, looks_like_phone, normalize_phone
 from communes.models import VietnameseOrder
-from outreach.file_imports import detail_context
+from core.file_imports import detail_context
+from core.phone import InvalidPhone, looks_like_phone, normalize_phone
 
 from ..forms.courses import CourseFilterForm, CourseImportForm
 from ..imports import (

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from communes.backups import PipelineFailed, backup_decryption, backup_restore, pg_environment
+from core.backups import PipelineFailed, backup_decryption, backup_restore, pg_environment
 
 
 class Command(BaseCommand):

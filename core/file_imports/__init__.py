@@ -1,5 +1,5 @@
 """What every spreadsheet import shares: reading the file, finding its header, and the
-import's life (upload, check, apply) as a FileImport (outreach/models.py) records it.
+import's life (upload, check, apply) as a FileImport (core/models.py) records it.
 
 An import module (outreach/imports.py, trainings/imports.py) gives its columns, how to
 check a file and how to apply it; the functions here run those steps in the same order,
@@ -203,7 +203,7 @@ def _progress_key(file_import: FileImport) -> str:
 def _cache_progress(key: str, done: int, total: int) -> None:
     # The apply runs in one transaction, so rows it writes are invisible to the progress
     # page until it ends; its progress goes through the cache instead. A cache that is
-    # down costs the progress bar, never the import (config/cache.py).
+    # down costs the progress bar, never the import (core/cache.py).
     cache.set(key, (done, total), timeout=3600)
 
 

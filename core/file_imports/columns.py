@@ -10,7 +10,7 @@ from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.text import capfirst
 
-from communes.text import fold
+from core.text import fold
 
 from .headers import HEADERS, NOT_COLUMNS, ROW_NUMBER_HEADERS
 

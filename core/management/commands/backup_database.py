@@ -8,7 +8,7 @@ from django.db import connection
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from communes.backups import (
+from core.backups import (
     PipelineFailed,
     backup_encryption,
     backup_write,

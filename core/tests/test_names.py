@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import pytest
 from django.utils import translation
 
-from communes.names import NameAmbiguous, NameIndex, NameNotFound, either
-from communes.text import has_marks, name_key
+from core.names import NameAmbiguous, NameIndex, NameNotFound, either
+from core.text import has_marks, name_key
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import pytest
 from django import forms
 from django.utils import translation
 
-from communes.fields import WholeNumberField
+from core.fields import WholeNumberField
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ import unicodedata
 
 import pytest
 
-from communes.text import fold
+from core.text import fold
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CoreConfig(AppConfig):
+    """What every app shares; it knows none of them."""
+
+    name = "core"
+    verbose_name = _("Shared plumbing")

@@ -1,0 +1,88 @@
+"""Form plumbing every app shares: a service's errors put on a form, the filter bars'
+base, and the spreadsheet upload."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.template.defaultfilters import filesizeformat
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from .fields import labelled_error
+from .models import FileImport
+
+
+def errors_to_form(
+    form: forms.Form,
+    error: ValidationError,
+    *,
+    fallback_field: str | None = None,
+    messages_for_field: dict[str, str] | None = None,
+    field_of: dict[str, str] | None = None,
+    model: type[models.Model] | None = None,
+) -> None:
+    """Put a service's ValidationError on the form, each message beside its field.
+
+    `messages_for_field` moves a known non-field message (a constraint's) beside the
+    field it concerns. Other messages for fields the form does not show go above the
+    form, or beside `fallback_field`, named with the label of `model`'s field.
+    `field_of` names the form field that shows a model field of another name (the visit
+    form's address for the visit's household).
+    """
+    moves = {str(message): field for message, field in (messages_for_field or {}).items()}
+    items = error.error_dict.items() if hasattr(error, "error_dict") else [(None, error.error_list)]
+    for key, errors in items:
+        field = (field_of or {}).get(key, key)
+        for item in errors:
+            for message in item.messages:
+                if field in form.fields:
+                    form.add_error(field, message)
+                elif message in moves:
+                    form.add_error(moves[message], message)
+                else:
+                    form.add_error(fallback_field, labelled_error(message, model, key))
+
+
+class FilterForm(forms.Form):
+    """A GET filter bar: a value that does not validate is simply not applied."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+
+    def filters(self) -> dict:
+        self.is_valid()
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+
+
+ACCEPTED_EXTENSIONS = (".xlsx", ".csv")
+
+
+def upload_field(label: Promise) -> forms.FileField:
+    return forms.FileField(
+        label=label,
+        help_text=_("An Excel workbook (.xlsx) or a CSV file, up to 5 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(ACCEPTED_EXTENSIONS)}),
+    )
+
+
+class FileImportForm(forms.Form):
+    """An uploaded workbook or CSV file, refused early when no import could read it."""
+
+    file = upload_field(_("File"))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        name = upload.name.lower()
+        if name.endswith(".xls"):
+            raise forms.ValidationError(
+                _("Old Excel files (.xls) cannot be read. Save the file as .xlsx or as CSV UTF-8.")
+            )
+        if not name.endswith(ACCEPTED_EXTENSIONS):
+            raise forms.ValidationError(_("Upload an Excel workbook (.xlsx) or a CSV file."))
+        if upload.size > FileImport.MAX_FILE_SIZE:
+            raise forms.ValidationError(
+                _("The file is larger than %(limit)s. Split it into several files.")
+                % {"limit": filesizeformat(FileImport.MAX_FILE_SIZE)}
+            )
+        if not upload.size:
+            raise forms.ValidationError(_("The file is empty."))
+        return upload
