@@ -18,7 +18,8 @@ from django.utils import translation
 from django.utils.text import capfirst
 
 from accounts.models import ScopeLevel, User
-from communes.models import Commune, PendingRollup, Province
+from communes.models import Commune, Province
+from dashboard.models import PendingRollup
 from outreach.imports import (
     COLUMNS_BY_KEY,
     TEMPLATE_COLUMNS,

@@ -53,9 +53,10 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 
 from communes import demo as communes_demo
-from communes.models import Commune, District, Hamlet, PendingRollup, Province
+from communes.models import Commune, District, Hamlet, Province
 from communes.services import divisions_load
 from core.text import fold, name_key
+from dashboard.models import PendingRollup
 from dashboard.rollup import SUMMARY_MODELS
 from outreach import demo as outreach_demo
 from outreach.models import READINESS_FIELDS, Household, Member, Service, Team, Visit

@@ -7,10 +7,10 @@ import time
 from celery import current_app
 from django.db import connection, connections, transaction
 
-from communes.models import PendingRollup, RollupSource
-from communes.services import ROLLUP_TASK
+from core.marks import ChangeSource
 from dashboard import rollup
-from dashboard.models import CommuneDay, RollupState
+from dashboard.models import CommuneDay, PendingRollup, RollupState
+from dashboard.queue import ROLLUP_TASK
 from outreach.models import READINESS_FIELDS, Visit
 
 from .harness import Context, Result, Timing, repeat
@@ -172,7 +172,7 @@ class Burst:
             JOIN {Visit._meta.db_table} v ON v.id = {visit_id}
             JOIN outreach_team t ON t.id = v.team_id
             """,  # noqa: S608
-            [RollupSource.OUTREACH],
+            [ChangeSource.OUTREACH],
         )
 
     def remove(self) -> None:
@@ -185,7 +185,7 @@ class Burst:
                 FROM {Visit._meta.db_table} v JOIN outreach_team t ON t.id = v.team_id
                 WHERE v.id = ANY(%s)
                 """,  # noqa: S608
-                [RollupSource.OUTREACH, self.ids],
+                [ChangeSource.OUTREACH, self.ids],
             )
             for through in (Visit.members.through, Visit.services.through):
                 cursor.execute(

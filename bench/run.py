@@ -106,8 +106,8 @@ def generate(ctx, size: str) -> "Result":  # noqa: F821 - imported after django.
 
     args = [
         sys.executable,
-        "manage.py",
-        "generate_load",
+        "-m",
+        "bench.generate_load",
         f"--visits={ctx.visits}",
         f"--seed={SEED}",
         f"--end-date={END_DATE}",
@@ -208,7 +208,7 @@ def report(results, *, sizes, info, started, memory, args, args_heavy="--heavy-r
         "",
         "## How it was measured",
         "",
-        "- Data: `manage.py generate_load` with seed 1 and the last day "
+        "- Data: `python -m bench.generate_load` with seed 1 and the last day "
         f"{END_DATE}, into a database of the bench's own, with the production settings "
         "(DEBUG off, Redis broker and cache, database sessions, CSRF). Only the HTTPS-only "
         "flags are relaxed (SECURE_HTTPS=false), because the load travels plain HTTP on "

@@ -38,10 +38,10 @@ from django.utils import timezone
 
 from accounts.models import ScopeLevel, User
 from accounts.services import user_create
-from communes.models import Commune, District, Hamlet, PendingRollup, Province
-from communes.services import ROLLUP_QUEUED_KEY
+from communes.models import Commune, District, Hamlet, Province
 from dashboard import rollup
-from dashboard.models import CommuneDay, RollupState
+from dashboard.models import CommuneDay, PendingRollup, RollupState
+from dashboard.queue import ROLLUP_QUEUED_KEY
 from outreach.models import READINESS_FIELDS, Household, Member, Service, Team, Visit
 
 from . import loadgen

@@ -25,9 +25,8 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from accounts.addresses import client_address
 from accounts.middleware import without_session
-from communes.models import PendingRollup
 from core.models import FileImport
-from dashboard.models import RollupState
+from dashboard.models import PendingRollup, RollupState
 from outreach.models import MemberImport, Visit
 from trainings.models import CourseImport
 

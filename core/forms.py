@@ -1,5 +1,5 @@
-"""Form plumbing every app shares: a service's errors put on a form, the filter bars'
-base, and the spreadsheet upload."""
+"""Form plumbing every app shares: a service's errors put on a form, and the spreadsheet
+upload. (The filter bars' base is core.filters.)"""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -41,16 +41,6 @@ def errors_to_form(
                     form.add_error(moves[message], message)
                 else:
                     form.add_error(fallback_field, labelled_error(message, model, key))
-
-
-class FilterForm(forms.Form):
-    """A GET filter bar: a value that does not validate is simply not applied."""
-
-    q = forms.CharField(label=_("Search"), required=False, max_length=100)
-
-    def filters(self) -> dict:
-        self.is_valid()
-        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
 
 
 ACCEPTED_EXTENSIONS = (".xlsx", ".csv")

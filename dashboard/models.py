@@ -20,8 +20,42 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from communes.models import Commune, District, Hamlet
+from core.marks import ChangeSource
 from outreach.models import READINESS_FIELDS, Service, Team
 from trainings.models import Audience, Level
+
+
+class PendingRollup(models.Model):
+    """A (place, day) whose figures changed and wait for the dashboard's roll-up.
+
+    Writers mark what changed (core.marks.mark_changed) in the same transaction as
+    their change and dashboard/queue.py records it here; the roll-up claims rows
+    by id and deletes exactly those, so a bucket marked during a run is kept for the
+    next. Rows are not unique on purpose: a second mark of the same bucket must survive
+    the claim of the first. A row names a commune, or a district for what happens at
+    district level, or neither for the province.
+    """
+
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, null=True, related_name="+")
+    district = models.ForeignKey(District, on_delete=models.CASCADE, null=True, related_name="+")
+    day = models.DateField()
+    # Which figures changed: a visit never changes who was trained in the year, whose
+    # recomputation reads the whole year's attendance.
+    source = models.CharField(max_length=10, choices=ChangeSource.choices)
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pending roll-up bucket")
+        verbose_name_plural = _("pending roll-up buckets")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(commune__isnull=True) | Q(district__isnull=True),
+                name="pending_rollup_one_place",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commune_id or self.district_id or 'province'} {self.day}"
 
 
 class RollupState(models.Model):

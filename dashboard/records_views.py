@@ -18,13 +18,12 @@ district is not found.
 """
 
 from dataclasses import dataclass
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -34,11 +33,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.access import get_for_user
+from accounts.decorators import permission_needed
 from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
 from communes.models import Commune, District
+from core.exports import XLSX_CONTENT_TYPE
 from core.forms import errors_to_form
-from outreach.exports import XLSX_CONTENT_TYPE
 
 from . import services
 from .models import Figure, ProvincialIndicator, Target
@@ -54,21 +55,6 @@ from .reports import district_month, district_month_workbook
 from .targets import BUILTIN_TARGETS, targets_by_place, targets_for
 
 PAGE_SIZE = 100
-
-
-def provincial_required(*permissions: str):
-    """Log in first; then anyone but provincial staff and administrators gets 403."""
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            services.ensure_provincial(request.user, *permissions)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def _year(value: str | None) -> int:
@@ -94,7 +80,9 @@ _FIGURE_ORDER = Case(
 
 
 @require_GET
-@provincial_required("dashboard.view_target")
+@permission_needed(
+    "dashboard.view_target", where=services.is_provincial, refusal=services.PROVINCIAL_ONLY
+)
 def target_list(request: HttpRequest) -> HttpResponse:
     year = _year(request.GET.get("year"))
     figure = request.GET.get("figure", "")
@@ -163,7 +151,9 @@ def _id_param(request: HttpRequest, name: str, model):
 
 
 @require_http_methods(["GET", "POST"])
-@provincial_required("dashboard.add_target")
+@permission_needed(
+    "dashboard.add_target", where=services.is_provincial, refusal=services.PROVINCIAL_ONLY
+)
 def target_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _target_save(request, TargetForm(request.POST))
@@ -182,7 +172,9 @@ def _target_or_404(pk: int) -> Target:
 
 
 @require_http_methods(["GET", "POST"])
-@provincial_required("dashboard.change_target")
+@permission_needed(
+    "dashboard.change_target", where=services.is_provincial, refusal=services.PROVINCIAL_ONLY
+)
 def target_edit(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target_or_404(pk)
     if request.method == "POST":
@@ -198,7 +190,9 @@ def target_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@provincial_required("dashboard.delete_target")
+@permission_needed(
+    "dashboard.delete_target", where=services.is_provincial, refusal=services.PROVINCIAL_ONLY
+)
 def target_delete(request: HttpRequest, pk: int) -> HttpResponse:
     target = _target_or_404(pk)
     if request.method == "POST":
@@ -209,7 +203,12 @@ def target_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@provincial_required("dashboard.add_target", "dashboard.change_target")
+@permission_needed(
+    "dashboard.add_target",
+    "dashboard.change_target",
+    where=services.is_provincial,
+    refusal=services.PROVINCIAL_ONLY,
+)
 def target_split(request: HttpRequest) -> HttpResponse:
     """Choose a year's figure and where to split it (GET), then one number a place."""
     choice = SplitChoiceForm(
@@ -319,7 +318,11 @@ def indicator_history(indicators: list[ProvincialIndicator]) -> list[IndicatorRo
 
 
 @require_GET
-@provincial_required("dashboard.view_provincialindicator")
+@permission_needed(
+    "dashboard.view_provincialindicator",
+    where=services.is_provincial,
+    refusal=services.PROVINCIAL_ONLY,
+)
 def indicator_list(request: HttpRequest) -> HttpResponse:
     indicators = list(ProvincialIndicator.objects.order_by("-year"))
     context = {
@@ -345,7 +348,11 @@ def _indicator_save(request, form: IndicatorForm, year: int | None):
 
 
 @require_http_methods(["GET", "POST"])
-@provincial_required("dashboard.add_provincialindicator")
+@permission_needed(
+    "dashboard.add_provincialindicator",
+    where=services.is_provincial,
+    refusal=services.PROVINCIAL_ONLY,
+)
 def indicator_create(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         form = IndicatorForm(initial={"year": timezone.localdate().year})
@@ -363,7 +370,11 @@ def indicator_create(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@provincial_required("dashboard.change_provincialindicator")
+@permission_needed(
+    "dashboard.change_provincialindicator",
+    where=services.is_provincial,
+    refusal=services.PROVINCIAL_ONLY,
+)
 def indicator_edit(request: HttpRequest, year: int) -> HttpResponse:
     indicator = get_object_or_404(ProvincialIndicator, year=year)
     form = IndicatorForm(request.POST or None, indicator=indicator)
@@ -375,19 +386,12 @@ def indicator_edit(request: HttpRequest, year: int) -> HttpResponse:
 # --- The monthly district report ---------------------------------------------------------
 
 
-def _report_district_or_404(user: User, code: int) -> District:
+def _districts_reported(user: User) -> QuerySet[District]:
     """Provincial staff report on any district, district staff on their own."""
     scope = scope_for(user)
-    district = District.objects.filter(code=code).first()
-    if district is None:
-        raise Http404
-    if (
-        scope.sees_everything
-        or (scope.level == ScopeLevel.PROVINCE and district.province_id == scope.province_id)
-        or (scope.level == ScopeLevel.DISTRICT and district.pk in scope.district_ids)
-    ):
-        return district
-    raise Http404
+    if scope.sees_everything or scope.level in (ScopeLevel.PROVINCE, ScopeLevel.DISTRICT):
+        return scope.districts()
+    return District.objects.none()
 
 
 @require_GET
@@ -395,7 +399,7 @@ def _report_district_or_404(user: User, code: int) -> District:
 def report_district_month(request: HttpRequest, code: int, year: int, month: int) -> HttpResponse:
     if not (1 <= month <= 12 and YEARS[0] <= year <= YEARS[1]):
         raise Http404
-    district = _report_district_or_404(request.user, code)
+    district = get_for_user(request.user, _districts_reported, code=code)
     report = district_month(district, year, month)
     content = district_month_workbook(report, today=timezone.localdate())
     response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)

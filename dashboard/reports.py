@@ -34,7 +34,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from communes.models import Commune, District
-from outreach.exports import neutralise
+from core.exports import neutralise
 from outreach.models import Service
 from trainings.models import Audience
 

@@ -1,6 +1,6 @@
 """The roll-up: recompute the summary tables from the raw rows.
 
-Writers record which (place, day) buckets they changed in communes.PendingRollup, in
+Writers record which (place, day) buckets they changed in dashboard.PendingRollup, in
 the same transaction as the change. A pending run claims those rows by id, recomputes
 their cells from the raw rows (through the outreach and trainings selectors), replaces
 the cells' summary rows and deletes exactly the rows it claimed, all in one
@@ -44,7 +44,7 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from communes.models import PendingRollup, RollupSource
+from core.marks import ChangeSource
 from outreach import selectors as outreach
 from trainings import selectors as trainings
 from trainings.models import Level
@@ -56,6 +56,7 @@ from .models import (
     CommuneMonthService,
     CommuneReadiness,
     HamletDay,
+    PendingRollup,
     RollupState,
     TeamDay,
     TeamTotal,
@@ -562,7 +563,7 @@ def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
             district_days[day].add(district_id)
         else:
             province_days.add(day)
-        if source == RollupSource.TRAININGS:
+        if source == ChangeSource.TRAININGS:
             years.add(day.year)
     result = RollupResult(claimed=len(claimed), years=len(years))
     teams: set[int] = set()

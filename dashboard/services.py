@@ -14,13 +14,15 @@ view never passes it.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from accounts.access import Place, ensure_can, register_rule
 from accounts.models import ScopeLevel, User
-from accounts.scopes import scope_for
+from accounts.scopes import Scope
 from communes.models import Commune, District
 
 from .models import ProvincialIndicator, ServiceHeartbeat, Target
@@ -40,14 +42,25 @@ INDICATOR_FIELDS = (
 )
 
 
-def ensure_provincial(user: User | None, *permissions: str) -> None:
-    """Targets and indicators are the province's: its staff (and administrators) keep them."""
-    if user is None:
-        return
-    scope = scope_for(user)
-    keeps = scope.sees_everything or scope.level == ScopeLevel.PROVINCE
-    if not keeps or not all(user.has_perm(p) for p in permissions):
-        raise PermissionDenied(_("Only provincial staff keep the targets and indicators."))
+# Targets and indicators are the province's: its staff (and administrators) keep them.
+PROVINCIAL_ONLY = gettext_lazy("Only provincial staff keep the targets and indicators.")
+
+
+def is_provincial(scope: Scope) -> bool:
+    """Whether the user's scope keeps the province's records (the pages ask this)."""
+    return scope.sees_everything or scope.level == ScopeLevel.PROVINCE
+
+
+def access_rules_register() -> None:
+    """Targets and indicators lie at the province's level, whatever place a target is
+    for (accounts.access.ensure_can reads this). Called when the app starts."""
+    for model in (Target, ProvincialIndicator):
+        register_rule(
+            model,
+            lambda _record: Place(level=ScopeLevel.PROVINCE),
+            refusal=PROVINCIAL_ONLY,
+            outside=PROVINCIAL_ONLY,
+        )
 
 
 def _duplicate_message() -> str:
@@ -87,10 +100,10 @@ def target_save(
     """Create a target, or change `target`; a second target for the same year, figure and
     place is refused with a ValidationError."""
     if target is None:
-        ensure_provincial(by, "dashboard.add_target")
         target = Target()
+        ensure_can(by, "dashboard.add_target", target)
     else:
-        ensure_provincial(by, "dashboard.change_target")
+        ensure_can(by, "dashboard.change_target", target)
     if district is not None and commune is not None:
         raise ValidationError(_("A target is for the province, a district or a commune."))
     target.year, target.figure, target.value = year, figure, value
@@ -100,7 +113,7 @@ def target_save(
 
 @transaction.atomic
 def target_delete(*, by: User | None, target: Target) -> None:
-    ensure_provincial(by, "dashboard.delete_target")
+    ensure_can(by, "dashboard.delete_target", target)
     target.delete()
 
 
@@ -144,7 +157,9 @@ def targets_split(
     they split: the province's, or for communes that are all in one district, that
     district's.
     """
-    ensure_provincial(by, "dashboard.add_target", "dashboard.change_target")
+    # Each place's target is added or changed (removing one is asked for when it is).
+    for permission in ("dashboard.add_target", "dashboard.change_target"):
+        ensure_can(by, permission, Target(year=year, figure=figure))
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     model = District if level == "district" else Commune
@@ -163,7 +178,7 @@ def targets_split(
         target = existing.get(place_id)
         if not value:
             if target is not None:
-                ensure_provincial(by, "dashboard.delete_target")
+                ensure_can(by, "dashboard.delete_target", target)
                 target.delete()
                 removed += 1
             continue
@@ -200,10 +215,10 @@ def indicator_save(*, by: User | None, year: int, **fields) -> ProvincialIndicat
         raise TypeError(f"Not an indicator: {', '.join(sorted(unknown))}")
     indicator = ProvincialIndicator.objects.select_for_update().filter(year=year).first()
     if indicator is None:
-        ensure_provincial(by, "dashboard.add_provincialindicator")
         indicator = ProvincialIndicator(year=year)
+        ensure_can(by, "dashboard.add_provincialindicator", indicator)
     else:
-        ensure_provincial(by, "dashboard.change_provincialindicator")
+        ensure_can(by, "dashboard.change_provincialindicator", indicator)
     fields.setdefault("is_demo", False)
     for name, value in fields.items():
         setattr(indicator, name, value.strip() if isinstance(value, str) else value)

@@ -1,6 +1,6 @@
-"""The roll-up tasks. Writers queue `dashboard.rollup_pending` by name on commit, the
-worker's watch when a request was lost (dashboard/worker.py); beat runs it every five
-minutes as a last resort and `dashboard.rollup_full` nightly.
+"""The roll-up tasks. dashboard/queue.py asks for `dashboard.rollup_pending` by name when
+a writer's marks commit, the worker's watch when a request was lost (dashboard/worker.py);
+beat runs it every five minutes as a last resort and `dashboard.rollup_full` nightly.
 
 Both are safe to run twice or at once (see dashboard/rollup.py), so a redelivered task
 (acks_late, reject on a lost worker) only redoes work. A database error is transient
@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from celery import shared_task
 from django.db import DatabaseError
 
-from communes.services import ROLLUP_TASK, rollup_queue_reset
-
 from . import rollup
 from .models import ServiceHeartbeat
+from .queue import ROLLUP_TASK, rollup_queue_reset
 from .services import heartbeat_record
 
 RETRY = {

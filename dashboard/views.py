@@ -8,41 +8,32 @@ land on their commune's or team's page. A user with no scope is refused (403).
 """
 
 import hashlib
-from collections.abc import Callable
-from functools import wraps
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from accounts.decorators import permission_needed
 from accounts.models import ScopeLevel
-from accounts.scopes import scope_for
-from outreach.exports import export_response
+from accounts.scopes import Scope, scope_for
+from core.exports import export_response
 
 from . import exports, selectors
 from .forms import DashboardFilterForm
 from .selectors import Figures, Period, Snapshot
 
+# A login may exist before its scope is set: it sees nothing, and is told why.
+NO_AREA = gettext_lazy(
+    "Your login has no area to see yet: ask whoever gave you your login to set it."
+)
 
-def dashboard_user(view: Callable) -> Callable:
-    """Log in first; a user who may see nothing at all is refused."""
 
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if scope_for(request.user).sees_nothing:
-            raise PermissionDenied(
-                _("Your login has no area to see yet: ask whoever gave you your login to set it.")
-            )
-        return view(request, *args, **kwargs)
-
-    return wrapped
+def _sees_something(scope: Scope) -> bool:
+    return not scope.sees_nothing
 
 
 def _page(
@@ -85,7 +76,7 @@ def _page(
 
 
 @require_GET
-@dashboard_user
+@permission_needed(where=_sees_something, refusal=NO_AREA)
 def overview(request: HttpRequest) -> HttpResponse:
     user = request.user
     snap = selectors.snapshot()
@@ -124,7 +115,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@dashboard_user
+@permission_needed(where=_sees_something, refusal=NO_AREA)
 def district(request: HttpRequest, code: int) -> HttpResponse:
     user = request.user
     snap = selectors.snapshot()
@@ -144,7 +135,7 @@ def district(request: HttpRequest, code: int) -> HttpResponse:
 
 
 @require_GET
-@dashboard_user
+@permission_needed(where=_sees_something, refusal=NO_AREA)
 def commune(request: HttpRequest, code: int) -> HttpResponse:
     user = request.user
     snap = selectors.snapshot()
@@ -168,7 +159,7 @@ def commune(request: HttpRequest, code: int) -> HttpResponse:
 
 
 @require_GET
-@dashboard_user
+@permission_needed(where=_sees_something, refusal=NO_AREA)
 def team(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     snap = selectors.snapshot()
@@ -195,7 +186,7 @@ def _code(value: str | None) -> int | None:
 
 
 @require_GET
-@dashboard_user
+@permission_needed(where=_sees_something, refusal=NO_AREA)
 def export(request: HttpRequest, table: str, fmt: str) -> HttpResponse:
     """A table of a page as CSV or XLSX, for the same place and period as the page.
 

@@ -18,4 +18,7 @@ class OutreachConfig(AppConfig):
     def ready(self):
         from accounts.scopes import register_team_resolver
 
+        from .services.access import access_rules_register
+
         register_team_resolver(leader_teams)
+        access_rules_register()

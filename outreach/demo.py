@@ -15,8 +15,8 @@ from django.db import transaction
 
 from accounts.models import ScopeLevel, User
 from accounts.services import user_create
-from communes.models import Commune, Hamlet, RollupSource
-from communes.services import rollup_buckets_mark
+from communes.models import Commune, Hamlet
+from core.marks import ChangeSource, mark_changed
 from core.text import fold
 
 from .models import READINESS_FIELDS, Household, Member, Service, Team, Visit
@@ -108,7 +108,7 @@ def seed_demo(*, seed: int, scale: float = 1.0) -> list[str]:
 
     days = {(t.commune_id, t.formed_on) for t in teams}
     days |= {(v.household.commune_id, v.visited_on) for v in visits}
-    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=days)
+    mark_changed(source=ChangeSource.OUTREACH, commune_days=days)
     return [
         f"Demo outreach: {len(teams):,} teams, {len(members):,} members, "
         f"{len(households):,} households, {len(visits):,} visits.",

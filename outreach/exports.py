@@ -1,45 +1,24 @@
-"""Exports of the members and teams a user can see, in the shape the import reads.
+"""Exports of the members, teams and visits a user can see, in the shape the import reads
+(the files are written by core/exports.py), and the member import's template."""
 
-CSV is written as UTF-8 with a byte-order mark, without which Excel shows Vietnamese
-as mojibake, and streamed row by row. XLSX is built with openpyxl's write-only workbook,
-which keeps one row in memory at a time. Text that a spreadsheet would run as a formula
-is neutralised (the import takes the quote off again, so an export re-imports as is).
-"""
-
-import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import openpyxl
-from django.db.models import Case, Count, OuterRef, Q, Subquery, Value, When
-from django.http import HttpResponse, StreamingHttpResponse
-from django.utils import timezone, translation
+from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from core.exports import XLSX_DATE_FORMAT
 
 from .imports import COLUMNS_BY_KEY, NO, TEMPLATE_COLUMNS, YES
 from .models import Household, Member, Service, Team, Visit
-from .selectors import members_visible, teams_visible, visits_filtered
-
-BOM = "\ufeff"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-FORMULA_FIRST = frozenset(FORMULA_STARTS)
-DATE_FORMAT = "%d/%m/%Y"
-XLSX_DATE_FORMAT = "DD/MM/YYYY"
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from .selectors import members_visible, teams_visible
 
 MEMBER_COLUMNS = (*TEMPLATE_COLUMNS, "left_on")
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell that a spreadsheet would read as a formula, made plain text."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _yes_no(value: bool) -> str:
@@ -151,8 +130,9 @@ def visit_header() -> list[str]:
     ]
 
 
-def visit_rows(user: User, **filters) -> Iterator[list[Any]]:
-    """One row per visit the user can see (with the visit list's filters), oldest first.
+def visit_rows(visits: QuerySet[Visit]) -> Iterator[list[Any]]:
+    """One row per visit of `visits` (those the user can see, through the visit list's
+    filters), oldest first.
 
     Read in chunks by id (keyset, on the primary key) with the visits' own columns only,
     so that each chunk is a walk of the primary key however many visits there are; the
@@ -161,7 +141,7 @@ def visit_rows(user: User, **filters) -> Iterator[list[Any]]:
     memory. No phone numbers or household heads: an export leaves the portal's access
     control.
     """
-    visits = visits_filtered(user, **filters).prefetch_related(None).select_related(None)
+    visits = visits.prefetch_related(None).select_related(None)
     visits = visits.order_by("pk")
     services = {service.pk: str(service) for service in Service.objects.all()}
     outcomes = {value: str(label) for value, label in Visit.Outcome.choices}
@@ -225,62 +205,6 @@ def visit_rows(user: User, **filters) -> Iterator[list[Any]]:
         last = ids[-1]
 
 
-# Rows per piece of the streamed response: one piece a row made the response's own
-# per-piece work the larger part of a long export.
-CSV_ROWS_PER_PIECE = 500
-
-
-def csv_stream(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
-    """The CSV text, some hundred rows at a time, starting with the byte-order mark."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write(BOM)
-    writer.writerow([neutralise(v) for v in header])
-    # A long export repeats its few hundred days: each is formatted once.
-    days: dict[date, str] = {}
-
-    def cell(value: Any) -> Any:
-        if value.__class__ is str:  # most cells: neutralise without the call
-            return "'" + value if value[:1] in FORMULA_FIRST else value
-        if value is None:
-            return ""
-        if isinstance(value, date):
-            text = days.get(value)
-            if text is None:
-                text = days[value] = value.strftime(DATE_FORMAT)
-            return text
-        return neutralise(value)
-
-    for number, row in enumerate(rows, start=1):
-        writer.writerow([cell(v) for v in row])
-        if number % CSV_ROWS_PER_PIECE == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def xlsx_bytes(header: list[str], rows: Iterable[list[Any]], *, title: str) -> bytes:
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
-    sheet.freeze_panes = "A2"
-    sheet.append(header)
-    for row in rows:
-        sheet.append([_xlsx_cell(sheet, v) for v in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def _xlsx_cell(sheet, value: Any) -> Any:
-    if isinstance(value, date):
-        cell = openpyxl.cell.WriteOnlyCell(sheet, value=value)
-        cell.number_format = XLSX_DATE_FORMAT
-        return cell
-    # openpyxl stores a string that starts with "=" as a formula: neutralise first.
-    return neutralise(value)
-
-
 def template_bytes(example: list[Any]) -> bytes:
     """The import template: the header row and one example row."""
     workbook = openpyxl.Workbook()
@@ -303,28 +227,3 @@ def template_bytes(example: list[Any]) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-
-
-def _in_language(rows: Iterable, language: str) -> Iterator:
-    # A streamed response is written after the view returned: keep the request's language.
-    with translation.override(language):
-        yield from rows
-
-
-def export_response(request, fmt: str, name: str, header: list[str], rows, title: str):
-    """A download of `rows` as CSV (streamed) or XLSX, named `name-YYYYMMDD.fmt`."""
-    rows = _in_language(rows, request.LANGUAGE_CODE)
-    stamp = timezone.localdate().strftime("%Y%m%d")
-    filename = f"{name}-{stamp}.{fmt}"
-    if fmt == "csv":
-        response = StreamingHttpResponse(
-            csv_stream(header, rows), content_type="text/csv; charset=utf-8"
-        )
-    else:
-        response = HttpResponse(
-            xlsx_bytes(header, rows, title=title), content_type=XLSX_CONTENT_TYPE
-        )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    # Rosters hold phone numbers: not for shared caches or the browser's disk.
-    response["Cache-Control"] = "private, no-store"
-    return response

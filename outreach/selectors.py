@@ -21,7 +21,6 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Greatest
-from django.http import Http404
 
 from accounts.models import AuditEntry, User
 from accounts.scopes import scope_for
@@ -68,14 +67,6 @@ def visits_visible(user: User) -> QuerySet[Visit]:
     )
 
 
-def get_in_scope_or_404(queryset: QuerySet, **lookup):
-    """One object of a scoped queryset; anything outside the scope is simply not found."""
-    try:
-        return queryset.get(**lookup)
-    except queryset.model.DoesNotExist:
-        raise Http404 from None
-
-
 def team_for_leader(user: User) -> Team | None:
     """The team a team leader logs visits for (the first, if they lead several)."""
     team_ids = scope_for(user).team_ids
@@ -105,29 +96,6 @@ def households_matching(
             Q(address_folded__startswith=folded) | Q(address_folded__contains=f" {folded}")
         )
     return queryset.order_by("address_folded")[:limit]
-
-
-def visits_filtered(
-    user: User,
-    *,
-    start: date | None = None,
-    end: date | None = None,
-    hamlet_id: int | None = None,
-    service_id: int | None = None,
-    member_id: int | None = None,
-) -> QuerySet[Visit]:
-    queryset = visits_visible(user)
-    if start:
-        queryset = queryset.filter(visited_on__gte=start)
-    if end:
-        queryset = queryset.filter(visited_on__lte=end)
-    if hamlet_id:
-        queryset = queryset.filter(household__hamlet_id=hamlet_id)
-    if service_id:
-        queryset = queryset.filter(services__id=service_id)
-    if member_id:
-        queryset = queryset.filter(members__id=member_id)
-    return queryset.distinct() if (service_id or member_id) else queryset
 
 
 def last_visit_defaults(team: Team) -> dict:
@@ -189,8 +157,15 @@ def members_matching(queryset: QuerySet[Member], text: str) -> QuerySet[Member]:
         return queryset.filter(phone__contains=digits)
 
 
-def teams_listed(user: User, filters: dict) -> QuerySet[Team]:
-    """The team list: teams in scope with their active members counted and their leader."""
+def named_like(queryset: QuerySet, text: str) -> QuerySet:
+    """Rows (teams, hamlets) whose name contains `text`, ignoring accents and case."""
+    return queryset.filter(name_folded__contains=fold(text))
+
+
+def teams_listed(user: User) -> QuerySet[Team]:
+    """The team list: teams in scope with their active members counted and their leader.
+
+    The list's filter bar (outreach.filters.TeamFilter) narrows it."""
     # The database allows one active leader per team, so this is one row or none.
     leader = (
         Member.objects.filter(team=OuterRef("pk"), role=Member.Role.LEADER, is_active=True)
@@ -201,39 +176,14 @@ def teams_listed(user: User, filters: dict) -> QuerySet[Team]:
         active_member_count=Count("members", filter=Q(members__is_active=True)),
         leader_name=Subquery(leader),
     )
-    status = filters.get("status", "active")
-    if status == "active":
-        teams = teams.active()
-    elif status == "dissolved":
-        teams = teams.filter(dissolved_on__isnull=False)
-    if "q" in filters:
-        teams = teams.filter(name_folded__contains=fold(filters["q"]))
-    if "commune" in filters:
-        teams = teams.filter(commune=filters["commune"])
-    if "hamlet" in filters:
-        teams = teams.filter(hamlet=filters["hamlet"])
     return teams.order_by("commune__code", VietnameseOrder("name"), "pk")
 
 
-def members_listed(user: User, filters: dict) -> QuerySet[Member]:
-    """The member list: members in scope, by commune, team and role."""
-    members = members_visible(user)
-    status = filters.get("status", "active")
-    if status == "active":
-        members = members.filter(is_active=True)
-    elif status == "former":
-        members = members.filter(is_active=False)
-    if "q" in filters:
-        members = members_matching(members, filters["q"])
-    if "commune" in filters:
-        members = members.filter(team__commune=filters["commune"])
-    if "team" in filters:
-        members = members.filter(team=filters["team"])
-    if "role" in filters:
-        members = members.filter(role=filters["role"])
-    if "zalo" in filters:
-        members = members.filter(on_zalo_oa=filters["zalo"] == "yes")
-    return members.order_by(
+def members_listed(user: User) -> QuerySet[Member]:
+    """The member list: members in scope, by commune, team and role.
+
+    The list's filter bar (outreach.filters.MemberFilter) narrows it."""
+    return members_visible(user).order_by(
         "team__commune__code",
         VietnameseOrder("team__name"),
         "team_id",
@@ -243,16 +193,14 @@ def members_listed(user: User, filters: dict) -> QuerySet[Member]:
     )
 
 
-def hamlets_listed(user: User, filters: dict) -> QuerySet[Hamlet]:
-    """The hamlet list: hamlets in scope with their active teams and households counted."""
+def hamlets_listed(user: User) -> QuerySet[Hamlet]:
+    """The hamlet list: hamlets in scope with their active teams and households counted.
+
+    The list's filter bar (outreach.filters.HamletFilter) narrows it."""
     hamlets = hamlets_visible(user).annotate(
         team_count=_count_of(Team.objects.active(), "hamlet"),
         household_count=_count_of(Household.objects.all(), "hamlet"),
     )
-    if "q" in filters:
-        hamlets = hamlets.filter(name_folded__contains=fold(filters["q"]))
-    if "commune" in filters:
-        hamlets = hamlets.filter(commune=filters["commune"])
     return hamlets.order_by("commune__code", "-is_active", VietnameseOrder("name"), "pk")
 
 

@@ -7,10 +7,11 @@ class TrainingsConfig(AppConfig):
     verbose_name = _("Trainings")
 
     def ready(self) -> None:
-        from outreach.signals import member_personal_data_erased
+        from core.signals import personal_data_erased
 
-        from .services import member_attendance_erase
+        from .services import access_rules_register, member_attendance_erase
 
-        member_personal_data_erased.connect(
+        access_rules_register()
+        personal_data_erased.connect(
             member_attendance_erase, dispatch_uid="trainings.member_attendance_erase"
         )

@@ -23,8 +23,8 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from communes.models import Commune, District, RollupSource
-from communes.services import rollup_buckets_mark
+from communes.models import Commune, District
+from core.marks import ChangeSource, mark_changed
 
 from .models import (
     Attendance,
@@ -530,7 +530,7 @@ def seed_demo(*, seed: int, scale: float = 1.0) -> list[str]:
         lines.append(
             f"Demo online courses: {len(enrolments):,} course records, {completed:,} completed."
         )
-    rollup_buckets_mark(source=RollupSource.TRAININGS, **marks)
+    mark_changed(source=ChangeSource.TRAININGS, **marks)
     return lines
 
 

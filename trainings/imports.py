@@ -30,12 +30,13 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.access import ensure_can
 from accounts.models import User
 from communes.models import Commune, District
 from communes.names import PlaceNames
@@ -475,8 +476,7 @@ def course_import_create(
     *, by: User, file_name: str, content: bytes, language: str
 ) -> CourseImport:
     """Store an uploaded file and queue its check once the upload is committed."""
-    if not by.has_perm("trainings.add_courseenrolment"):
-        raise PermissionDenied(_("Your role does not allow this change."))
+    ensure_can(by, "trainings.add_courseenrolment", None)
     return file_import_create(
         model=CourseImport,
         check_task=CHECK_TASK,

@@ -26,7 +26,8 @@ from accounts.scopes import Scope, scope_for
 from accounts.selectors import HistoryEntry, audit_entries_of, history_of
 from communes.models import Commune, VietnameseOrder
 from communes.names import PlaceNames
-from outreach.models import Team
+from core.phone import InvalidPhone, looks_like_phone, normalize_phone
+from outreach.models import Member, Team
 
 from .models import (
     OFFICIAL_AUDIENCES,
@@ -189,6 +190,23 @@ def _unit_name(scope: Scope, names: PlaceNames) -> str:
     return ", ".join(teams.values_list("name", flat=True))
 
 
+def members_to_pick(user: User, session: TrainingSession) -> QuerySet[Member] | None:
+    """The active members of a commune session's teams, within the user's scope, who are
+    not on its list yet (the attendance form's choices; Attendance.member is a key to
+    Member). None for a session above the commune: its attendees are typed."""
+    if session.level != Level.COMMUNE:
+        return None
+    listed = Attendance.objects.filter(session=session, member__isnull=False)
+    members = scope_for(user).filter(
+        Member.objects.select_related("team"), commune="team__commune", team="team"
+    )
+    return (
+        members.filter(team__commune_id=session.commune_id, is_active=True)
+        .exclude(pk__in=listed.values("member_id"))
+        .order_by(VietnameseOrder("team__name"), VietnameseOrder("full_name"), "pk")
+    )
+
+
 def sessions_held(start: date, end: date) -> QuerySet[TrainingSession]:
     """Sessions held that started in the period; a cancelled or planned one counts for nothing."""
     return TrainingSession.objects.filter(
@@ -295,6 +313,25 @@ def enrolments_visible(user: User) -> QuerySet[CourseEnrolment]:
     if scope.level == ScopeLevel.DISTRICT:
         in_scope |= scope.q(district="district")
     return enrolments.filter(in_scope)
+
+
+def enrolments_matching(
+    queryset: QuerySet[CourseEnrolment], text: str
+) -> QuerySet[CourseEnrolment]:
+    """Records whose name, agency, e-mail or course contains `text`, or whose phone
+    matches it (a whole number as stored, a part of one as digits)."""
+    query = (
+        Q(full_name__icontains=text)
+        | Q(agency__icontains=text)
+        | Q(email__icontains=text)
+        | Q(course__icontains=text)
+    )
+    if looks_like_phone(text):
+        try:
+            query |= Q(phone=normalize_phone(text))
+        except InvalidPhone:
+            query |= Q(phone__contains="".join(ch for ch in text if ch.isdigit()))
+    return queryset.filter(query)
 
 
 # --- Figures for the dashboard's roll-up -----------------------------------------------

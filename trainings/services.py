@@ -8,16 +8,17 @@ this level and place, and marks the roll-up bucket of the session's place and st
 from datetime import date
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from accounts.access import Place, ensure_can, register_rule
 from accounts.models import AuditEntry, User
-from accounts.scopes import scope_for
 from accounts.services import audit_entry, audit_scrub, audit_snapshot
-from communes.models import Commune, District, RollupSource
+from communes.models import Commune, District
 from communes.names import PlaceNames
-from communes.services import rollup_buckets_mark
+from core.marks import ChangeSource, mark_changed
 from core.names import NameIndex, either
 from core.phone import clean_phone
 from core.text import name_key
@@ -53,10 +54,6 @@ def _audit(by: User, action: str, obj, fields, *, before=None, commune_id=None) 
     audit_entry(by=by, action=action, obj=obj, commune_id=commune_id, before=before, after=after)
 
 
-class NotYourLevel(PermissionDenied):
-    """The user does not keep sessions at this level or place."""
-
-
 def person_key(
     *,
     phone: str = "",
@@ -77,21 +74,17 @@ def person_key(
     return f"n:{name_key(full_name)[:150]}|{name_key(agency)[:200]}"
 
 
-def ensure_keeps(user: User, permission: str, session: TrainingSession) -> None:
+def access_rules_register() -> None:
     """Commune officials keep their commune's sessions, district staff their district's,
-    provincial staff the province's; admins keep all."""
-    if not user.has_perm(permission):
-        raise NotYourLevel(_("Your role does not allow this change."))
-    scope = scope_for(user)
-    if scope.sees_everything:
-        return
-    allowed = scope.level == session.level and (
-        session.level == Level.PROVINCE
-        or (session.level == Level.DISTRICT and session.district_id in scope.district_ids)
-        or (session.level == Level.COMMUNE and session.commune_id in scope.commune_ids)
+    provincial staff the province's; admins keep all (accounts.access.ensure_can reads
+    this when a service checks the user). Called when the app starts."""
+    register_rule(
+        TrainingSession,
+        lambda session: Place(
+            level=session.level, district_id=session.district_id, commune_id=session.commune_id
+        ),
+        outside=gettext_lazy("You keep the sessions of your own level and area only."),
     )
-    if not allowed:
-        raise NotYourLevel(_("You keep the sessions of your own level and area only."))
 
 
 def _bucket(session: TrainingSession) -> dict:
@@ -108,7 +101,7 @@ def _mark(*sessions: TrainingSession) -> None:
     for session in sessions:
         for key, values in _bucket(session).items():
             marks[key] += values
-    rollup_buckets_mark(source=RollupSource.TRAININGS, **marks)
+    mark_changed(source=ChangeSource.TRAININGS, **marks)
 
 
 def _place_for_level(level: str, district: District | None, commune: Commune | None):
@@ -155,7 +148,7 @@ def session_create(
         created_by=by if by.pk else None,
         is_demo=is_demo,
     )
-    ensure_keeps(by, "trainings.add_trainingsession", session)
+    ensure_can(by, "trainings.add_trainingsession", session)
     session.full_clean()
     session.save()
     session.topics.set(topics)
@@ -170,7 +163,7 @@ def session_update(
 ) -> TrainingSession:
     """Change a session's details, dates or status (held, cancelled); the place stays."""
     session = TrainingSession.objects.select_for_update().get(pk=session.pk)
-    ensure_keeps(by, "trainings.change_trainingsession", session)
+    ensure_can(by, "trainings.change_trainingsession", session)
     unknown = set(changes) - set(SESSION_FIELDS)
     if unknown:
         raise TypeError(f"session_update does not change {sorted(unknown)}")
@@ -234,7 +227,7 @@ def attendance_add(
 ) -> Attendance:
     """Put a person on a held session's list: a team member, or anyone by name."""
     session = _held_session(session.pk)
-    ensure_keeps(by, "trainings.add_attendance", session)
+    ensure_can(by, "trainings.add_attendance", session)
     if member is not None:
         full_name = full_name or member.full_name
         phone = phone or member.phone
@@ -271,7 +264,7 @@ def attendance_add(
 @transaction.atomic
 def attendance_remove(*, by: User, attendance: Attendance) -> None:
     session = TrainingSession.objects.select_for_update().get(pk=attendance.session_id)
-    ensure_keeps(by, "trainings.delete_attendance", session)
+    ensure_can(by, "trainings.delete_attendance", session)
     _audit(
         by,
         Action.DELETED,
@@ -296,7 +289,7 @@ def headcount_set(
 ) -> Headcount:
     """Record how many people a held mass session had; never fewer than its named list."""
     session = _held_session(session.pk)
-    ensure_keeps(by, "trainings.add_headcount", session)
+    ensure_can(by, "trainings.add_headcount", session)
     headcount = Headcount.objects.filter(session=session).first() or Headcount(session=session)
     audited = audit_snapshot(headcount, HEADCOUNT_AUDITED) if headcount.pk else None
     headcount.total = total
@@ -326,9 +319,12 @@ def headcount_set(
     return headcount
 
 
-def member_attendance_erase(sender, *, member: Member, by: User | None, **kwargs) -> None:
+def member_attendance_erase(sender, *, instance, by: User | None, **kwargs) -> None:
     """A member's personal data was erased: so it is from the attendance lists and their
     trail. The member stays on the lists (the counts stay), under their number."""
+    if sender is not Member:
+        return
+    member = instance
     attendances = list(Attendance.objects.filter(member=member))
     for attendance in attendances:
         attendance.full_name = member.full_name
@@ -408,8 +404,8 @@ def course_enrolment_save(
     Re-importing the platform's list updates records and never duplicates them: a
     learner is their phone, else their e-mail, else their name and agency.
     """
-    if not by.has_perm("trainings.add_courseenrolment"):
-        raise PermissionDenied(_("Your role does not allow this change."))
+    # A learner's record belongs to no place the user keeps: the permission decides.
+    ensure_can(by, "trainings.add_courseenrolment", None)
     phone = clean_phone(phone)
     full_name, agency = (" ".join(v.split()) for v in (full_name, agency))
     course = course_name_resolve(course, course_index() if courses is None else courses)
@@ -446,7 +442,7 @@ def course_enrolment_save(
         if bucket:
             key_name, value = bucket
             marks[key_name].append(value)
-    rollup_buckets_mark(source=RollupSource.TRAININGS, **marks)
+    mark_changed(source=ChangeSource.TRAININGS, **marks)
     return enrolment, created, True
 
 

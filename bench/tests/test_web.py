@@ -38,7 +38,8 @@ def _listening(port: int) -> bool:
 
 def _manage(*args: str, env: dict[str, str]) -> None:
     finished = subprocess.run(
-        [sys.executable, "manage.py", *args],
+        # `-m bench.generate_load` or a manage.py command.
+        [sys.executable, *(args if args[0] == "-m" else ("manage.py", *args))],
         cwd=ROOT,
         env={**os.environ, **env, "REDIS_URL": ""},
         capture_output=True,
@@ -73,7 +74,8 @@ def bench_ctx(django_db_blocker):
     }
     _manage("migrate", "--noinput", env=env)
     _manage(
-        "generate_load",
+        "-m",
+        "bench.generate_load",
         "--visits",
         "2000",
         "--households",

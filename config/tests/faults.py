@@ -33,8 +33,8 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from bench.harness import Context
 from bench.processes import PrivateRedis, Server, free_port
-from communes.models import Commune, PendingRollup
-from dashboard.models import CommuneDay
+from communes.models import Commune
+from dashboard.models import CommuneDay, PendingRollup
 from outreach.models import Member, Service, Visit
 from outreach.services import member_login_create
 from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory

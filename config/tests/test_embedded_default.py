@@ -112,7 +112,7 @@ print(json.dumps({
 STORED = """
 import json
 from django.db.models import Sum
-from communes.models import PendingRollup
+from dashboard.models import PendingRollup
 from dashboard.models import CommuneDay
 from outreach.models import Visit
 print(json.dumps({

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from bench.processes import Worker
-from communes.models import PendingRollup
+from dashboard.models import PendingRollup
 from outreach.models import Visit
 
 from .faults import (

@@ -42,8 +42,8 @@ pytestmark = pytest.mark.slow
 
 BREAKER_SECONDS = 8
 PRODUCTION_GUNICORN = {"workers": 3, "worker_class": "sync", "threads": 1}
-OPENED = re.compile(r"WARNING config\.cache cache unavailable \((\w+): .*process (\d+) stops")
-CLOSED = re.compile(r"WARNING config\.cache cache available again .*process (\d+) uses")
+OPENED = re.compile(r"WARNING core\.cache cache unavailable \((\w+): .*process (\d+) stops")
+CLOSED = re.compile(r"WARNING core\.cache cache available again .*process (\d+) uses")
 
 
 def _timed(portal: Portal, path: str, cookie: str) -> tuple[int, float, str]:

@@ -16,8 +16,7 @@ import psycopg2
 import pytest
 
 from bench.processes import Worker
-from communes.models import PendingRollup
-from dashboard.models import CommuneDay
+from dashboard.models import CommuneDay, PendingRollup
 from outreach.models import Household, Visit
 
 from .faults import (

@@ -23,9 +23,8 @@ import psycopg2
 import pytest
 
 from bench.processes import Worker, children
-from communes.models import PendingRollup
 from dashboard import rollup
-from dashboard.models import CommuneDay
+from dashboard.models import CommuneDay, PendingRollup
 from dashboard.tests.exact import assert_figures_exact
 
 from .faults import (

@@ -39,27 +39,25 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from accounts.forms import LoginForm
 from accounts.models import User
 from accounts.tests.factories import UserFactory, commune_official, province_staff
-from communes.models import Commune, District, Hamlet, PendingRollup, Province
+from communes.models import Commune, District, Hamlet, Province
 from core.fields import WholeNumberField
 from core.models import FileImport
 from dashboard import rollup
 from dashboard import services as dashboard_services
 from dashboard.forms import DashboardFilterForm
-from dashboard.models import Figure, ProvincialIndicator, Target
+from dashboard.models import Figure, PendingRollup, ProvincialIndicator, Target
 from dashboard.records_forms import IndicatorForm, SplitForm, TargetForm
+from outreach.filters import HamletFilter, MemberFilter, TeamFilter, VisitFilter
 from outreach.forms.households import HouseholdMergeForm, HouseholdSearchForm
 from outreach.forms.imports import MemberImportForm
 from outreach.forms.teams import (
-    HamletFilterForm,
     HamletForm,
     MemberDeactivateForm,
-    MemberFilterForm,
     MemberForm,
     TeamDissolveForm,
-    TeamFilterForm,
     TeamForm,
 )
-from outreach.forms.visits import EditVisitForm, NewVisitForm, VisitFilterForm
+from outreach.forms.visits import EditVisitForm, NewVisitForm
 from outreach.models import Household, Member, MemberImport, Team, Visit
 from outreach.services import member_login_create, visit_record
 from outreach.services.visits import VisitData
@@ -72,8 +70,9 @@ from outreach.tests.factories import (
 )
 from outreach.tests.test_imports import HEADER as MEMBER_HEADER
 from outreach.tests.test_imports import _row as member_row
+from trainings.filters import CourseFilter, SessionFilter
 from trainings.forms.courses import CourseImportForm
-from trainings.forms.sessions import AttendanceForm, HeadcountForm, SessionFilterForm, SessionForm
+from trainings.forms.sessions import AttendanceForm, HeadcountForm, SessionForm
 from trainings.models import (
     Attendance,
     Audience,
@@ -307,8 +306,12 @@ def posts(form_class, hints=None, **form_kwargs) -> st.SearchStrategy[dict]:
 
 
 def queries(form_class, *, ids: st.SearchStrategy[str]) -> st.SearchStrategy[dict]:
-    """Hostile query strings for a list page's filter bar, with ids that exist among them."""
-    names = sorted([*form_class.base_fields, "page"])
+    """Hostile query strings for a list page's filter bar, with ids that exist among them.
+
+    `form_class` is the bar's form, or its FilterSet (whose filters name the fields).
+    """
+    fields = getattr(form_class, "base_filters", None) or form_class.base_fields
+    names = sorted([*fields, "page"])
     text = st.one_of(HOSTILE_TEXT, ids)
     return st.dictionaries(
         st.sampled_from(names), st.one_of(text, st.lists(text, min_size=1, max_size=3))
@@ -982,15 +985,16 @@ def test_the_indicator_forms(provincial):
 
 
 FILTER_BARS = {
-    "outreach:team_list": TeamFilterForm,
-    "outreach:member_list": MemberFilterForm,
-    "outreach:hamlet_list": HamletFilterForm,
-    "outreach:visit_list": VisitFilterForm,
+    "outreach:team_list": TeamFilter,
+    "outreach:member_list": MemberFilter,
+    "outreach:hamlet_list": HamletFilter,
+    "outreach:visit_list": VisitFilter,
     # The list's filters, applied to the file it downloads.
-    "outreach:visit_export": VisitFilterForm,
+    "outreach:visit_export": VisitFilter,
     "outreach:household_list": HouseholdSearchForm,
     "outreach:household_search": HouseholdSearchForm,
-    "trainings:session_list": SessionFilterForm,
+    "trainings:session_list": SessionFilter,
+    "trainings:course_list": CourseFilter,
     "dashboard:overview": DashboardFilterForm,
 }
 

@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from communes.models import Commune, PendingRollup, RollupSource
-from dashboard.models import RollupState, ServiceHeartbeat
+from communes.models import Commune
+from core.marks import ChangeSource
+from dashboard.models import PendingRollup, RollupState, ServiceHeartbeat
 
 URL = "/healthz/figures"
 # With a broker, the check looks for a worker. It never talks to Redis itself: any URL.
@@ -157,5 +158,5 @@ def test_it_is_answered_over_plain_http_behind_the_https_redirect(client, settin
 @pytest.mark.django_db
 def test_it_names_no_place_and_no_person(client, divisions):
     mark(waited=dt.timedelta(hours=1))
-    assert RollupSource.OUTREACH not in client.get(URL).content.decode()
+    assert ChangeSource.OUTREACH not in client.get(URL).content.decode()
     assert "14269" not in client.get(URL).content.decode()

@@ -12,10 +12,10 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts.tests.factories import UserFactory
-from communes.models import Commune, PendingRollup
+from communes.models import Commune
 from config import metrics
 from core.models import FileImport
-from dashboard.models import RollupState
+from dashboard.models import PendingRollup, RollupState
 from dashboard.rollup import rollup_full
 from outreach.models import MemberImport, Visit
 from outreach.services import visit_record

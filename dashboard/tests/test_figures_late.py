@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import province_staff
-from communes.models import Commune, PendingRollup, Province, RollupSource
-from dashboard.models import RollupState
+from communes.models import Commune, Province
+from core.marks import ChangeSource
+from dashboard.models import PendingRollup, RollupState
 from dashboard.rollup import STATE_CACHE_KEY
 
 WARNING = '<p class="figures-as-of late" role="status">'
@@ -32,7 +33,7 @@ def mark(*, waited: dt.timedelta) -> dt.datetime:
     row = PendingRollup.objects.create(
         commune=Commune.objects.get(code=14269),
         day=timezone.localdate(),
-        source=RollupSource.OUTREACH,
+        source=ChangeSource.OUTREACH,
     )
     marked_at = timezone.now() - waited
     PendingRollup.objects.filter(pk=row.pk).update(marked_at=marked_at)

@@ -14,17 +14,19 @@ from django.core.management import call_command
 from django.db import transaction
 
 from accounts.models import User
-from communes.models import Commune, PendingRollup, RollupSource
-from communes.services import ROLLUP_TASK
+from communes.models import Commune
+from core.marks import ChangeSource
 from dashboard import rollup
 from dashboard.models import (
     CommuneDay,
+    PendingRollup,
     RollupState,
     TeamDay,
     TeamTotal,
     TrainingDay,
     TrainingYear,
 )
+from dashboard.queue import ROLLUP_TASK
 from outreach.imports import (
     member_import_apply,
     member_import_apply_request,
@@ -471,7 +473,7 @@ def test_the_marks_of_one_bucket_beyond_a_batch_are_recomputed_once(divisions, m
         campaign.visit_new()
     rollup.rollup_pending()
     visit = Visit.objects.select_related("team").first()
-    bucket = {"commune_id": visit.team.commune_id, "source": RollupSource.OUTREACH}
+    bucket = {"commune_id": visit.team.commune_id, "source": ChangeSource.OUTREACH}
     PendingRollup.objects.bulk_create(
         [PendingRollup(day=visit.visited_on, **bucket) for _ in range(25)]
     )

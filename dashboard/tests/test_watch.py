@@ -19,10 +19,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
-from communes.models import Commune, PendingRollup, RollupSource
+from communes.models import Commune
 from config import celery_app
+from core.marks import ChangeSource
 from dashboard import rollup, worker
-from dashboard.models import RollupState, ServiceHeartbeat
+from dashboard.models import PendingRollup, RollupState, ServiceHeartbeat
 from dashboard.tasks import beat_heartbeat
 
 HAI_DONG = 14269
@@ -33,7 +34,7 @@ def mark(*, waited: dt.timedelta = dt.timedelta(0)) -> PendingRollup:
     row = PendingRollup.objects.create(
         commune=Commune.objects.get(code=HAI_DONG),
         day=timezone.localdate(),
-        source=RollupSource.OUTREACH,
+        source=ChangeSource.OUTREACH,
     )
     PendingRollup.objects.filter(pk=row.pk).update(marked_at=timezone.now() - waited)
     return row

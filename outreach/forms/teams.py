@@ -11,9 +11,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from communes.models import Commune, Hamlet
+from communes.models import Hamlet
 from core.fields import WholeNumberField
-from core.forms import FilterForm
 from core.phone import clean_phone as cleaned_phone
 
 from ..models import Member, Team
@@ -27,122 +26,6 @@ def _not_in_future(day, message):
     if day and day > timezone.localdate():
         raise ValidationError(message)
     return day
-
-
-def _raw_id(data, name: str) -> int | None:
-    """An id the filter bar sent, before validation (to narrow another filter's choices)."""
-    try:
-        return int(data.get(name) or "")
-    except (TypeError, ValueError):
-        return None
-
-
-# --- Filter bars ---------------------------------------------------------------------
-
-
-class TeamFilterForm(FilterForm):
-    STATUS_CHOICES = [
-        ("active", _("Active teams")),
-        ("dissolved", _("Dissolved teams")),
-        ("all", _("All teams")),
-    ]
-
-    commune = forms.ModelChoiceField(
-        label=_("Commune"),
-        queryset=Commune.objects.none(),
-        required=False,
-        empty_label=_("Any commune"),
-    )
-    hamlet = forms.ModelChoiceField(
-        label=_("Hamlet"),
-        queryset=Hamlet.objects.none(),
-        required=False,
-        empty_label=_("Any hamlet"),
-    )
-    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False)
-
-    def __init__(
-        self, data, *, communes: QuerySet[Commune] | None, hamlets: QuerySet[Hamlet], **kwargs
-    ):
-        """`communes` is None for a user who works in a single commune: no commune filter.
-
-        Hamlets are offered once the commune is known, so a province never lists
-        thousands of them.
-        """
-        super().__init__(data, **kwargs)
-        self.fields["q"].widget.attrs["placeholder"] = _("Team name")
-        if communes is None:
-            del self.fields["commune"]
-            self.fields["hamlet"].queryset = hamlets
-        else:
-            self.fields["commune"].queryset = communes
-            commune_id = _raw_id(data, "commune")
-            if commune_id is None:
-                del self.fields["hamlet"]
-            else:
-                self.fields["hamlet"].queryset = hamlets.filter(commune_id=commune_id)
-
-
-class MemberFilterForm(FilterForm):
-    ROLE_CHOICES = [("", _("Any role")), *Member.Role.choices]
-    STATUS_CHOICES = [
-        ("active", _("Active members")),
-        ("former", _("Former members")),
-        ("all", _("All members")),
-    ]
-    ZALO_CHOICES = [("", _("Either")), ("yes", _("Joined")), ("no", _("Not joined"))]
-
-    commune = forms.ModelChoiceField(
-        label=_("Commune"),
-        queryset=Commune.objects.none(),
-        required=False,
-        empty_label=_("Any commune"),
-    )
-    team = forms.ModelChoiceField(
-        label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("Any team")
-    )
-    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, required=False)
-    status = forms.ChoiceField(label=_("Status"), choices=STATUS_CHOICES, required=False)
-    zalo = forms.ChoiceField(label=_("National DX Zalo OA"), choices=ZALO_CHOICES, required=False)
-
-    def __init__(
-        self, data, *, communes: QuerySet[Commune] | None, teams: QuerySet[Team], **kwargs
-    ):
-        """`communes` is None for a user who works in a single commune.
-
-        The team list is offered once the commune is known; before that a team can
-        still be chosen by link (from a team's page) through a hidden field.
-        """
-        super().__init__(data, **kwargs)
-        self.fields["q"].widget.attrs["placeholder"] = _("Name or phone number")
-        if communes is None:
-            del self.fields["commune"]
-            self.fields["team"].queryset = teams
-            return
-        self.fields["commune"].queryset = communes
-        commune_id = _raw_id(data, "commune")
-        if commune_id is None:
-            self.fields["team"].queryset = teams
-            self.fields["team"].widget = forms.HiddenInput()
-        else:
-            self.fields["team"].queryset = teams.filter(commune_id=commune_id)
-
-
-class HamletFilterForm(FilterForm):
-    commune = forms.ModelChoiceField(
-        label=_("Commune"),
-        queryset=Commune.objects.none(),
-        required=False,
-        empty_label=_("Any commune"),
-    )
-
-    def __init__(self, data, *, communes: QuerySet[Commune] | None, **kwargs):
-        super().__init__(data, **kwargs)
-        self.fields["q"].widget.attrs["placeholder"] = _("Hamlet name")
-        if communes is None:
-            del self.fields["commune"]
-        else:
-            self.fields["commune"].queryset = communes
 
 
 # --- Teams ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The team leader's visit form and the visit list's filters."""
+"""The team leader's visit form (the visit list's filters are outreach.filters.VisitFilter)."""
 
 import uuid
 
@@ -9,8 +9,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import ScopeLevel, User
-from accounts.scopes import scope_for
+from accounts.models import User
 from communes.models import Hamlet
 from core.fields import WholeNumberField
 from core.forms import errors_to_form
@@ -246,85 +245,3 @@ class EditVisitForm(VisitForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         del self.fields["head_name"]
-
-
-class VisitFilterForm(forms.Form):
-    """The visit list's filters; every choice list stays inside the user's scope."""
-
-    start = forms.DateField(label=_("From"), required=False, widget=DATE_WIDGET)
-    end = forms.DateField(label=_("To"), required=False, widget=DATE_WIDGET)
-    hamlet = HamletChoiceField(
-        label=_("Hamlet"),
-        queryset=Hamlet.objects.none(),
-        required=False,
-        empty_label=_("All hamlets"),
-    )
-    service = forms.ModelChoiceField(
-        label=_("Service"),
-        queryset=Service.objects.none(),
-        required=False,
-        empty_label=_("All services"),
-    )
-    member = MemberChoiceField(
-        label=_("Member"),
-        queryset=Member.objects.none(),
-        required=False,
-        empty_label=_("All members"),
-    )
-
-    def __init__(self, *args, user: User, **kwargs):
-        super().__init__(*args, **kwargs)
-        scope = scope_for(user)
-        # A team or a commune names a few hundred members at most; a district or the
-        # province names thousands, too many for one list, so there a hamlet is chosen
-        # first and the members of its commune are offered.
-        self.narrow = scope.level not in (ScopeLevel.TEAM, ScopeLevel.COMMUNE)
-        self.fields["hamlet"].with_commune = self.narrow
-        self.fields["hamlet"].queryset = hamlets_visible(user)
-        # Visits keep services the catalogue has since retired, so all stay filterable.
-        self.fields["service"].queryset = Service.objects.all()
-        # Two teams may each have a Nguyễn Văn An: beyond one team, names carry the team.
-        self.fields["member"].with_team = scope.level != ScopeLevel.TEAM
-        members = (
-            members_visible(user)
-            .select_related(None)
-            .select_related("team")
-            .only("id", "full_name", "team__name")
-        )
-        hamlet_id = self._raw_int("hamlet")
-        # Whether the member list waits for a hamlet (the template says so instead).
-        self.members_wait_for_hamlet = self.narrow and not hamlet_id
-        if self.narrow:
-            members = (
-                members.filter(team__commune__hamlets__pk=hamlet_id)
-                if hamlet_id
-                else members.none()
-            )
-        self.fields["member"].queryset = members
-
-    def _raw_int(self, name: str) -> int | None:
-        value = self.data.get(self.add_prefix(name)) if self.is_bound else None
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            return None
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and end < start:
-            self.add_error("end", _("The end of the period is before its start."))
-        return cleaned
-
-    def filters(self) -> dict:
-        """The valid filters as visits_filtered takes them; invalid ones are left out."""
-        self.is_valid()
-        data = self.cleaned_data
-        hamlet, service, member = data.get("hamlet"), data.get("service"), data.get("member")
-        return {
-            "start": data.get("start"),
-            "end": data.get("end"),
-            "hamlet_id": hamlet.pk if hamlet else None,
-            "service_id": service.pk if service else None,
-            "member_id": member.pk if member else None,
-        }

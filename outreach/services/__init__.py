@@ -5,7 +5,6 @@ validates with full_clean(), checks the acting user's permission and scope, and 
 the (commune, day) buckets its change touched for the dashboard's roll-up.
 """
 
-from .access import OutsideScope
 from .households import household_get_or_create, households_merge
 from .privacy import household_erase, households_retention, member_erase
 from .teams import (
@@ -24,7 +23,6 @@ from .visits import VisitConflict, visit_delete, visit_record, visit_update
 
 __all__ = [
     "EntryInvalid",
-    "OutsideScope",
     "VisitConflict",
     "household_erase",
     "household_get_or_create",

@@ -1,32 +1,40 @@
-from django.core.exceptions import PermissionDenied
+"""Where outreach's rows lie, for the one access check (accounts.access.ensure_can).
+
+A team's rows (the team, its members, its visits) lie in the team and its commune:
+team leaders change only their own team's, everyone else within the communes they see.
+A household lies in its commune. Registered when the app starts (OutreachConfig.ready).
+"""
+
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ScopeLevel, User
-from accounts.scopes import scope_for
-from communes.models import Commune
+from accounts.access import Place, register_rule
+from accounts.models import ScopeLevel
+from accounts.scopes import Scope
+
+from ..models import Household, Member, Team, Visit
+from .visits import EDIT_WINDOW
 
 
-class OutsideScope(PermissionDenied):
-    """The user may not write this object: outside their scope or their role's rights."""
+def _visit_edit_window(scope: Scope, action: str, visit: Visit) -> str | None:
+    """Leaders change or delete their team's visits for 7 days after entering them."""
+    if (
+        action in ("outreach.change_visit", "outreach.delete_visit")
+        and scope.level == ScopeLevel.TEAM
+        and timezone.now() - visit.created_at > EDIT_WINDOW
+    ):
+        return _("Visits can be changed for 7 days after they were entered.")
+    return None
 
 
-def ensure_can(user: User, permission: str, *, commune_id: int, team_id: int | None = None):
-    """Refuse a write that the user's role or scope does not allow.
-
-    Team leaders write only for their own team (or, for rows of no team such as a new
-    household, in their team's commune); everyone else within the communes they see.
-    """
-    if not user.has_perm(permission):
-        raise OutsideScope(_("Your role does not allow this change."))
-    scope = scope_for(user)
-    if scope.level == ScopeLevel.TEAM and team_id is not None:
-        allowed = team_id in scope.team_ids
-    elif scope.level in (ScopeLevel.COMMUNE, ScopeLevel.TEAM):
-        # The scope names its communes: no query on the form's hot path.
-        allowed = commune_id in scope.commune_ids
-    elif scope.sees_everything:
-        allowed = True
-    else:
-        allowed = scope.filter(Commune.objects.filter(pk=commune_id), commune="pk").exists()
-    if not allowed:
-        raise OutsideScope(_("This is outside the area you work in."))
+def access_rules_register() -> None:
+    register_rule(Team, lambda team: Place(commune_id=team.commune_id, team_id=team.pk))
+    register_rule(
+        Member, lambda member: Place(commune_id=member.team.commune_id, team_id=member.team_id)
+    )
+    register_rule(Household, lambda household: Place(commune_id=household.commune_id))
+    register_rule(
+        Visit,
+        lambda visit: Place(commune_id=visit.team.commune_id, team_id=visit.team_id),
+        also=_visit_edit_window,
+    )

@@ -4,11 +4,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from accounts.access import ensure_can
 from accounts.models import User
 from communes.models import Commune, Hamlet
 from core.names import name_taken
-
-from .access import ensure_can
 
 
 def _validate_hamlet(hamlet: Hamlet) -> None:
@@ -42,7 +41,7 @@ def _save(hamlet: Hamlet, **kwargs) -> None:
 @transaction.atomic
 def hamlet_create(*, by: User, commune: Commune, name: str) -> Hamlet:
     """Add a hamlet to a commune; its name is unique in the commune, whatever its case."""
-    ensure_can(by, "communes.add_hamlet", commune_id=commune.pk)
+    ensure_can(by, "communes.add_hamlet", commune)
     hamlet = Hamlet(commune=commune, name=name)
     _validate_hamlet(hamlet)
     _save(hamlet)
@@ -56,7 +55,7 @@ def hamlet_update(*, by: User, hamlet: Hamlet, name: str, is_active: bool) -> Ha
     Teams and households of a deactivated hamlet keep it: their history stays as it was.
     """
     hamlet = Hamlet.objects.select_for_update().get(pk=hamlet.pk)
-    ensure_can(by, "communes.change_hamlet", commune_id=hamlet.commune_id)
+    ensure_can(by, "communes.change_hamlet", hamlet)
     hamlet.name = name
     hamlet.is_active = is_active
     _validate_hamlet(hamlet)

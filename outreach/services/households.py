@@ -8,16 +8,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.access import ensure_can
 from accounts.models import AuditEntry, User
 from accounts.services import audit_entries_many, audit_entry, audit_snapshot
-from communes.models import Hamlet, RollupSource
-from communes.services import rollup_buckets_mark
+from communes.models import Hamlet
+from core.marks import ChangeSource, mark_changed
 from core.names import either
 from core.phone import clean_phone
 from core.text import has_marks
 
 from ..models import Household, address_as_written, normalize_address
-from .access import ensure_can
 from .readiness import household_readiness_refresh, household_visit_days
 
 # The fields the audit trail records of a household.
@@ -68,7 +68,7 @@ def household_get_or_create(
     visit form; empty where nobody asked, as for imports and demo data). A household
     that declines is never looked up or stored by its address: see household_declined.
     """
-    ensure_can(by, "outreach.view_household", commune_id=hamlet.commune_id)
+    ensure_can(by, "outreach.view_household", hamlet)
     address_label = " ".join(address_label.split())
     if not normalize_address(address_label):
         raise ValidationError({"address_label": _("Enter the house number and alley.")})
@@ -78,7 +78,7 @@ def household_get_or_create(
             _consent_record(existing, consent, by)
             existing.save(update_fields=CONSENT_FIELDS)
         return existing, False
-    ensure_can(by, "outreach.add_household", commune_id=hamlet.commune_id)
+    ensure_can(by, "outreach.add_household", hamlet)
     phone = clean_phone(phone)
     household = Household(
         commune_id=hamlet.commune_id,
@@ -133,7 +133,7 @@ def household_declined(*, by: User, hamlet: Hamlet, is_demo: bool = False) -> Ho
     Its visit still counts (a visit, a household reached in the hamlet). Without an
     address it cannot be found again, so each such visit is a household of its own.
     """
-    ensure_can(by, "outreach.add_household", commune_id=hamlet.commune_id)
+    ensure_can(by, "outreach.add_household", hamlet)
     household = Household(
         commune_id=hamlet.commune_id,
         hamlet=hamlet,
@@ -170,7 +170,7 @@ def households_merge(*, by: User, keep: Household, remove: Household) -> Househo
         Household.objects.select_for_update().get(pk=remove.pk),
     )
     for household in (keep, remove):
-        ensure_can(by, "outreach.change_household", commune_id=household.commune_id)
+        ensure_can(by, "outreach.change_household", household)
     if keep.commune_id != remove.commune_id:
         raise ValidationError(_("Only households of the same commune can be merged."))
     days = household_visit_days([keep.pk, remove.pk])
@@ -208,5 +208,5 @@ def households_merge(*, by: User, keep: Household, remove: Household) -> Househo
     )
     remove.delete()
     household_readiness_refresh(keep)
-    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=days)
+    mark_changed(source=ChangeSource.OUTREACH, commune_days=days)
     return keep

@@ -9,32 +9,30 @@ the login. The record is then labelled by its number ("#1234"), which identifies
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from accounts.access import ensure_can
 from accounts.models import AuditEntry, User
 from accounts.services import audit_entry, audit_scrub, audit_scrub_many
+from core.signals import personal_data_erased
 
 from ..models import Household, Member, Visit
-from ..signals import member_personal_data_erased
 
+# Only a data officer (or an admin) erases; the retention job acts as the portal (None).
 ERASE_PERMISSION = "accounts.erase_personal_data"
+ERASE_REFUSAL = gettext_lazy("Only a personal data officer can erase personal data.")
 HOUSEHOLD_PERSONAL = ("address_label", "head_name", "phone")
 MEMBER_PERSONAL = ("full_name", "phone", "birth_year", "gender", "user")
 
 
 def erased_label(pk: int) -> str:
     return f"#{pk}"
-
-
-def ensure_can_erase(by: User | None) -> None:
-    """Only a data officer (or an admin); the retention job acts as nobody."""
-    if by is not None and not by.has_perm(ERASE_PERMISSION):
-        raise PermissionDenied(_("Only a personal data officer can erase personal data."))
 
 
 def _scrub_visit_notes_and_trail(household: Household, label: str) -> None:
@@ -54,7 +52,7 @@ def _scrub_visit_notes_and_trail(household: Household, label: str) -> None:
 @transaction.atomic
 def household_erase(*, by: User | None, household: Household) -> Household:
     """Remove a household's personal data; its visits and the figures stay."""
-    ensure_can_erase(by)
+    ensure_can(by, ERASE_PERMISSION, household, refusal=ERASE_REFUSAL)
     household = Household.objects.select_for_update().get(pk=household.pk)
     if household.personal_data_erased_at:
         return household
@@ -75,7 +73,7 @@ def household_erase(*, by: User | None, household: Household) -> Household:
 @transaction.atomic
 def member_erase(*, by: User | None, member: Member) -> Member:
     """Remove a former member's personal data; their team, dates and visits stay."""
-    ensure_can_erase(by)
+    ensure_can(by, ERASE_PERMISSION, member, refusal=ERASE_REFUSAL)
     member = Member.objects.select_for_update().select_related("team").get(pk=member.pk)
     if member.personal_data_erased_at:
         return member
@@ -108,7 +106,7 @@ def member_erase(*, by: User | None, member: Member) -> Member:
         ]
     )
     audit_scrub(obj=member, fields=MEMBER_PERSONAL, label=label)
-    member_personal_data_erased.send(sender=Member, member=member, by=by)
+    personal_data_erased.send(sender=Member, instance=member, by=by)
     audit_entry(
         by=by, action=AuditEntry.Action.ERASED, obj=member, commune_id=member.team.commune_id
     )

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from accounts.access import ensure_can
 from accounts.models import AuditEntry, ScopeLevel, User
 from accounts.services import (
     audit_entries_created,
@@ -15,13 +16,12 @@ from accounts.services import (
     user_create,
     user_role_sync,
 )
-from communes.models import Commune, Hamlet, RollupSource
-from communes.services import rollup_buckets_mark
+from communes.models import Commune, Hamlet
+from core.marks import ChangeSource, mark_changed
 from core.names import name_taken
 from core.phone import clean_phone
 
 from ..models import Member, Team
-from .access import ensure_can
 
 TEAM_FIELDS = ("name", "hamlet", "formed_on", "dissolved_on")
 MEMBER_FIELDS = (
@@ -75,7 +75,7 @@ def team_create(
     hamlet: Hamlet | None = None,
     is_demo: bool = False,
 ) -> Team:
-    ensure_can(by, "outreach.add_team", commune_id=commune.pk)
+    ensure_can(by, "outreach.add_team", commune)
     _check_hamlet(hamlet, commune.pk)
     team = Team(commune=commune, hamlet=hamlet, name=name.strip(), formed_on=formed_on)
     team.is_demo = is_demo
@@ -89,7 +89,7 @@ def team_create(
         commune_id=team.commune_id,
         after=audit_snapshot(team, TEAM_AUDITED),
     )
-    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=_team_days(team))
+    mark_changed(source=ChangeSource.OUTREACH, commune_days=_team_days(team))
     return team
 
 
@@ -97,7 +97,7 @@ def team_create(
 def team_update(*, by: User, team: Team, **changes) -> Team:
     """Change a team's name, hamlet or dates; only the given fields are written."""
     team = Team.objects.select_for_update().get(pk=team.pk)
-    ensure_can(by, "outreach.change_team", commune_id=team.commune_id, team_id=team.pk)
+    ensure_can(by, "outreach.change_team", team)
     unknown = set(changes) - set(TEAM_FIELDS)
     if unknown:
         raise TypeError(f"team_update does not change {sorted(unknown)}")
@@ -118,7 +118,7 @@ def team_update(*, by: User, team: Team, **changes) -> Team:
         before=audited,
         after=audit_snapshot(team, TEAM_AUDITED),
     )
-    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=before | _team_days(team))
+    mark_changed(source=ChangeSource.OUTREACH, commune_days=before | _team_days(team))
     return team
 
 
@@ -138,7 +138,7 @@ def team_dissolve(
     ids = [team.pk] if members_to is None else [team.pk, members_to.pk]
     locked = {t.pk: t for t in Team.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
     team = locked[team.pk]
-    ensure_can(by, "outreach.change_member", commune_id=team.commune_id, team_id=team.pk)
+    ensure_can(by, "outreach.change_member", team)
     if not team.is_active:
         raise ValidationError({"dissolved_on": _("This team is already dissolved.")})
     if members_to is not None:
@@ -151,9 +151,7 @@ def team_dissolve(
             raise ValidationError(
                 {"members_to": _("Choose another active team of the same commune.")}
             )
-        ensure_can(
-            by, "outreach.change_member", commune_id=members_to.commune_id, team_id=members_to.pk
-        )
+        ensure_can(by, "outreach.change_member", members_to)
     members = list(
         Member.objects.select_for_update().filter(team=team, is_active=True).order_by("pk")
     )
@@ -193,8 +191,8 @@ def _members_leave(by: User, members: list[Member], left_on: date) -> None:
     for member in members:
         _member_leaves(by, member, left_on)
     User.objects.filter(pk__in=[m.user_id for m in members if m.user_id]).update(is_active=False)
-    rollup_buckets_mark(
-        source=RollupSource.OUTREACH, commune_days={(m.team.commune_id, left_on) for m in members}
+    mark_changed(
+        source=ChangeSource.OUTREACH, commune_days={(m.team.commune_id, left_on) for m in members}
     )
 
 
@@ -260,7 +258,7 @@ def _member_changed(by: User, member: Member, before: dict) -> None:
 @transaction.atomic
 def member_create(*, by: User, team: Team, is_demo: bool = False, **fields) -> Member:
     """Add a member to a team. `fields` are those of MEMBER_FIELDS."""
-    ensure_can(by, "outreach.add_member", commune_id=team.commune_id, team_id=team.pk)
+    ensure_can(by, "outreach.add_member", team)
     unknown = set(fields) - set(MEMBER_FIELDS)
     if unknown:
         raise TypeError(f"member_create does not take {sorted(unknown)}")
@@ -276,9 +274,7 @@ def member_create(*, by: User, team: Team, is_demo: bool = False, **fields) -> M
         commune_id=team.commune_id,
         after=audit_snapshot(member, MEMBER_AUDITED),
     )
-    rollup_buckets_mark(
-        source=RollupSource.OUTREACH, commune_days=_member_days(member, team.commune_id)
-    )
+    mark_changed(source=ChangeSource.OUTREACH, commune_days=_member_days(member, team.commune_id))
     return member
 
 
@@ -309,7 +305,7 @@ def member_create_many(*, by: User, entries: list[tuple[Team, dict]]) -> list[Me
     members = []
     for index, (team, fields) in enumerate(entries):
         if team.pk not in checked:
-            ensure_can(by, "outreach.add_member", commune_id=team.commune_id, team_id=team.pk)
+            ensure_can(by, "outreach.add_member", team)
             checked.add(team.pk)
         unknown = set(fields) - set(MEMBER_FIELDS)
         if unknown:
@@ -345,7 +341,7 @@ def member_create_many(*, by: User, entries: list[tuple[Team, dict]]) -> list[Me
     days = set()
     for member in created:
         days |= _member_days(member, member.team.commune_id)
-    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=days)
+    mark_changed(source=ChangeSource.OUTREACH, commune_days=days)
     return created
 
 
@@ -386,9 +382,7 @@ def _check_batch_rules(members: list[Member]) -> None:
 def member_update(*, by: User, member: Member, team: Team | None = None, **changes) -> Member:
     """Change a member's details, or move them to another team of the user's scope."""
     member = Member.objects.select_for_update().select_related("team").get(pk=member.pk)
-    ensure_can(
-        by, "outreach.change_member", commune_id=member.team.commune_id, team_id=member.team_id
-    )
+    ensure_can(by, "outreach.change_member", member)
     unknown = set(changes) - set(MEMBER_FIELDS)
     if unknown:
         raise TypeError(f"member_update does not change {sorted(unknown)}")
@@ -404,7 +398,7 @@ def member_update(*, by: User, member: Member, team: Team | None = None, **chang
         setattr(member, field, value)
     update_fields = list(changes)
     if team is not None and team.pk != member.team_id:
-        ensure_can(by, "outreach.change_member", commune_id=team.commune_id, team_id=team.pk)
+        ensure_can(by, "outreach.change_member", team)
         member.team = team
         update_fields.append("team")
     if "zalo_joined_on" in changes:
@@ -413,7 +407,7 @@ def member_update(*, by: User, member: Member, team: Team | None = None, **chang
     member.save(update_fields=update_fields)
     _member_changed(by, member, audited)
     after = _member_days(member, member.team.commune_id)
-    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=before | after)
+    mark_changed(source=ChangeSource.OUTREACH, commune_days=before | after)
     if member.user_id and "role" in changes:
         _login_follow_role(member)
     return member
@@ -423,9 +417,7 @@ def member_update(*, by: User, member: Member, team: Team | None = None, **chang
 def member_deactivate(*, by: User, member: Member, left_on: date) -> Member:
     """A member leaves the team: kept for the history, no longer counted or able to log in."""
     member = Member.objects.select_for_update().select_related("team").get(pk=member.pk)
-    ensure_can(
-        by, "outreach.change_member", commune_id=member.team.commune_id, team_id=member.team_id
-    )
+    ensure_can(by, "outreach.change_member", member)
     if not member.is_active:
         return member
     if member.user_id == by.pk:
@@ -433,8 +425,8 @@ def member_deactivate(*, by: User, member: Member, left_on: date) -> Member:
     _member_leaves(by, member, left_on)
     if member.user_id:
         User.objects.filter(pk=member.user_id).update(is_active=False)
-    rollup_buckets_mark(
-        source=RollupSource.OUTREACH, commune_days=_member_days(member, member.team.commune_id)
+    mark_changed(
+        source=ChangeSource.OUTREACH, commune_days=_member_days(member, member.team.commune_id)
     )
     return member
 
@@ -452,7 +444,7 @@ def member_login_create(*, by: User, member: Member) -> tuple[User, str]:
     Only commune officials (and admins) create logins. The password is shown once.
     """
     member = Member.objects.select_for_update().select_related("team").get(pk=member.pk)
-    ensure_can(by, "outreach.change_team", commune_id=member.team.commune_id)
+    ensure_can(by, "outreach.change_team", member.team)
     if member.role != Member.Role.LEADER or not member.is_active:
         raise ValidationError(_("Only an active team leader gets a login."))
     if not member.phone:
@@ -481,7 +473,7 @@ def member_login_create(*, by: User, member: Member) -> tuple[User, str]:
 def member_login_password_reset(*, by: User, member: Member) -> str:
     """A new password for a leader's login, to be handed over in person."""
     member = Member.objects.select_related("team", "user").get(pk=member.pk)
-    ensure_can(by, "outreach.change_team", commune_id=member.team.commune_id)
+    ensure_can(by, "outreach.change_team", member.team)
     if member.user is None:
         raise ValidationError(_("This member has no login."))
     password = _new_password()

@@ -12,17 +12,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import AuditEntry, ScopeLevel, User
-from accounts.scopes import scope_for
+from accounts.access import ensure_can
+from accounts.models import AuditEntry, User
 from accounts.services import audit_entry
-from communes.models import Hamlet, RollupSource
-from communes.services import rollup_buckets_mark
+from communes.models import Hamlet
+from core.marks import ChangeSource, mark_changed
 
 from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit
-from .access import OutsideScope, ensure_can
 from .households import household_declined, household_get_or_create
 from .readiness import household_readiness_refresh, household_visit_days
 
+# How long a leader may change or delete a visit they entered (the visit rule in .access).
 EDIT_WINDOW = timedelta(days=7)
 
 
@@ -146,15 +146,15 @@ def _mark_new(visit: Visit) -> None:
     it keep their figures. Usually that is today alone, however long the household's
     history: the roll-up's work stays the same as the table grows."""
     later = Visit.objects.filter(household_id=visit.household_id, visited_on__gte=visit.visited_on)
-    rollup_buckets_mark(
-        source=RollupSource.OUTREACH,
+    mark_changed(
+        source=ChangeSource.OUTREACH,
         commune_days=set(later.values_list("household__commune_id", "visited_on").distinct()),
     )
 
 
 def _mark(household_ids: Iterable[int], before: set) -> None:
-    rollup_buckets_mark(
-        source=RollupSource.OUTREACH, commune_days=before | household_visit_days(household_ids)
+    mark_changed(
+        source=ChangeSource.OUTREACH, commune_days=before | household_visit_days(household_ids)
     )
 
 
@@ -178,7 +178,7 @@ def visit_record(
     same submission returns the visit stored the first time. The same id with different
     content, or from another team, is a VisitConflict and changes nothing.
     """
-    ensure_can(by, "outreach.add_visit", commune_id=team.commune_id, team_id=team.pk)
+    ensure_can(by, "outreach.add_visit", team)
     declined = consent == Household.Consent.DECLINED
     if declined:
         address_label = head_name = household_phone = ""
@@ -239,20 +239,13 @@ def _existing(submission_id: uuid.UUID, team: Team, digest: str) -> Visit | None
     return visit
 
 
-def ensure_can_edit(by: User, visit: Visit, permission: str) -> None:
-    """Leaders edit or delete their team's visits for 7 days after entering them."""
-    ensure_can(by, permission, commune_id=visit.team.commune_id, team_id=visit.team_id)
-    if scope_for(by).level == ScopeLevel.TEAM and timezone.now() - visit.created_at > EDIT_WINDOW:
-        raise OutsideScope(_("Visits can be changed for 7 days after they were entered."))
-
-
 @transaction.atomic
 def visit_update(
     *, by: User, visit: Visit, hamlet: Hamlet, address_label: str, data: VisitData
 ) -> Visit:
     """Change a visit, possibly to another day or household; the change is recorded."""
     visit = Visit.objects.select_for_update().select_related("team", "household").get(pk=visit.pk)
-    ensure_can_edit(by, visit, "outreach.change_visit")
+    ensure_can(by, "outreach.change_visit", visit)
     before_snapshot = _snapshot(visit)
     old_household = visit.household
     household, _created = household_get_or_create(by=by, hamlet=hamlet, address_label=address_label)
@@ -276,7 +269,7 @@ def visit_update(
 @transaction.atomic
 def visit_delete(*, by: User, visit: Visit) -> None:
     visit = Visit.objects.select_for_update().select_related("team", "household").get(pk=visit.pk)
-    ensure_can_edit(by, visit, "outreach.delete_visit")
+    ensure_can(by, "outreach.delete_visit", visit)
     household = visit.household
     before_days = household_visit_days([household.pk])
     _audit(visit, by, AuditEntry.Action.DELETED, _snapshot(visit), None)

@@ -4,7 +4,7 @@ from django.db.models import Count, Q
 
 from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
-from communes.models import PendingRollup
+from dashboard.models import PendingRollup
 from outreach.models import Household, Member, Team, Visit
 
 

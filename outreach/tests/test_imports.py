@@ -14,8 +14,8 @@ from django.utils.html import escape
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory, commune_official, province_staff
-from communes.models import Commune, PendingRollup
-from dashboard.models import CommuneDay
+from communes.models import Commune
+from dashboard.models import CommuneDay, PendingRollup
 from outreach.imports import member_import_check, read_table
 from outreach.models import Member, MemberImport, Team
 from outreach.services import member_login_create

@@ -10,14 +10,15 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.access import NotAllowed
 from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
 from accounts.tests.factories import UserFactory, commune_official, district_staff
-from communes.models import Commune, PendingRollup
+from communes.models import Commune
+from dashboard.models import PendingRollup
 from outreach.models import Household, Member, Service, Visit
 from outreach.services import (
     EntryInvalid,
-    OutsideScope,
     VisitConflict,
     households_merge,
     member_create,
@@ -219,7 +220,7 @@ def test_a_batch_breaking_a_rule_is_refused_whole_naming_the_entry(team, officia
 @pytest.mark.django_db
 def test_a_batch_for_a_team_outside_the_scope_is_refused(divisions, official):
     elsewhere = TeamFactory(commune=Commune.objects.exclude(code=14269).first())
-    with pytest.raises(OutsideScope):
+    with pytest.raises(NotAllowed):
         member_create_many(by=official, entries=_entries(elsewhere, 2))
     assert not elsewhere.members.exists()
 
@@ -256,10 +257,10 @@ def test_team_name_is_unique_within_the_commune_in_any_case_or_typed_without_mar
 @pytest.mark.django_db
 def test_a_commune_official_cannot_write_in_another_commune(divisions, official):
     elsewhere = Commune.objects.get(code=13636)
-    with pytest.raises(OutsideScope):
+    with pytest.raises(NotAllowed):
         team_create(by=official, commune=elsewhere, name="Tổ 1", formed_on=DAY)
     staff = district_staff(Commune.objects.get(code=14269).district)
-    with pytest.raises(OutsideScope):  # district staff read, they do not write
+    with pytest.raises(NotAllowed):  # district staff read, they do not write
         team_create(by=staff, commune=Commune.objects.get(code=14269), name="Tổ 1", formed_on=DAY)
 
 
@@ -319,7 +320,7 @@ def test_the_same_submission_id_from_another_team_never_touches_the_first(
 def test_a_leader_cannot_log_a_visit_for_another_team(leader, hai_dong, hamlet):
     other = TeamFactory(commune=hai_dong)
     MemberFactory(team=other)
-    with pytest.raises(OutsideScope):
+    with pytest.raises(NotAllowed):
         _record(leader, other, hamlet, "Số 5", _data(other))
     assert not Visit.objects.exists()
 
@@ -394,7 +395,7 @@ def test_a_leader_edits_for_7_days_then_no_more(leader, team, hamlet):
     visit, _ = _record(leader, team, hamlet, "Số 5", _data(team))
     Visit.objects.filter(pk=visit.pk).update(created_at=timezone.now() - dt.timedelta(days=8))
     leader = User.objects.get(pk=leader.pk)
-    with pytest.raises(OutsideScope):
+    with pytest.raises(NotAllowed):
         visit_delete(by=leader, visit=visit)
     assert Visit.objects.filter(pk=visit.pk).exists()
 

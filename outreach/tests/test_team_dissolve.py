@@ -6,7 +6,6 @@ import importlib
 import re
 
 import pytest
-from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
@@ -16,9 +15,10 @@ from django.urls import reverse
 from accounts.models import AuditEntry, User
 from accounts.scopes import scope_for
 from accounts.tests.factories import commune_official
-from communes.models import Commune, PendingRollup
+from communes.models import Commune
+from core.tests.migration_apps import apps
 from dashboard import rollup
-from dashboard.models import CommuneDay
+from dashboard.models import CommuneDay, PendingRollup
 from dashboard.tests.exact import assert_figures_exact
 from outreach.models import Member, Team
 from outreach.services import member_login_create, team_dissolve

@@ -9,10 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.access import NotAllowed
 from accounts.tests.factories import commune_official, district_staff
 from communes.models import Commune, District, Hamlet
 from outreach.models import Member, Team
-from outreach.services import OutsideScope, member_login_create
+from outreach.services import member_login_create
 from outreach.services.hamlets import hamlet_create, hamlet_update
 from outreach.tests.factories import HamletFactory, HouseholdFactory, MemberFactory, TeamFactory
 
@@ -725,9 +726,9 @@ def test_another_communes_hamlet_answers_404(official, tran_te_xuong):
 @pytest.mark.django_db
 def test_hamlet_services_refuse_officials_of_another_commune(tran_te_xuong, hamlet):
     stranger = commune_official(tran_te_xuong)
-    with pytest.raises(OutsideScope):
+    with pytest.raises(NotAllowed):
         hamlet_create(by=stranger, commune=hamlet.commune, name="Thôn Mới")
-    with pytest.raises(OutsideScope):
+    with pytest.raises(NotAllowed):
         hamlet_update(by=stranger, hamlet=hamlet, name="Thôn Mới", is_active=True)
     hamlet.refresh_from_db()
     assert hamlet.name == "Thôn Đông"

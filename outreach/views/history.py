@@ -5,10 +5,10 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET
 
+from accounts.access import get_for_user
 from accounts.decorators import permission_needed
 
 from ..selectors import (
-    get_in_scope_or_404,
     member_history,
     members_visible,
     team_history,
@@ -29,7 +29,7 @@ def _history_page(request, *, record, back_url: str, entries) -> HttpResponse:
 @require_GET
 @permission_needed(HISTORY_PERMISSION)
 def team_history_page(request: HttpRequest, pk: int) -> HttpResponse:
-    team = get_in_scope_or_404(teams_visible(request.user), pk=pk)
+    team = get_for_user(request.user, teams_visible, pk=pk)
     return _history_page(
         request,
         record=team,
@@ -41,7 +41,7 @@ def team_history_page(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @permission_needed(HISTORY_PERMISSION)
 def member_history_page(request: HttpRequest, pk: int) -> HttpResponse:
-    member = get_in_scope_or_404(members_visible(request.user), pk=pk)
+    member = get_for_user(request.user, members_visible, pk=pk)
     return _history_page(
         request,
         record=member,
@@ -53,7 +53,7 @@ def member_history_page(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @permission_needed(HISTORY_PERMISSION)
 def visit_history_page(request: HttpRequest, pk: int) -> HttpResponse:
-    visit = get_in_scope_or_404(visits_visible(request.user), pk=pk)
+    visit = get_for_user(request.user, visits_visible, pk=pk)
     return _history_page(
         request,
         record=visit,

@@ -1,7 +1,6 @@
 """Households: the commune's list, and merging two records of the same household."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Max
@@ -9,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 
+from accounts.decorators import permission_needed
 from accounts.models import AuditEntry
 from accounts.services import audit_access
 
@@ -31,8 +31,8 @@ def _searched(request):
     return households, form
 
 
-@login_required
-@permission_required("outreach.view_household", raise_exception=True)
+# These pages answer a role without the permission with the 403 page's general words.
+@permission_needed("outreach.view_household", refusal="")
 def household_list(request):
     households, form = _searched(request)
     households = households.annotate(
@@ -48,8 +48,7 @@ def household_list(request):
     )
 
 
-@login_required
-@permission_required("outreach.change_household", raise_exception=True)
+@permission_needed("outreach.change_household", refusal="")
 def household_merge(request):
     """Two records of the same household: visits move to the one kept, the other goes."""
     # The choices are the households the official searched for on the list page.

@@ -13,25 +13,23 @@ URLs (namespace "outreach"):
 
 import csv
 import io
-from collections.abc import Callable
 from datetime import date
-from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, re_path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.decorators import PermissionNeeded
+from accounts.decorators import permission_needed
 from accounts.models import AuditEntry, ScopeLevel
-from accounts.scopes import scope_for
+from accounts.scopes import Scope, scope_for
 from accounts.services import audit_access
 from communes.models import Commune
+from core.exports import BOM, XLSX_CONTENT_TYPE, export_response, neutralise
 from core.file_imports import detail_context
 
 from .. import exports
@@ -47,30 +45,17 @@ from ..models import Member, MemberImport
 NO_STORE = "no-store, max-age=0"
 
 
-def importer_required(view: Callable) -> Callable:
-    """Imports are for commune officials (their commune) and administrators.
+# Imports are for commune officials (their commune) and administrators. Team leaders may
+# add members, but a whole list is the commune's to load; provincial and district staff
+# read and do not write rosters.
+IMPORT_PERMISSION = "outreach.add_member"
+IMPORT_REFUSAL = gettext_lazy(
+    "Lists are imported by commune officials, each for their own commune, and by administrators."
+)
 
-    Team leaders may add members, but a whole list is the commune's to load; provincial
-    and district staff read and do not write rosters.
-    """
 
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        user = request.user
-        allowed = user.has_perm("outreach.add_member") and (
-            user.is_superuser or scope_for(user).level == ScopeLevel.COMMUNE
-        )
-        if not allowed:
-            raise PermissionDenied(
-                _(
-                    "Lists are imported by commune officials, each for their own commune, "
-                    "and by administrators."
-                )
-            )
-        return view(request, *args, **kwargs)
-
-    return wrapped
+def _loads_lists(scope: Scope) -> bool:
+    return scope.sees_everything or scope.level == ScopeLevel.COMMUNE
 
 
 def _own_import(request, pk: int) -> MemberImport:
@@ -78,7 +63,7 @@ def _own_import(request, pk: int) -> MemberImport:
     return get_object_or_404(MemberImport.objects.defer("content"), pk=pk, created_by=request.user)
 
 
-@importer_required
+@permission_needed(IMPORT_PERMISSION, refusal=IMPORT_REFUSAL, where=_loads_lists)
 @require_http_methods(["GET", "POST"])
 def member_import_new(request):
     form = MemberImportForm(request.POST or None, request.FILES or None)
@@ -96,7 +81,7 @@ def member_import_new(request):
     return render(request, "outreach/imports/new.html", {"form": form, "recent": recent})
 
 
-@importer_required
+@permission_needed(IMPORT_PERMISSION, refusal=IMPORT_REFUSAL, where=_loads_lists)
 @require_GET
 @never_cache
 def member_import_detail(request, pk: int):
@@ -109,7 +94,7 @@ def member_import_detail(request, pk: int):
     return response
 
 
-@importer_required
+@permission_needed(IMPORT_PERMISSION, refusal=IMPORT_REFUSAL, where=_loads_lists)
 @require_POST
 def member_import_apply(request, pk: int):
     member_import = _own_import(request, pk)
@@ -118,7 +103,7 @@ def member_import_apply(request, pk: int):
     return redirect("outreach:member_import_detail", pk=member_import.pk)
 
 
-@importer_required
+@permission_needed(IMPORT_PERMISSION, refusal=IMPORT_REFUSAL, where=_loads_lists)
 @require_POST
 def member_import_check(request, pk: int):
     member_import = _own_import(request, pk)
@@ -127,7 +112,7 @@ def member_import_check(request, pk: int):
     return redirect("outreach:member_import_detail", pk=member_import.pk)
 
 
-@importer_required
+@permission_needed(IMPORT_PERMISSION, refusal=IMPORT_REFUSAL, where=_loads_lists)
 @require_POST
 def member_import_logins(request, pk: int):
     """The logins the import created and their passwords, handed out once."""
@@ -153,16 +138,16 @@ def member_import_logins(request, pk: int):
             [
                 login["username"],
                 login["password"],
-                *map(exports.neutralise, [login["full_name"], login["team"]]),
+                *map(neutralise, [login["full_name"], login["team"]]),
             ]
         )
-    response = HttpResponse(exports.BOM + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(BOM + buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="logins-{member_import.pk}.csv"'
     response["Cache-Control"] = NO_STORE
     return response
 
 
-@importer_required
+@permission_needed(IMPORT_PERMISSION, refusal=IMPORT_REFUSAL, where=_loads_lists)
 @require_GET
 def member_import_template(request):
     scope = scope_for(request.user)
@@ -187,7 +172,7 @@ def member_import_template(request):
         date(2023, 3, 15),
         date(2023, 3, 1),
     ]
-    response = HttpResponse(exports.template_bytes(example), content_type=exports.XLSX_CONTENT_TYPE)
+    response = HttpResponse(exports.template_bytes(example), content_type=XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = 'attachment; filename="member-import-template.xlsx"'
     return response
 
@@ -195,25 +180,11 @@ def member_import_template(request):
 # --- Exports ---------------------------------------------------------------------------
 
 
-def _export_permission(permission: str):
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if not request.user.has_perm(permission):
-                raise PermissionNeeded(permission)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-@_export_permission("outreach.view_member")
+@permission_needed("outreach.view_member")
 @require_GET
 def member_export(request, fmt: str):
     audit_access(by=request.user, action=AuditEntry.Action.EXPORTED, subject=request.path)
-    return exports.export_response(
+    return export_response(
         request,
         fmt,
         "members",
@@ -223,12 +194,12 @@ def member_export(request, fmt: str):
     )
 
 
-@_export_permission("outreach.view_team")
+@permission_needed("outreach.view_team")
 @require_GET
 def team_export(request, fmt: str):
     # Teams' exports carry their leaders' names and phone numbers.
     audit_access(by=request.user, action=AuditEntry.Action.EXPORTED, subject=request.path)
-    return exports.export_response(
+    return export_response(
         request, fmt, "teams", exports.team_header(), exports.team_rows(request.user), _("Teams")
     )
 

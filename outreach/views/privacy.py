@@ -9,9 +9,12 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from ..selectors import get_in_scope_or_404, households_visible, members_visible
+from accounts.access import get_for_user
+from accounts.decorators import permission_needed
+
+from ..selectors import households_visible, members_visible
 from ..services import household_erase, member_erase
-from ..services.privacy import ensure_can_erase
+from ..services.privacy import ERASE_PERMISSION, ERASE_REFUSAL
 
 
 def _confirm(request, *, record, kept: str, back_url: str, error: str = "") -> HttpResponse:
@@ -25,10 +28,10 @@ def _confirm(request, *, record, kept: str, back_url: str, error: str = "") -> H
 
 @login_required
 @require_http_methods(["GET", "POST"])
+# Before the record is looked up: no one else learns whether it exists.
+@permission_needed(ERASE_PERMISSION, refusal=ERASE_REFUSAL)
 def household_erase_page(request: HttpRequest, pk: int) -> HttpResponse:
-    # Before the record is looked up: no one else learns whether it exists.
-    ensure_can_erase(request.user)
-    household = get_in_scope_or_404(households_visible(request.user), pk=pk)
+    household = get_for_user(request.user, households_visible, pk=pk)
     kept = _("Its hamlet, its visits and the readiness answers stay, so every figure stays.")
     if request.method == "POST":
         household_erase(by=request.user, household=household)
@@ -41,10 +44,9 @@ def household_erase_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_needed(ERASE_PERMISSION, refusal=ERASE_REFUSAL)
 def member_erase_page(request: HttpRequest, pk: int) -> HttpResponse:
-    # Before the record is looked up: no one else learns whether it exists.
-    ensure_can_erase(request.user)
-    member = get_in_scope_or_404(members_visible(request.user), pk=pk)
+    member = get_for_user(request.user, members_visible, pk=pk)
     kept = _("Their team, their dates and the visits they went on stay, so every figure stays.")
     back_url = redirect("outreach:member_detail", pk=member.pk).url
     if request.method == "POST":

@@ -5,11 +5,14 @@ Every object is loaded through a scoped selector (outside the scope: 404), every
 goes through a service (which checks permission and scope again), and the commune or
 team a new object belongs to comes from the user's scope or the scoped URL, never from
 a hidden field.
+
+A page asks for the login first, then checks the HTTP method, then the role's permission
+(`permission_needed`, innermost): a wrong method is a 405 whatever the role.
 """
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -17,30 +20,30 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.access import get_for_user
+from accounts.decorators import permission_needed
 from accounts.models import AuditEntry, ScopeLevel, User
-from accounts.scopes import scope_for
+from accounts.scopes import Scope, scope_for
 from accounts.services import audit_access
 from communes.models import Commune, Hamlet, VietnameseOrder
 from core.forms import errors_to_form
 
 from .. import services
+from ..filters import HamletFilter, MemberFilter, TeamFilter
 from ..forms.teams import (
-    HamletFilterForm,
     HamletForm,
     MemberDeactivateForm,
-    MemberFilterForm,
     MemberForm,
     TeamDissolveForm,
-    TeamFilterForm,
     TeamForm,
 )
 from ..models import Member, Team
 from ..selectors import (
     ROLE_ORDER,
-    get_in_scope_or_404,
     hamlets_listed,
     hamlets_visible,
     members_listed,
@@ -69,19 +72,21 @@ TEAM_NAME_TAKEN = next(
 VIEWED = AuditEntry.Action.VIEWED
 
 
-def _require(user: User, permission: str) -> None:
-    if not user.has_perm(permission):
-        raise PermissionDenied(_("Your role does not allow this."))
+# These pages tell a role without the permission so, rather than naming the roles that
+# have it.
+NOT_YOUR_ROLE = gettext_lazy("Your role does not allow this.")
+COMMUNE_ONLY = gettext_lazy("Teams and hamlets are added by the officials of their commune.")
+
+
+def _commune_level(scope: Scope) -> bool:
+    """Only a commune-level scope names one commune for new teams and hamlets; anyone
+    else (an administrator) uses the admin site or the import to add them elsewhere."""
+    return scope.level == ScopeLevel.COMMUNE
 
 
 def _own_commune(user: User) -> Commune:
-    """The commune of a commune official: new teams and hamlets belong to it.
-
-    Only a commune-level scope names one commune; anyone else (an administrator)
-    uses the admin site or the import to add teams and hamlets elsewhere.
-    """
-    if scope_for(user).level != ScopeLevel.COMMUNE:
-        raise PermissionDenied(_("Teams and hamlets are added by the officials of their commune."))
+    """The commune of a commune official (`_commune_level`): new teams and hamlets
+    belong to it."""
     return Commune.objects.select_related("district").get(pk=user.scope_commune_id)
 
 
@@ -106,17 +111,19 @@ def _post_data(request: HttpRequest):
 
 @login_required
 @require_GET
+@permission_needed("outreach.view_team", refusal=NOT_YOUR_ROLE)
 def team_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(user, "outreach.view_team")
-    form = TeamFilterForm(
-        request.GET, communes=_commune_filter_choices(user), hamlets=hamlets_visible(user)
+    filters = TeamFilter(
+        request.GET,
+        teams_listed(user),
+        communes=_commune_filter_choices(user),
+        hamlets=hamlets_visible(user),
     )
-    teams = teams_listed(user, form.filters())
     context = {
-        "form": form,
-        "page_obj": _page(request, teams),
-        "show_commune": "commune" in form.fields,
+        "form": filters.form,
+        "page_obj": _page(request, filters.qs),
+        "show_commune": "commune" in filters.form.fields,
         "can_add": user.has_perm("outreach.add_team")
         and scope_for(user).level == ScopeLevel.COMMUNE,
     }
@@ -125,10 +132,10 @@ def team_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@permission_needed("outreach.view_team", refusal=NOT_YOUR_ROLE)
 def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    _require(user, "outreach.view_team")
-    team = get_in_scope_or_404(teams_visible(user), pk=pk)
+    team = get_for_user(user, teams_visible, pk=pk)
     roster = (
         members_visible(user)
         .filter(team=team)
@@ -148,9 +155,14 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_needed(
+    "outreach.add_team",
+    refusal=NOT_YOUR_ROLE,
+    where=_commune_level,
+    where_refusal=COMMUNE_ONLY,
+)
 def team_create(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(user, "outreach.add_team")
     commune = _own_commune(user)
     hamlets = hamlets_visible(user).filter(commune=commune, is_active=True)
     form = TeamForm(
@@ -170,10 +182,10 @@ def team_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_needed("outreach.change_team", refusal=NOT_YOUR_ROLE)
 def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    _require(user, "outreach.change_team")
-    team = get_in_scope_or_404(teams_visible(user), pk=pk)
+    team = get_for_user(user, teams_visible, pk=pk)
     # The team's own hamlet stays a choice even after the hamlet was deactivated.
     hamlets = hamlets_visible(user).filter(
         Q(is_active=True) | Q(pk=team.hamlet_id), commune_id=team.commune_id
@@ -194,13 +206,13 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_needed("outreach.change_team", refusal=NOT_YOUR_ROLE)
 def team_dissolve(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for the date and what becomes of the members (a confirmation page); POST
     dissolves the team."""
     user = request.user
-    _require(user, "outreach.change_team")
     # With its active members counted and its leader named, for the page.
-    team = get_in_scope_or_404(teams_listed(user, {"status": "active"}), pk=pk)
+    team = get_for_user(user, lambda user: teams_listed(user).active(), pk=pk)
     teams = teams_visible(user).active().filter(commune_id=team.commune_id).exclude(pk=team.pk)
     form = TeamDissolveForm(
         _post_data(request),
@@ -229,30 +241,32 @@ def team_dissolve(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@permission_needed("outreach.view_member", refusal=NOT_YOUR_ROLE)
 def member_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(user, "outreach.view_member")
-    form = MemberFilterForm(
-        request.GET, communes=_commune_filter_choices(user), teams=teams_visible(user)
+    filters = MemberFilter(
+        request.GET,
+        members_listed(user),
+        communes=_commune_filter_choices(user),
+        teams=teams_visible(user),
     )
-    chosen = form.filters()
-    members = members_listed(user, chosen)
+    members = filters.qs
     audit_access(by=user, action=VIEWED, subject=request.path)
     context = {
-        "form": form,
+        "form": filters.form,
         "page_obj": _page(request, members),
-        "show_commune": "commune" in form.fields,
-        "chosen_team": chosen.get("team"),
+        "show_commune": "commune" in filters.form.fields,
+        "chosen_team": filters.applied.get("team"),
     }
     return render(request, "outreach/teams/member_list.html", context)
 
 
 @login_required
 @require_GET
+@permission_needed("outreach.view_member", refusal=NOT_YOUR_ROLE)
 def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    _require(user, "outreach.view_member")
-    member = get_in_scope_or_404(members_visible(user), pk=pk)
+    member = get_for_user(user, members_visible, pk=pk)
     audit_access(by=user, action=VIEWED, obj=member, commune_id=member.team.commune_id)
     manages_logins = user.has_perm("outreach.change_team")
     is_active_leader = member.is_active and member.role == Member.Role.LEADER
@@ -270,11 +284,11 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_needed("outreach.add_member", refusal=NOT_YOUR_ROLE)
 def member_create(request: HttpRequest, team_id: int) -> HttpResponse:
     user = request.user
-    _require(user, "outreach.add_member")
     # A leader's scope holds only their own team: another team's URL is not found.
-    team = get_in_scope_or_404(teams_visible(user).active(), pk=team_id)
+    team = get_for_user(user, lambda user: teams_visible(user).active(), pk=team_id)
     initial = {"joined_on": timezone.localdate(), "role": Member.Role.MEMBER}
     form = MemberForm(_post_data(request), initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -291,10 +305,10 @@ def member_create(request: HttpRequest, team_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_needed("outreach.change_member", refusal=NOT_YOUR_ROLE)
 def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    _require(user, "outreach.change_member")
-    member = get_in_scope_or_404(members_visible(user), pk=pk)
+    member = get_for_user(user, members_visible, pk=pk)
     if scope_for(user).level == ScopeLevel.TEAM:
         # Team leaders keep their own roster; moving people between teams is the commune's.
         teams = None
@@ -321,11 +335,11 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_needed("outreach.change_member", refusal=NOT_YOUR_ROLE)
 def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks for the day they left (a confirmation page); POST records it."""
     user = request.user
-    _require(user, "outreach.change_member")
-    member = get_in_scope_or_404(members_visible(user).filter(is_active=True), pk=pk)
+    member = get_for_user(user, members_visible, pk=pk, is_active=True)
     form = MemberDeactivateForm(_post_data(request), initial={"left_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
@@ -351,10 +365,10 @@ def _password_page(request: HttpRequest, member: Member, login: str, password: s
 @never_cache
 @login_required
 @require_POST
+@permission_needed("outreach.change_team", refusal=NOT_YOUR_ROLE)
 def member_login_create(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    _require(user, "outreach.change_team")
-    member = get_in_scope_or_404(members_visible(user), pk=pk)
+    member = get_for_user(user, members_visible, pk=pk)
     try:
         login_user, password = services.member_login_create(by=user, member=member)
     except ValidationError as error:
@@ -366,10 +380,10 @@ def member_login_create(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @login_required
 @require_POST
+@permission_needed("outreach.change_team", refusal=NOT_YOUR_ROLE)
 def member_login_reset(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    _require(user, "outreach.change_team")
-    member = get_in_scope_or_404(members_visible(user), pk=pk)
+    member = get_for_user(user, members_visible, pk=pk)
     try:
         password = services.member_login_password_reset(by=user, member=member)
     except ValidationError as error:
@@ -383,15 +397,16 @@ def member_login_reset(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@permission_needed("communes.view_hamlet", refusal=NOT_YOUR_ROLE)
 def hamlet_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(user, "communes.view_hamlet")
-    form = HamletFilterForm(request.GET, communes=_commune_filter_choices(user))
-    hamlets = hamlets_listed(user, form.filters())
+    filters = HamletFilter(
+        request.GET, hamlets_listed(user), communes=_commune_filter_choices(user)
+    )
     context = {
-        "form": form,
-        "page_obj": _page(request, hamlets),
-        "show_commune": "commune" in form.fields,
+        "form": filters.form,
+        "page_obj": _page(request, filters.qs),
+        "show_commune": "commune" in filters.form.fields,
         "can_add": user.has_perm("communes.add_hamlet")
         and scope_for(user).level == ScopeLevel.COMMUNE,
         "can_change": user.has_perm("communes.change_hamlet"),
@@ -401,9 +416,14 @@ def hamlet_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_needed(
+    "communes.add_hamlet",
+    refusal=NOT_YOUR_ROLE,
+    where=_commune_level,
+    where_refusal=COMMUNE_ONLY,
+)
 def hamlet_create(request: HttpRequest) -> HttpResponse:
     user = request.user
-    _require(user, "communes.add_hamlet")
     commune = _own_commune(user)
     form = HamletForm(_post_data(request), creating=True)
     if request.method == "POST" and form.is_valid():
@@ -420,10 +440,10 @@ def hamlet_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@permission_needed("communes.change_hamlet", refusal=NOT_YOUR_ROLE)
 def hamlet_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    _require(user, "communes.change_hamlet")
-    hamlet: Hamlet = get_in_scope_or_404(hamlets_visible(user), pk=pk)
+    hamlet: Hamlet = get_for_user(user, hamlets_visible, pk=pk)
     initial = {"name": hamlet.name, "is_active": hamlet.is_active}
     form = HamletForm(_post_data(request), initial=initial, creating=False)
     if request.method == "POST" and form.is_valid():

@@ -9,40 +9,38 @@ from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.access import NotAllowed, can, ensure_can, get_for_user
 from accounts.decorators import permission_needed
-from accounts.models import AuditEntry, ScopeLevel
-from accounts.scopes import scope_for
+from accounts.models import AuditEntry
 from accounts.services import audit_access
+from core.exports import export_response
 
 from .. import exports
 from ..catalogue import SERVICE_LABELS
-from ..forms.visits import READINESS_CHOICES, EditVisitForm, NewVisitForm, VisitFilterForm
+from ..filters import VisitFilter
+from ..forms.visits import READINESS_CHOICES, EditVisitForm, NewVisitForm
 from ..models import READINESS_FIELDS, Visit
 from ..selectors import (
-    get_in_scope_or_404,
     households_matching,
     last_visit_defaults,
     team_for_leader,
     visit_trail,
     visit_trail_names,
-    visits_filtered,
     visits_visible,
 )
-from ..services import OutsideScope, VisitConflict, visit_delete, visit_record, visit_update
-from ..services.visits import EDIT_WINDOW, ensure_can_edit
+from ..services import VisitConflict, visit_delete, visit_record, visit_update
 
 VISITS_PER_PAGE = 50
 HOUSEHOLD_MATCHES = 10
 
 
-def _refused(request, refusal: OutsideScope, visit: Visit | None = None):
+def _refused(request, refusal: NotAllowed, visit: Visit | None = None):
     """A 403 page that says why, e.g. the 7 days to change a visit are over."""
     return render(
         request,
@@ -107,7 +105,7 @@ def visit_new(request):
         # the leader can save it as a new visit once they have checked it.
         form = NewVisitForm(_with_fresh_submission_id(request.POST), team=team, user=request.user)
         return _form_page(request, form, team=team, status=409, conflict=conflict)
-    except OutsideScope as refusal:
+    except NotAllowed as refusal:
         return _refused(request, refusal)
     except ValidationError as error:
         form.add_service_errors(error)
@@ -138,15 +136,6 @@ def household_search(request):
         ],
         safe=False,
     )
-
-
-def _can_still_change(user, visit: Visit) -> bool:
-    """Whether to offer the edit and delete buttons; the services decide for real."""
-    if not user.has_perm("outreach.change_visit"):
-        return False
-    if scope_for(user).level == ScopeLevel.TEAM:
-        return timezone.now() - visit.created_at <= EDIT_WINDOW
-    return True
 
 
 def _answer(value) -> str:
@@ -212,8 +201,10 @@ def _history(user, changes: list[AuditEntry]) -> list[dict]:
 @require_GET
 @permission_needed("outreach.view_visit")
 def visit_detail(request, pk: int):
-    visit = get_in_scope_or_404(
-        visits_visible(request.user).select_related("household__hamlet__commune"), pk=pk
+    visit = get_for_user(
+        request.user,
+        lambda user: visits_visible(user).select_related("household__hamlet__commune"),
+        pk=pk,
     )
     audit_access(
         by=request.user,
@@ -226,13 +217,14 @@ def visit_detail(request, pk: int):
         (capfirst(Visit._meta.get_field(item).verbose_name), _answer(getattr(visit, item)))
         for item in READINESS_FIELDS
     ]
+    can_change = can(request.user, "outreach.change_visit", visit)
     context = {
         "visit": visit,
         "readiness": readiness,
         "history": _history(request.user, changes),
-        "can_change": _can_still_change(request.user, visit),
-        "can_delete": request.user.has_perm("outreach.delete_visit")
-        and _can_still_change(request.user, visit),
+        # Whether to offer the buttons (a leader has 7 days); the services decide for real.
+        "can_change": can_change,
+        "can_delete": can_change and can(request.user, "outreach.delete_visit", visit),
     }
     return render(request, "outreach/visits/detail.html", context)
 
@@ -241,11 +233,11 @@ def visit_detail(request, pk: int):
 @require_http_methods(["GET", "POST"])
 @permission_needed("outreach.change_visit")
 def visit_edit(request, pk: int):
-    visit = get_in_scope_or_404(visits_visible(request.user), pk=pk)
+    visit = get_for_user(request.user, visits_visible, pk=pk)
     try:
         # Said before the leader types anything, not after they press save.
-        ensure_can_edit(request.user, visit, "outreach.change_visit")
-    except OutsideScope as refusal:
+        ensure_can(request.user, "outreach.change_visit", visit)
+    except NotAllowed as refusal:
         return _refused(request, refusal, visit)
     team = visit.team
     if request.method != "POST":
@@ -265,7 +257,7 @@ def visit_edit(request, pk: int):
             address_label=form.cleaned_data["address_label"],
             data=form.visit_data(),
         )
-    except OutsideScope as refusal:
+    except NotAllowed as refusal:
         return _refused(request, refusal, visit)
     except ValidationError as error:
         form.add_service_errors(error)
@@ -277,14 +269,14 @@ def visit_edit(request, pk: int):
 @require_http_methods(["GET", "POST"])
 @permission_needed("outreach.delete_visit")
 def visit_delete_view(request, pk: int):
-    visit = get_in_scope_or_404(visits_visible(request.user), pk=pk)
+    visit = get_for_user(request.user, visits_visible, pk=pk)
     try:
-        ensure_can_edit(request.user, visit, "outreach.delete_visit")
+        ensure_can(request.user, "outreach.delete_visit", visit)
         if request.method == "POST":
             visit_delete(by=request.user, visit=visit)
             messages.success(request, _("Visit deleted."))
             return redirect("outreach:visit_list")
-    except OutsideScope as refusal:
+    except NotAllowed as refusal:
         return _refused(request, refusal, visit)
     return render(request, "outreach/visits/confirm_delete.html", {"visit": visit})
 
@@ -292,18 +284,15 @@ def visit_delete_view(request, pk: int):
 @require_GET
 @permission_needed("outreach.view_visit")
 def visit_list(request):
-    form = VisitFilterForm(request.GET, user=request.user)
-    visits = (
-        visits_filtered(request.user, **form.filters())
-        .select_related("household__hamlet__commune")
-        .order_by("-visited_on", "-id")
-    )
+    filters = VisitFilter(request.GET, visits_visible(request.user), user=request.user)
+    visits = filters.qs.select_related("household__hamlet__commune").order_by("-visited_on", "-id")
     page = Paginator(visits, VISITS_PER_PAGE).get_page(request.GET.get("page"))
     audit_access(by=request.user, action=AuditEntry.Action.VIEWED, subject=request.path)
     context = {
-        "form": form,
+        "form": filters.form,
         "page": page,
-        "show_commune": form.narrow,
+        "show_commune": filters.narrow,
+        "members_wait_for_hamlet": filters.members_wait_for_hamlet,
         "can_add": request.user.has_perm("outreach.add_visit"),
     }
     return render(request, "outreach/visits/list.html", context)
@@ -314,10 +303,10 @@ def visit_list(request):
 def visit_export(request):
     """The visits of the list's filters as CSV, streamed: a province's year of visits is
     millions of rows, more than a spreadsheet (XLSX) holds."""
-    form = VisitFilterForm(request.GET, user=request.user)
-    rows = exports.visit_rows(request.user, **form.filters())
+    filters = VisitFilter(request.GET, visits_visible(request.user), user=request.user)
+    rows = exports.visit_rows(filters.qs)
     audit_access(by=request.user, action=AuditEntry.Action.EXPORTED, subject=request.path)
-    return exports.export_response(request, "csv", "visits", exports.visit_header(), rows, "")
+    return export_response(request, "csv", "visits", exports.visit_header(), rows, "")
 
 
 urlpatterns = [

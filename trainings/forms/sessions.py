@@ -1,4 +1,5 @@
-"""Forms of the training-session pages: the filter bar, a session, attendance, headcount.
+"""Forms of the training-session pages: a session, attendance, headcount (the list's
+filter bar is trainings.filters.SessionFilter).
 
 The forms only validate what was typed. The level and place of a new session come from
 the user's scope (only an administrator chooses them), every choice list is built from
@@ -14,15 +15,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import ScopeLevel, User
-from accounts.scopes import scope_for
 from communes.models import Commune, District
 from core.fields import WholeNumberField
 from core.forms import errors_to_form
 from core.phone import clean_phone as cleaned_phone
 from outreach.models import Member
 
-from ..models import Attendance, Audience, Headcount, Level, Topic, TrainingSession
+from ..models import Attendance, Headcount, Level, Topic, TrainingSession
 
 
 def _date_input() -> forms.DateInput:
@@ -54,14 +53,6 @@ def _count_input() -> forms.NumberInput:
     return forms.NumberInput(attrs={"inputmode": "numeric", "min": 0})
 
 
-def _raw_id(data, name: str) -> int | None:
-    """An id the filter bar sent, before validation (to narrow another filter's choices)."""
-    try:
-        return int(data.get(name) or "")
-    except (TypeError, ValueError):
-        return None
-
-
 def _constraint_message(model, name: str) -> str:
     return str(next(c.violation_error_message for c in model._meta.constraints if c.name == name))
 
@@ -81,84 +72,6 @@ def _topics_grouped(form: forms.Form, field_name: str, topics: list[Topic]) -> l
     for option in form[field_name]:
         groups.setdefault(kind_of[str(option.data["value"])], []).append(option)
     return [(labels[kind], options) for kind, options in groups.items()]
-
-
-# --- The list's filter bar -----------------------------------------------------------
-
-
-class SessionFilterForm(forms.Form):
-    """The session list's filters; a value that does not validate is simply not applied.
-
-    District and commune filters are offered only to users who see more than one: a
-    province chooses a district first and then its communes (so no one scrolls through
-    226 communes), district staff choose among their communes, a commune official
-    filters neither.
-    """
-
-    start = forms.DateField(label=_("From"), required=False, widget=_date_input())
-    end = forms.DateField(label=_("To"), required=False, widget=_date_input())
-    format = forms.ChoiceField(
-        label=_("Format"),
-        choices=[("", _("Any format")), *TrainingSession.Format.choices],
-        required=False,
-    )
-    topic = forms.ModelChoiceField(
-        label=_("Topic"), queryset=Topic.objects.none(), required=False, empty_label=_("Any topic")
-    )
-    audience = forms.ChoiceField(
-        label=_("Audience"), choices=[("", _("Any audience")), *Audience.choices], required=False
-    )
-    district = forms.ModelChoiceField(
-        label=_("District"),
-        queryset=District.objects.none(),
-        required=False,
-        empty_label=_("Any district"),
-    )
-    commune = forms.ModelChoiceField(
-        label=_("Commune"),
-        queryset=Commune.objects.none(),
-        required=False,
-        empty_label=_("Any commune"),
-    )
-    status = forms.ChoiceField(
-        label=_("Status"),
-        choices=[("", _("Any status")), *TrainingSession.Status.choices],
-        required=False,
-    )
-
-    def __init__(self, data, *, user: User, **kwargs):
-        super().__init__(data, **kwargs)
-        scope = scope_for(user)
-        wide = scope.sees_everything or scope.level == ScopeLevel.PROVINCE
-        self.fields["topic"].queryset = Topic.objects.order_by("sort_order", "code")
-        if wide or len(scope.district_ids) > 1:
-            self.fields["district"].queryset = scope.districts()
-            district_id = _raw_id(data, "district")
-            if district_id is None:
-                del self.fields["commune"]
-            else:
-                self.fields["commune"].queryset = scope.communes().filter(district_id=district_id)
-        else:
-            del self.fields["district"]
-            if scope.level == ScopeLevel.DISTRICT or len(scope.commune_ids) > 1:
-                self.fields["commune"].queryset = scope.communes()
-            else:
-                del self.fields["commune"]
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start and end and end < start:
-            self.add_error("end", _("The end of the period is before its start."))
-            cleaned.pop("end", None)
-        district, commune = cleaned.get("district"), cleaned.get("commune")
-        if district and commune and commune.district_id != district.pk:
-            cleaned.pop("commune")
-        return cleaned
-
-    def filters(self) -> dict:
-        self.is_valid()
-        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
 
 
 # --- A session -----------------------------------------------------------------------

@@ -7,7 +7,8 @@ from django.core.management import call_command
 from django.db.models import Count
 
 from communes.demo import seed_demo as communes_seed_demo
-from communes.models import Commune, PendingRollup
+from communes.models import Commune
+from dashboard.models import PendingRollup
 from trainings.demo import seed_demo
 from trainings.models import (
     Attendance,

@@ -7,13 +7,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.access import NotAllowed
 from accounts.tests.factories import UserFactory, commune_official, district_staff, province_staff
-from communes.models import Commune, PendingRollup, Province
+from communes.models import Commune, Province
+from dashboard.models import PendingRollup
 from outreach.tests.factories import MemberFactory, TeamFactory
 from trainings.models import Attendance, Audience, Headcount, Level, Topic, TrainingSession
 from trainings.selectors import communes_priority, sessions_visible, training_figures
 from trainings.services import (
-    NotYourLevel,
     attendance_add,
     attendance_remove,
     course_enrolment_save,
@@ -72,9 +73,9 @@ def test_the_database_keeps_the_place_consistent_with_the_level(official, hai_do
 @pytest.mark.django_db
 def test_each_level_keeps_its_own_sessions(official, hai_dong):
     other = Commune.objects.get(code=13636)
-    with pytest.raises(NotYourLevel):
+    with pytest.raises(NotAllowed):
         _session(official, commune=other)
-    with pytest.raises(NotYourLevel):  # a commune official does not keep district sessions
+    with pytest.raises(NotAllowed):  # a commune official does not keep district sessions
         _session(official, level=Level.DISTRICT, district=hai_dong.district)
     staff = district_staff(hai_dong.district)
     session = _session(staff, level=Level.DISTRICT, district=hai_dong.district, commune=hai_dong)

@@ -4,12 +4,13 @@ import datetime as dt
 import importlib
 
 import pytest
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
 from accounts.tests.factories import UserFactory, commune_official
-from communes.models import Commune, PendingRollup
+from communes.models import Commune
+from core.tests.migration_apps import apps
+from dashboard.models import PendingRollup
 from trainings.models import Attendance, Audience, CourseEnrolment, Level, TrainingSession
 from trainings.selectors import training_figures
 from trainings.services import (

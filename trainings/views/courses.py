@@ -11,13 +11,9 @@ Provincial staff (and administrators) load the platform's lists; every role that
 trainings sees the learners counted in its area.
 """
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -25,51 +21,24 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.decorators import PermissionNeeded
+from accounts.decorators import permission_needed
 from communes.models import VietnameseOrder
 from core.file_imports import detail_context
-from core.phone import InvalidPhone, looks_like_phone, normalize_phone
 
-from ..forms.courses import CourseFilterForm, CourseImportForm
+from ..filters import CourseFilter
+from ..forms.courses import CourseImportForm
 from ..imports import (
     course_import_apply_request,
     course_import_create,
     course_import_recheck,
 )
-from ..models import CourseEnrolment, CourseImport
+from ..models import CourseImport
 from ..selectors import enrolments_visible
 
 PAGE_SIZE = 50
+# Loading the platform's list is for those who may add course records (provincial staff,
+# administrators).
 IMPORT_PERMISSION = "trainings.add_courseenrolment"
-
-
-def _search(enrolments: QuerySet[CourseEnrolment], text: str) -> QuerySet[CourseEnrolment]:
-    query = (
-        Q(full_name__icontains=text)
-        | Q(agency__icontains=text)
-        | Q(email__icontains=text)
-        | Q(course__icontains=text)
-    )
-    if looks_like_phone(text):
-        try:
-            query |= Q(phone=normalize_phone(text))
-        except InvalidPhone:
-            query |= Q(phone__contains="".join(ch for ch in text if ch.isdigit()))
-    return enrolments.filter(query)
-
-
-def importer_required(view: Callable) -> Callable:
-    """Loading the platform's list is for those who may add course records (provincial
-    staff, administrators); anyone else gets 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.has_perm(IMPORT_PERMISSION):
-            raise PermissionNeeded(IMPORT_PERMISSION)
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _own_import(request: HttpRequest, pk: int) -> CourseImport:
@@ -82,27 +51,19 @@ def _own_import(request: HttpRequest, pk: int) -> CourseImport:
 
 @login_required
 @require_GET
+@permission_needed("trainings.view_courseenrolment")
 def course_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    if not user.has_perm("trainings.view_courseenrolment"):
-        raise PermissionNeeded("trainings.view_courseenrolment")
     visible = enrolments_visible(user)
     courses = list(visible.order_by("course").values_list("course", flat=True).distinct())
-    form = CourseFilterForm(request.GET, courses=courses)
-    chosen = form.filters()
-    enrolments = visible
-    if chosen.get("q"):
-        enrolments = _search(enrolments, chosen["q"])
-    if chosen.get("course"):
-        enrolments = enrolments.filter(course=chosen["course"])
-    if chosen.get("status") == "completed":
-        enrolments = enrolments.filter(completed_on__isnull=False)
-    elif chosen.get("status") == "not_completed":
-        enrolments = enrolments.filter(completed_on__isnull=True)
-    enrolments = enrolments.order_by(VietnameseOrder("full_name"), "course", "pk")
+    filters = CourseFilter(
+        request.GET,
+        visible.order_by(VietnameseOrder("full_name"), "course", "pk"),
+        courses=courses,
+    )
     context = {
-        "form": form,
-        "page": Paginator(enrolments, PAGE_SIZE).get_page(request.GET.get("page")),
+        "form": filters.form,
+        "page": Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page")),
         "can_import": user.has_perm(IMPORT_PERMISSION),
     }
     return render(request, "trainings/courses/list.html", context)
@@ -111,7 +72,7 @@ def course_list(request: HttpRequest) -> HttpResponse:
 # --- The import ------------------------------------------------------------------------
 
 
-@importer_required
+@permission_needed(IMPORT_PERMISSION)
 @require_http_methods(["GET", "POST"])
 def course_import_new(request: HttpRequest) -> HttpResponse:
     form = CourseImportForm(request.POST or None, request.FILES or None)
@@ -128,7 +89,7 @@ def course_import_new(request: HttpRequest) -> HttpResponse:
     return render(request, "trainings/courses/import_new.html", {"form": form, "recent": recent})
 
 
-@importer_required
+@permission_needed(IMPORT_PERMISSION)
 @require_GET
 @never_cache
 def course_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -142,7 +103,7 @@ def course_import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@importer_required
+@permission_needed(IMPORT_PERMISSION)
 @require_POST
 def course_import_apply(request: HttpRequest, pk: int) -> HttpResponse:
     course_import = _own_import(request, pk)
@@ -151,7 +112,7 @@ def course_import_apply(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("trainings:course_import_detail", pk=course_import.pk)
 
 
-@importer_required
+@permission_needed(IMPORT_PERMISSION)
 @require_POST
 def course_import_check(request: HttpRequest, pk: int) -> HttpResponse:
     course_import = _own_import(request, pk)

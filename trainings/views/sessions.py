@@ -12,36 +12,37 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, re_path, reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.access import can, ensure_can, get_for_user
 from accounts.decorators import permission_needed
 from accounts.models import AuditEntry, ScopeLevel, User
-from accounts.scopes import scope_for
+from accounts.scopes import Scope, scope_for
 from accounts.services import audit_access
 from communes.models import Commune, District, VietnameseOrder
-from outreach.exports import export_response
-from outreach.selectors import get_in_scope_or_404, members_visible
+from core.exports import export_response
 
 from .. import exports, services
-from ..forms.sessions import AttendanceForm, HeadcountForm, SessionFilterForm, SessionForm
+from ..filters import SessionFilter
+from ..forms.sessions import AttendanceForm, HeadcountForm, SessionForm
 from ..models import Attendance, Headcount, Level, TrainingSession
 from ..selectors import (
     attendance_visible,
     communes_priority,
+    members_to_pick,
     session_history,
     sessions_visible,
     with_attendees,
 )
-from ..services import NotYourLevel, ensure_keeps
 
 PAGE_SIZE = 50
 # Rows of the printed sheet when the session gives no capacity, and at most: a mass
@@ -55,22 +56,22 @@ HELD = TrainingSession.Status.HELD
 # --- Helpers -------------------------------------------------------------------------
 
 
-def _keeps(user: User, session: TrainingSession, permission: str) -> bool:
-    """Whether to offer a change; the services decide for real when it is made."""
-    try:
-        ensure_keeps(user, permission, session)
-    except NotYourLevel:
-        return False
-    return True
+SESSIONS_KEPT_BY = gettext_lazy("Sessions are kept by the province, districts and communes.")
 
 
-def _session_or_404(user: User, pk: int) -> TrainingSession:
-    return get_in_scope_or_404(sessions_visible(user), pk=pk)
+def _keeps_sessions(scope: Scope) -> bool:
+    """Whether the user's level keeps sessions (a team's does not)."""
+    return scope.sees_everything or scope.level in (
+        ScopeLevel.PROVINCE,
+        ScopeLevel.DISTRICT,
+        ScopeLevel.COMMUNE,
+    )
 
 
 def _own_place(user: User) -> tuple[str, District | None, Commune | None] | None:
     """The level and place of the sessions a user creates; None for administrators,
-    who choose them."""
+    who choose them. The page lets in no other level (`_keeps_sessions`), and the
+    service refuses a session of another level than the user's."""
     scope = scope_for(user)
     if scope.sees_everything:
         return None
@@ -79,34 +80,16 @@ def _own_place(user: User) -> tuple[str, District | None, Commune | None] | None
         return Level.COMMUNE, None, commune
     if scope.level == ScopeLevel.DISTRICT:
         return Level.DISTRICT, District.objects.get(pk=user.scope_district_id), None
-    if scope.level == ScopeLevel.PROVINCE:
-        return Level.PROVINCE, None, None
-    raise PermissionDenied(_("Sessions are kept by the province, districts and communes."))
+    return Level.PROVINCE, None, None
 
 
-def _filtered(user: User, filters: dict) -> QuerySet[TrainingSession]:
-    """The user's sessions that match the filter bar's valid values.
-
-    A period keeps the sessions that overlap it; a district keeps its own sessions and
-    those of its communes.
-    """
-    sessions = sessions_visible(user)
-    if "start" in filters:
-        sessions = sessions.filter(ends_on__gte=filters["start"])
-    if "end" in filters:
-        sessions = sessions.filter(starts_on__lte=filters["end"])
-    for name in ("format", "audience", "status"):
-        if name in filters:
-            sessions = sessions.filter(**{name: filters[name]})
-    if "topic" in filters:
-        # One topic joins at most one row per session: nothing is listed twice.
-        sessions = sessions.filter(topics=filters["topic"])
-    if "commune" in filters:
-        sessions = sessions.filter(commune=filters["commune"])
-    elif "district" in filters:
-        district = filters["district"]
-        sessions = sessions.filter(Q(district=district) | Q(commune__district=district))
-    return sessions.order_by("-starts_on", "-id")
+def _filtered(request: HttpRequest) -> SessionFilter:
+    """The user's sessions, newest first, through the filter bar (the list's and its
+    export's)."""
+    user = request.user
+    return SessionFilter(
+        request.GET, sessions_visible(user).order_by("-starts_on", "-id"), user=user
+    )
 
 
 # --- List and calendar ---------------------------------------------------------------
@@ -116,10 +99,10 @@ def _filtered(user: User, filters: dict) -> QuerySet[TrainingSession]:
 @permission_needed("trainings.view_trainingsession")
 def session_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    form = SessionFilterForm(request.GET, user=user)
-    sessions = with_attendees(_filtered(user, form.filters()))
+    filters = _filtered(request)
+    sessions = with_attendees(filters.qs)
     context = {
-        "form": form,
+        "form": filters.form,
         "page": Paginator(sessions, PAGE_SIZE).get_page(request.GET.get("page")),
         "can_add": user.has_perm("trainings.add_trainingsession"),
     }
@@ -197,7 +180,9 @@ def _form_page(request: HttpRequest, form: SessionForm, *, session=None, place=N
 
 
 @require_http_methods(["GET", "POST"])
-@permission_needed("trainings.add_trainingsession")
+@permission_needed(
+    "trainings.add_trainingsession", where=_keeps_sessions, where_refusal=SESSIONS_KEPT_BY
+)
 def session_create(request: HttpRequest) -> HttpResponse:
     user = request.user
     place = _own_place(user)
@@ -236,10 +221,10 @@ def session_create(request: HttpRequest) -> HttpResponse:
 @permission_needed("trainings.change_trainingsession")
 def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    session = _session_or_404(user, pk)
+    session = get_for_user(user, sessions_visible, pk=pk)
     # Someone who sees the session but does not keep it (district staff and a commune's
     # session) is refused before the form is shown.
-    ensure_keeps(user, "trainings.change_trainingsession", session)
+    ensure_can(user, "trainings.change_trainingsession", session)
     data = request.POST if request.method == "POST" else None
     form = SessionForm(data, initial=SessionForm.initial_for(session), choose_place=False)
     if request.method == "POST" and form.is_valid():
@@ -262,21 +247,6 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
 # --- A session's page and its attendance ----------------------------------------------
 
 
-def _members_to_pick(user: User, session: TrainingSession):
-    """The active members of a commune session's teams who are not on its list yet."""
-    if session.level != Level.COMMUNE:
-        return None
-    listed = Attendance.objects.filter(session=session, member__isnull=False)
-    return (
-        members_visible(user)
-        .select_related(None)
-        .select_related("team")
-        .filter(team__commune_id=session.commune_id, is_active=True)
-        .exclude(pk__in=listed.values("member_id"))
-        .order_by(VietnameseOrder("team__name"), VietnameseOrder("full_name"), "pk")
-    )
-
-
 def _detail_page(
     request: HttpRequest,
     pk: int,
@@ -286,13 +256,13 @@ def _detail_page(
 ) -> HttpResponse:
     """The session's page; the forms passed in (with their errors) replace blank ones."""
     user = request.user
-    session = get_in_scope_or_404(with_attendees(sessions_visible(user)), pk=pk)
+    session = get_for_user(user, lambda user: with_attendees(sessions_visible(user)), pk=pk)
     headcount = Headcount.objects.filter(session=session).first()
     held = session.status == HELD
-    can_add_attendance = held and _keeps(user, session, "trainings.add_attendance")
-    can_set_headcount = held and _keeps(user, session, "trainings.add_headcount")
+    can_add_attendance = held and can(user, "trainings.add_attendance", session)
+    can_set_headcount = held and can(user, "trainings.add_headcount", session)
     if can_add_attendance and attendance_form is None:
-        attendance_form = AttendanceForm(members=_members_to_pick(user, session))
+        attendance_form = AttendanceForm(members=members_to_pick(user, session))
     if can_set_headcount and headcount_form is None:
         headcount_form = HeadcountForm(initial=HeadcountForm.initial_for(headcount))
     show_attendance = user.has_perm("trainings.view_attendance")
@@ -311,9 +281,9 @@ def _detail_page(
         "attendances": attendances,
         "readable": readable,
         "headcount": headcount if user.has_perm("trainings.view_headcount") else None,
-        "keeps": _keeps(user, session, "trainings.add_attendance"),
-        "can_change": _keeps(user, session, "trainings.change_trainingsession"),
-        "can_remove": held and _keeps(user, session, "trainings.delete_attendance"),
+        "keeps": can(user, "trainings.add_attendance", session),
+        "can_change": can(user, "trainings.change_trainingsession", session),
+        "can_remove": held and can(user, "trainings.delete_attendance", session),
         "attendance_form": attendance_form if can_add_attendance else None,
         "headcount_form": headcount_form if can_set_headcount else None,
     }
@@ -342,11 +312,11 @@ def _held_or_refused(request: HttpRequest, session: TrainingSession) -> HttpResp
 @permission_needed("trainings.add_attendance")
 def attendance_add(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    session = _session_or_404(user, pk)
+    session = get_for_user(user, sessions_visible, pk=pk)
     refused = _held_or_refused(request, session)
     if refused:
         return refused
-    form = AttendanceForm(request.POST, members=_members_to_pick(user, session))
+    form = AttendanceForm(request.POST, members=members_to_pick(user, session))
     if form.is_valid():
         values = form.cleaned_data
         try:
@@ -373,8 +343,9 @@ def attendance_add(request: HttpRequest, pk: int) -> HttpResponse:
 @permission_needed("trainings.delete_attendance")
 def attendance_remove(request: HttpRequest, pk: int, attendance_id: int) -> HttpResponse:
     user = request.user
-    session = _session_or_404(user, pk)
-    attendance = get_in_scope_or_404(Attendance.objects.filter(session=session), pk=attendance_id)
+    session = get_for_user(user, sessions_visible, pk=pk)
+    # The session is one the user sees: so is its list.
+    attendance = get_object_or_404(Attendance, session=session, pk=attendance_id)
     services.attendance_remove(by=user, attendance=attendance)
     messages.success(request, _("%(name)s removed from the list.") % {"name": attendance.full_name})
     return redirect("trainings:session_detail", pk=session.pk)
@@ -384,7 +355,7 @@ def attendance_remove(request: HttpRequest, pk: int, attendance_id: int) -> Http
 @permission_needed("trainings.add_headcount")
 def headcount_set(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
-    session = _session_or_404(user, pk)
+    session = get_for_user(user, sessions_visible, pk=pk)
     refused = _held_or_refused(request, session)
     if refused:
         return refused
@@ -406,7 +377,7 @@ def headcount_set(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @permission_needed("trainings.view_trainingsession")
 def session_sheet(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _session_or_404(request.user, pk)
+    session = get_for_user(request.user, sessions_visible, pk=pk)
     if session.status != TrainingSession.Status.PLANNED:
         messages.info(request, _("The attendance sheet is printed for planned sessions."))
         return redirect("trainings:session_detail", pk=session.pk)
@@ -450,8 +421,7 @@ def priority_communes(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_needed("trainings.view_trainingsession")
 def session_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    form = SessionFilterForm(request.GET, user=request.user)
-    sessions = _filtered(request.user, form.filters())
+    sessions = _filtered(request).qs
     return export_response(
         request,
         fmt,
@@ -465,7 +435,7 @@ def session_export(request: HttpRequest, fmt: str) -> HttpResponse:
 @require_GET
 @permission_needed("trainings.view_attendance")
 def attendance_export(request: HttpRequest, pk: str, fmt: str) -> HttpResponse:
-    session = _session_or_404(request.user, int(pk))
+    session = get_for_user(request.user, sessions_visible, pk=int(pk))
     audit_access(
         by=request.user,
         action=AuditEntry.Action.EXPORTED,
@@ -486,7 +456,7 @@ def attendance_export(request: HttpRequest, pk: str, fmt: str) -> HttpResponse:
 @require_GET
 @permission_needed("accounts.view_auditentry")
 def session_history_page(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _session_or_404(request.user, pk)
+    session = get_for_user(request.user, sessions_visible, pk=pk)
     context = {
         "record": session,
         "back_url": reverse("trainings:session_detail", args=[session.pk]),

@@ -1,4 +1,6 @@
-"""Fill a PostgreSQL database at province scale for the benchmark (bench/generator.py)."""
+"""The command that fills a PostgreSQL database at province scale for the benchmark
+(bench/generator.py), run as `python -m bench.generate_load` (bench/generate_load.py);
+tests call the object: call_command(Command(), ...)."""
 
 import datetime as dt
 import sys

@@ -11,11 +11,16 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q, Sum
 
 from bench import generator
+from bench.load_command import Command
 from communes.models import Commune, Hamlet
 from dashboard.models import CommuneDay
 from dashboard.rollup import rollup_full
 from outreach.models import READINESS_FIELDS, Household, Member, Team, Visit, normalize_address
 from trainings.models import Attendance, CourseEnrolment, Headcount, TrainingSession
+
+# The benchmark's tool, loading thousands of rows per test: make test runs it, make check
+# (the unit and page tests) does not.
+pytestmark = pytest.mark.slow
 
 END = dt.date(2026, 6, 30)
 TINY = {"visits": 2_000, "households": 3_000, "teams": 50, "members": 300}
@@ -26,7 +31,7 @@ def _load(*extra: str, seed: int = 7, **sizes) -> str:
     args = [f"--{name}={value}" for name, value in options.items()]
     out = io.StringIO()
     call_command(
-        "generate_load",
+        Command(),
         *args,
         f"--seed={seed}",
         f"--end-date={END}",
@@ -202,7 +207,7 @@ def test_a_size_overrides_the_number_of_visits(monkeypatch):
 
     monkeypatch.setattr(generator, "load_generate", fake_generate)
     with pytest.raises(CommandError, match="stop here"):
-        call_command("generate_load", "--size=M", "--visits=10", "--end-date=2026-06-30")
+        call_command(Command(), "--size=M", "--visits=10", "--end-date=2026-06-30")
     assert specs[0].visits == 5_000_000
     assert (specs[0].households, specs[0].teams, specs[0].members) == (600_000, 2_160, 16_000)
     assert specs[0].attendances == 1_000_000 and specs[0].enrolments == 20_000

@@ -7,8 +7,10 @@ import pytest
 from celery import current_app
 from django.db import transaction
 
-from communes.models import Commune, PendingRollup, RollupSource
-from communes.services import ROLLUP_TASK, rollup_buckets_mark
+from communes.models import Commune
+from core.marks import ChangeSource, mark_changed
+from dashboard.models import PendingRollup
+from dashboard.queue import ROLLUP_TASK
 
 DAY = dt.date(2026, 11, 20)
 
@@ -40,8 +42,8 @@ def test_marks_are_stored_and_the_roll_up_is_queued_once_on_commit(
 ):
     commune = Commune.objects.get(code=14269)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        rollup_buckets_mark(
-            source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY), (commune.pk, DAY)]
+        mark_changed(
+            source=ChangeSource.OUTREACH, commune_days=[(commune.pk, DAY), (commune.pk, DAY)]
         )
         assert rollup_task == []  # nothing runs before the commit
 
@@ -53,8 +55,8 @@ def test_marks_are_stored_and_the_roll_up_is_queued_once_on_commit(
 @pytest.mark.django_db
 def test_a_second_mark_of_the_same_bucket_is_kept_for_the_next_run(divisions):
     commune = Commune.objects.get(code=14269)
-    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
-    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
+    mark_changed(source=ChangeSource.OUTREACH, commune_days=[(commune.pk, DAY)])
+    mark_changed(source=ChangeSource.OUTREACH, commune_days=[(commune.pk, DAY)])
     # Not merged: a roll-up that claimed the first must leave the second behind.
     assert PendingRollup.objects.filter(commune=commune, day=DAY).count() == 2
 
@@ -63,7 +65,7 @@ def test_a_second_mark_of_the_same_bucket_is_kept_for_the_next_run(divisions):
 def test_marks_roll_back_with_the_change_that_made_them(divisions):
     commune = Commune.objects.get(code=14269)
     with pytest.raises(RuntimeError), transaction.atomic():
-        rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
+        mark_changed(source=ChangeSource.OUTREACH, commune_days=[(commune.pk, DAY)])
         raise RuntimeError("the writer's change failed")
     assert not PendingRollup.objects.exists()
 
@@ -78,7 +80,7 @@ def test_a_broker_that_is_down_is_logged_never_raised(
     monkeypatch.setattr(current_app.tasks[ROLLUP_TASK], "apply_async", broker_down)
     commune = Commune.objects.get(code=14269)
     with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
-        rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
+        mark_changed(source=ChangeSource.OUTREACH, commune_days=[(commune.pk, DAY)])
 
     assert PendingRollup.objects.count() == 1  # the figures will catch up later
     assert "broker unreachable" in caplog.text
@@ -90,7 +92,7 @@ def test_without_the_dashboards_task_the_buckets_wait(
 ):
     commune = Commune.objects.get(code=14269)
     with caplog.at_level(logging.INFO), django_capture_on_commit_callbacks(execute=True):
-        rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
+        mark_changed(source=ChangeSource.OUTREACH, commune_days=[(commune.pk, DAY)])
     assert PendingRollup.objects.count() == 1
     assert "not registered" in caplog.text
 
@@ -102,8 +104,8 @@ def test_many_marks_in_one_transaction_queue_the_roll_up_once(
     commune = Commune.objects.get(code=14269)
     with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
         for offset in range(50):
-            rollup_buckets_mark(
-                source=RollupSource.OUTREACH,
+            mark_changed(
+                source=ChangeSource.OUTREACH,
                 commune_days=[(commune.pk, DAY - dt.timedelta(days=offset))],
             )
     assert PendingRollup.objects.count() == 50
@@ -118,10 +120,10 @@ def test_a_mark_rolled_back_with_its_savepoint_does_not_stop_the_next_from_queue
     commune = Commune.objects.get(code=14269)
     with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
         with pytest.raises(RuntimeError), transaction.atomic():
-            rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
+            mark_changed(source=ChangeSource.OUTREACH, commune_days=[(commune.pk, DAY)])
             raise RuntimeError("this part of the change failed")
-        rollup_buckets_mark(
-            source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY - dt.timedelta(days=1))]
+        mark_changed(
+            source=ChangeSource.OUTREACH, commune_days=[(commune.pk, DAY - dt.timedelta(days=1))]
         )
     assert rollup_task == [1]
 
@@ -143,18 +145,18 @@ def test_with_a_broker_many_changes_ask_for_one_delayed_run_until_it_starts(
     with_broker, monkeypatch
 ):
     # What each writer's commit calls (the test's transaction would merge them).
-    from communes.services import _rollup_queue, rollup_queue_reset
+    from dashboard.queue import rollup_queue, rollup_queue_reset
 
     asked = []
     monkeypatch.setattr(
         current_app.tasks[ROLLUP_TASK], "apply_async", lambda *a, **kw: asked.append(kw)
     )
     for _ in range(3):  # three submissions' commits
-        _rollup_queue()
+        rollup_queue()
     assert asked == [{"countdown": 10}]
 
     rollup_queue_reset()  # the run starts: the next change asks again
-    _rollup_queue()
+    rollup_queue()
     assert asked == [{"countdown": 10}, {"countdown": 10}]
 
 
@@ -166,7 +168,7 @@ def test_without_the_cache_the_change_waits_for_beat_instead_of_a_second_timeout
     # form wait out a timeout, the broker would make it wait again. The marks wait in
     # Postgres; beat's run (every few minutes) asks for the roll-up.
     from bench.processes import free_port
-    from communes.services import _rollup_queue
+    from dashboard.queue import rollup_queue
 
     settings.CACHES = {
         "default": {
@@ -179,10 +181,10 @@ def test_without_the_cache_the_change_waits_for_beat_instead_of_a_second_timeout
         current_app.tasks[ROLLUP_TASK], "apply_async", lambda *a, **kw: asked.append(kw)
     )
     commune = Commune.objects.get(code=14269)
-    rollup_buckets_mark(source=RollupSource.OUTREACH, commune_days=[(commune.pk, DAY)])
-    _rollup_queue()  # the cache fails: its breaker opens
-    _rollup_queue()  # the cache is known to be away
+    mark_changed(source=ChangeSource.OUTREACH, commune_days=[(commune.pk, DAY)])
+    rollup_queue()  # the cache fails: its breaker opens
+    rollup_queue()  # the cache is known to be away
     settings.ROLLUP_DEBOUNCE_SECONDS = 0
-    _rollup_queue()  # no debounce, but the broker is as likely away as the cache
+    rollup_queue()  # no debounce, but the broker is as likely away as the cache
     assert asked == []
     assert PendingRollup.objects.filter(commune=commune, day=DAY).exists()
