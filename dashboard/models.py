@@ -104,6 +104,18 @@ class ServiceHeartbeat(models.Model):
 
 
 class Computed(models.Model):
+    """A summary row, which only the roll-up writes.
+
+    Each summary model says what its columns are, never left to be guessed from their
+    types: KEY_FIELDS name a row (the model's unique constraint is on exactly them, with
+    NULLs equal where a key can be null), FIGURE_FIELDS are what the roll-up computes for
+    it, and any other column follows from the key (a commune's district, copied so that
+    district sums need no join).
+    """
+
+    KEY_FIELDS: tuple[str, ...] = ()
+    FIGURE_FIELDS: tuple[str, ...] = ()
+
     computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:
@@ -112,6 +124,22 @@ class Computed(models.Model):
 
 class CommuneDay(Computed):
     """A commune's door-to-door work and roster changes on one day."""
+
+    KEY_FIELDS = ("commune", "day")
+    FIGURE_FIELDS = (
+        "visits",
+        "households_first",
+        "return_visits",
+        "residents_helped",
+        "teams_visiting",
+        "members_visiting",
+        "teams_formed",
+        "teams_dissolved",
+        "members_joined",
+        "members_left",
+        "zalo_joined",
+        "zalo_left",
+    )
 
     commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
     # Copied from the commune so that district and province sums need no join.
@@ -148,6 +176,9 @@ class CommuneDay(Computed):
 class CommuneDayService(Computed):
     """Visits on one day in a commune that helped with one service."""
 
+    KEY_FIELDS = ("commune", "day", "service")
+    FIGURE_FIELDS = ("visits",)
+
     commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
     district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
@@ -170,6 +201,20 @@ class CommuneMonth(Computed):
     """A commune's CommuneDay rows of one month, added up: what the province's and the
     districts' pages read for every whole month of their periods, some thirty times fewer
     rows than the days. Kept by the roll-up from CommuneDay, never from raw rows."""
+
+    KEY_FIELDS = ("commune", "month")
+    FIGURE_FIELDS = (
+        "visits",
+        "households_first",
+        "return_visits",
+        "residents_helped",
+        "teams_formed",
+        "teams_dissolved",
+        "members_joined",
+        "members_left",
+        "zalo_joined",
+        "zalo_left",
+    )
 
     commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
     district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
@@ -198,6 +243,9 @@ class CommuneMonth(Computed):
 class CommuneMonthService(Computed):
     """CommuneDayService's rows of one month, added up (see CommuneMonth)."""
 
+    KEY_FIELDS = ("commune", "month", "service")
+    FIGURE_FIELDS = ("visits",)
+
     commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
     district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
     month = models.DateField(help_text="The month's first day.")
@@ -219,6 +267,9 @@ class CommuneMonthService(Computed):
 class HamletDay(Computed):
     """A hamlet's door-to-door work on one day (by the visited household's hamlet)."""
 
+    KEY_FIELDS = ("hamlet", "day")
+    FIGURE_FIELDS = ("visits", "households_first", "residents_helped")
+
     hamlet = models.ForeignKey(Hamlet, on_delete=models.CASCADE, related_name="+")
     commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
@@ -238,6 +289,9 @@ class HamletDay(Computed):
 
 class TeamDay(Computed):
     """A team's visits on one day."""
+
+    KEY_FIELDS = ("team", "day")
+    FIGURE_FIELDS = ("visits", "households", "residents_helped", "households_new")
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
     commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
@@ -263,6 +317,10 @@ class TeamTotal(Computed):
     """A team's work since it started: visits, distinct households, last visit; the sums
     of its TeamDay rows (households reached: of their households_new)."""
 
+    KEY_FIELDS = ("team",)
+    FIGURE_FIELDS = ("visits", "households_reached", "last_visited_on")
+
+    # One-to-one: unique on its key, the team.
     team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="+")
     commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
     visits = models.PositiveIntegerField(default=0)
@@ -275,6 +333,9 @@ class TeamTotal(Computed):
 
 class CommuneReadiness(Computed):
     """How many of a commune's households currently have one digital-readiness item."""
+
+    KEY_FIELDS = ("commune", "item")
+    FIGURE_FIELDS = ("households_yes", "households_answered")
 
     ITEMS = READINESS_FIELDS
 
@@ -301,6 +362,9 @@ class TrainingDay(Computed):
     level; course completions where the learner's agency is.
     """
 
+    KEY_FIELDS = ("level", "district", "commune", "day", "audience")
+    FIGURE_FIELDS = ("sessions_held", "attendees", "course_completions")
+
     level = models.CharField(max_length=10, choices=Level.choices)
     district = models.ForeignKey(District, on_delete=models.CASCADE, null=True, related_name="+")
     commune = models.ForeignKey(Commune, on_delete=models.CASCADE, null=True, related_name="+")
@@ -311,6 +375,13 @@ class TrainingDay(Computed):
     course_completions = models.PositiveIntegerField(default=0)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["level", "district", "commune", "day", "audience"],
+                name="training_day_unique",
+                nulls_distinct=False,
+            ),
+        ]
         indexes = [
             models.Index(fields=["day"], name="training_day_day"),
             models.Index(fields=["district", "day"], name="training_day_district"),
@@ -328,6 +399,9 @@ class TrainingYear(Computed):
     the records of its agencies. Commune row: the commune's.
     """
 
+    KEY_FIELDS = ("year", "district", "commune")
+    FIGURE_FIELDS = ("people_trained", "officials_trained")
+
     year = models.PositiveSmallIntegerField()
     district = models.ForeignKey(District, on_delete=models.CASCADE, null=True, related_name="+")
     commune = models.ForeignKey(Commune, on_delete=models.CASCADE, null=True, related_name="+")
@@ -335,6 +409,13 @@ class TrainingYear(Computed):
     officials_trained = models.PositiveIntegerField(default=0)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "district", "commune"],
+                name="training_year_unique",
+                nulls_distinct=False,
+            ),
+        ]
         indexes = [models.Index(fields=["year"], name="training_year_year")]
 
     def __str__(self) -> str:

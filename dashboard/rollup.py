@@ -35,7 +35,6 @@ from django.db.models import (
     DateField,
     F,
     Max,
-    PositiveIntegerField,
     QuerySet,
     Subquery,
     Sum,
@@ -45,10 +44,9 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from core.marks import ChangeSource
-from outreach import selectors as outreach
-from trainings import selectors as trainings
 from trainings.models import Level
 
+from .aggregates import outreach, trainings
 from .models import (
     CommuneDay,
     CommuneDayService,
@@ -272,11 +270,12 @@ def _columns(model) -> list:
 
 
 def _keys(model) -> list:
-    """The fields that name a row: its unique constraint, else every non-figure field."""
-    for constraint in model._meta.total_unique_constraints:
-        return [model._meta.get_field(name) for name in constraint.fields]
-    unique = [f for f in _columns(model) if f.unique]
-    return unique or [f for f in _columns(model) if not isinstance(f, PositiveIntegerField)]
+    """The fields that name a row, as the model declares them (KEY_FIELDS)."""
+    return [model._meta.get_field(name) for name in model.KEY_FIELDS]
+
+
+def _is_figure(model, field) -> bool:
+    return field.name in model.FIGURE_FIELDS
 
 
 def _new_rows(model, sources: Source | list[Source]) -> tuple[str, list] | None:
@@ -294,7 +293,8 @@ def _new_rows(model, sources: Source | list[Source]) -> tuple[str, list] | None:
         return None
     sql = " UNION ALL ".join(part for part, _params in parts)
     params = [param for _part, part_params in parts for param in part_params]
-    figure = {f.column: isinstance(f, PositiveIntegerField) for f in fields}
+    # Figures are added up (they are counts); the other columns are grouped by.
+    figure = {f.column: _is_figure(model, f) for f in fields}
     select = ", ".join(
         f"SUM(q.{quote(column)}) AS {quote(column)}" if is_figure else f"q.{quote(column)}"
         for column, is_figure in figure.items()
@@ -369,7 +369,7 @@ def _commune_days_from_summaries(cells: Cells) -> list[QuerySet]:
     TeamDay rows, and its first visits as those of their HamletDay rows, in CommuneDay's
     columns with zeros in the others: a pass over the day's summary rows instead of
     two more over all the visits. (A household's commune is its visits' teams'.)"""
-    figures = [f.column for f in _columns(CommuneDay) if isinstance(f, PositiveIntegerField)]
+    figures = [CommuneDay._meta.get_field(name).column for name in CommuneDay.FIGURE_FIELDS]
 
     def rows(summary, **sums):
         zeros = {name: Value(0) for name in figures if name not in sums}
@@ -459,7 +459,7 @@ def _months(day_model, month_model, cells: Cells, now: datetime) -> None:
         days = days.filter(day__gte=months[0], day__lte=end, month__in=months)
         old = old.filter(month__in=months)
     keys = [f.attname for f in _keys(month_model) if f.name != "month"]
-    figures = [f.name for f in _columns(month_model) if isinstance(f, PositiveIntegerField)]
+    figures = list(month_model.FIGURE_FIELDS)
     rows = (
         days.values(*keys, "district_id", "month")
         .annotate(**{name: Sum(name) for name in figures})

@@ -1,0 +1,2 @@
+"""Every query that shapes rows for a summary table: the dashboard's, reading the
+raw rows of outreach and trainings."""
