@@ -94,8 +94,9 @@ def household_get_or_create(
     # Two leaders (or one leader's double tap) may add the same address at once: the
     # second finds the first's, whether its uniqueness check or its insert meets it.
     try:
-        # The commune is the hamlet's and the user the request's: no existence query each.
-        household.full_clean(exclude=["commune", "created_by"])
+        # The commune and the hamlet are rows the caller holds and the users the request's:
+        # no existence query each.
+        household.full_clean(exclude=["commune", "hamlet", "created_by", "consent_recorded_by"])
     except ValidationError:
         existing = household_at(hamlet=hamlet, address_label=address_label)
         if existing is None:

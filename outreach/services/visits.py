@@ -140,15 +140,18 @@ def _apply(visit: Visit, data: VisitData) -> None:
         setattr(visit, item, data.readiness.get(item))
 
 
-def _mark_new(visit: Visit) -> None:
+def _mark_new(visit: Visit, household: Household, *, household_new: bool) -> None:
     """A new visit changes its own day, and whether a later visit of its household is
     the household's first: the earliest (then lowest id) visit is, so the visits before
     it keep their figures. Usually that is today alone, however long the household's
-    history: the roll-up's work stays the same as the table grows."""
-    later = Visit.objects.filter(household_id=visit.household_id, visited_on__gte=visit.visited_on)
+    history: the roll-up's work stays the same as the table grows. A household created
+    by this visit has no other visit to ask about."""
+    days = {visit.visited_on}
+    if not household_new:
+        later = Visit.objects.filter(household_id=household.pk, visited_on__gt=visit.visited_on)
+        days |= set(later.order_by().values_list("visited_on", flat=True).distinct())
     mark_changed(
-        source=ChangeSource.OUTREACH,
-        commune_days=set(later.values_list("household__commune_id", "visited_on").distinct()),
+        source=ChangeSource.OUTREACH, commune_days={(household.commune_id, day) for day in days}
     )
 
 
@@ -190,8 +193,9 @@ def visit_record(
         with transaction.atomic():
             if declined:
                 household = household_declined(by=by, hamlet=hamlet, is_demo=is_demo)
+                household_new = True
             else:
-                household, _created = household_get_or_create(
+                household, household_new = household_get_or_create(
                     by=by,
                     hamlet=hamlet,
                     address_label=address_label,
@@ -219,7 +223,7 @@ def visit_record(
             visit.services.add(*data.services)
             _audit(visit, by, AuditEntry.Action.CREATED, None, _snapshot(visit, data))
             household_readiness_refresh(household)
-            _mark_new(visit)
+            _mark_new(visit, household, household_new=household_new)
     except IntegrityError:
         # The same submission committed by a concurrent request in the meantime.
         existing = _existing(submission_id, team, digest)
