@@ -46,11 +46,11 @@ test: install lint migrations-check
 
 # The developer's lane, under two minutes here: the unit and page tests, without what starts
 # browsers, portals to break, subprocesses or the deploy tools (pytest.ini's markers).
-# Its tests share no module-scoped servers, so an idle process takes work from a busy
-# one's file (worksteal): the long files (the URL matrix) no longer finish alone.
+# A file's tests stay in one process (loadfile): some share a module-scoped world that a
+# transactional test's flush, run between them, would empty.
 QUICK := not slow and not e2e and not smoke and not deploy
 check: install lint migrations-check
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_DB) -m "$(QUICK)" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_DB) -m "$(QUICK)" $(PYTEST_ARGS)
 
 migrations-check: install
 	DATABASE_URL=sqlite://:memory: $(PY) manage.py makemigrations --check --dry-run --settings=config.settings_test

@@ -7,8 +7,18 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts and roles")
 
     def ready(self) -> None:
+        from django.contrib.auth.models import Group, Permission
         from django.contrib.auth.signals import user_logged_in
+        from django.db.models.signals import m2m_changed, post_delete
 
+        from .backends import permissions_changed
         from .middleware import session_start
+        from .models import User
 
         user_logged_in.connect(session_start, dispatch_uid="accounts.session_start")
+        # What CachedPermissionBackend keeps: renewed whenever who may do what changes.
+        for through in (User.groups.through, User.user_permissions.through):
+            m2m_changed.connect(permissions_changed, sender=through, weak=False)
+        m2m_changed.connect(permissions_changed, sender=Group.permissions.through, weak=False)
+        for model in (Group, Permission):
+            post_delete.connect(permissions_changed, sender=model, weak=False)

@@ -50,7 +50,7 @@ from .loadgen import LoadResult, Template
 from .processes import Server, Worker
 
 PROVINCE_USER = "bench-province"
-SESSION_BACKEND = "django.contrib.auth.backends.ModelBackend"
+SESSION_BACKEND = "accounts.backends.CachedPermissionBackend"
 # Enough clients to keep gunicorn's 2 processes x 4 threads busy while answers travel.
 SATURATION_CONNECTIONS = 16
 LOAD_SHARES = (0.25, 0.50, 0.75)

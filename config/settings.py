@@ -134,7 +134,8 @@ AUTH_USER_MODEL = "accounts.User"
 # django-axes first: a locked-out login is refused before its password is even tried.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, with each user's permissions kept in the cache (accounts/backends.py).
+    "accounts.backends.CachedPermissionBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -99,7 +99,7 @@ def _session_cookie(user) -> str:
     try:
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "accounts.backends.CachedPermissionBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
     finally:

@@ -320,8 +320,18 @@ def _days_and_months(day_table, month_table, place: Q, period: Period, start: da
     if start is not None:
         months = months.filter(month__gte=start.replace(day=1))
         days = days.filter(day__gte=start)
-    days = days.annotate(cut=TruncMonth("day", output_field=DateField())).filter(cut__in=cut)
+    # Each cut month as a range of days, which the (place, day) indexes answer; the
+    # month of a day (`cut`) only groups a trend's rows.
+    in_cut = Q()
+    for month in cut:
+        in_cut |= Q(day__gte=month, day__lt=_next_month(month))
+    days = days.filter(in_cut) if cut else days.none()
+    days = days.annotate(cut=TruncMonth("day", output_field=DateField()))
     return days.order_by(), months.annotate(day=F("month")).order_by()
+
+
+def _next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 def _union_sums(days: QuerySet, months: QuerySet, keys: list[str], sums: dict) -> list[dict]:

@@ -97,6 +97,7 @@ def test_two_hundred_visits_each_posted_three_times_from_eight_threads_are_store
     assert Visit.services.through.objects.filter(visit__team=team).count() == VISITS
 
 
+@pytest.mark.slow  # eight threads racing on real transactions: a concurrency test, not a page's
 @pytest.mark.django_db(transaction=True)
 def test_the_same_ids_with_other_content_or_from_another_team_answer_409_and_change_nothing(
     place,
