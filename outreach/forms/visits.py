@@ -16,7 +16,7 @@ from core.forms import errors_to_form
 
 from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit
 from ..selectors import hamlets_visible, members_visible, services_active
-from ..services.households import household_at
+from ..services.households import NOT_LOOKED_UP, household_at
 from ..services.visits import VisitData
 
 # How a readiness answer travels in the form: the checklist stores yes, no or not known.
@@ -198,6 +198,7 @@ class NewVisitForm(VisitForm):
         super().__init__(*args, **kwargs)
         # Required unless the household declined: checked in clean().
         self.fields["address_label"].required = False
+        self.household_found = NOT_LOOKED_UP
 
     def clean(self):
         data = super().clean()
@@ -216,6 +217,9 @@ class NewVisitForm(VisitForm):
         except ValidationError as error:
             self.add_error("address_label", error.message_dict["address_label"])
             return data
+        if hamlet is not None:
+            # The service takes this answer rather than asking the database again.
+            self.household_found = known or None
         if not known and not consent:
             self.add_error(
                 "consent",

@@ -52,6 +52,10 @@ def household_at(*, hamlet: Hamlet | int, address_label: str) -> Household | Non
     return candidates[0] if candidates else None
 
 
+# What household_get_or_create is told when nobody looked the address up before it.
+NOT_LOOKED_UP = object()
+
+
 def household_get_or_create(
     *,
     by: User,
@@ -61,18 +65,27 @@ def household_get_or_create(
     phone: str = "",
     consent: str = "",
     is_demo: bool = False,
+    found: Household | None | object = NOT_LOOKED_UP,
 ) -> tuple[Household, bool]:
     """The household at this address of the hamlet, created if it is new.
 
     `consent` is the household's answer to the notice (Household.Consent.GIVEN from the
     visit form; empty where nobody asked, as for imports and demo data). A household
     that declines is never looked up or stored by its address: see household_declined.
+    `found` is what household_at answered for this hamlet and address earlier in the
+    same request (the visit form asks it to validate): None for a new address. A
+    household added since is still found, by its uniqueness check or its insert.
     """
     ensure_can(by, "outreach.view_household", hamlet)
     address_label = " ".join(address_label.split())
     if not normalize_address(address_label):
         raise ValidationError({"address_label": _("Enter the house number and alley.")})
-    existing = household_at(hamlet=hamlet, address_label=address_label)
+    if found is NOT_LOOKED_UP:
+        existing = household_at(hamlet=hamlet, address_label=address_label)
+    else:
+        existing = found
+        if existing is not None and existing.hamlet_id != hamlet.pk:
+            raise ValueError("The household found is not in the hamlet given.")
     if existing is not None:
         if consent and not existing.consent:  # recorded before consent was asked
             _consent_record(existing, consent, by)

@@ -19,7 +19,7 @@ from communes.models import Hamlet
 from core.marks import ChangeSource, mark_changed
 
 from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit
-from .households import household_declined, household_get_or_create
+from .households import NOT_LOOKED_UP, household_declined, household_get_or_create
 from .readiness import household_readiness_refresh, household_visit_days
 
 # How long a leader may change or delete a visit they entered (the visit rule in .access).
@@ -173,8 +173,12 @@ def visit_record(
     household_phone: str = "",
     consent: str = "",
     is_demo: bool = False,
+    household_found: Household | None | object = NOT_LOOKED_UP,
 ) -> tuple[Visit, bool]:
     """Store a visit once per submission id; returns it and whether it is new.
+
+    `household_found`: what the form's own lookup of the address found (None: a new
+    address), so that it is not looked up twice; see household_get_or_create.
 
     `consent` is a new household's answer to the notice; one that declined is stored
     with its hamlet only (no address, name or phone). A double tap or a resend of the
@@ -203,6 +207,7 @@ def visit_record(
                     phone=household_phone,
                     consent=consent,
                     is_demo=is_demo,
+                    found=household_found,
                 )
             _validate(team, household, data)
             visit = Visit(

@@ -613,4 +613,26 @@ def test_a_visit_costs_a_known_number_of_queries(client, leader, team, hamlet, d
     with CaptureQueriesContext(connection) as again:
         assert client.post(NEW, return_visit).status_code == 302
     assert Visit.objects.filter(household__address_label="Số 12, ngõ 3").count() == 2
-    assert (len(first), len(again)) == (23, 19)
+    assert (len(first), len(again)) == (22, 18)
+
+
+@pytest.mark.django_db
+def test_a_household_added_between_the_form_and_the_service_is_found_not_doubled(
+    leader, team, hamlet, day
+):
+    # The form found no household at the address; another leader's visit adds it before
+    # this one is stored: the service finds it rather than storing a second one.
+    _record(leader, team, hamlet, day, "Số 40, ngõ 9")
+    visit, created = visit_record(
+        by=leader,
+        team=team,
+        submission_id=uuid.uuid4(),
+        hamlet=hamlet,
+        address_label="Số 40, ngõ 9",
+        data=VisitData(visited_on=day, members=list(team.members.filter(is_active=True))),
+        consent=Household.Consent.GIVEN,
+        household_found=None,
+    )
+    assert created
+    assert Household.objects.filter(hamlet=hamlet, address_label="Số 40, ngõ 9").count() == 1
+    assert visit.household.address_label == "Số 40, ngõ 9"

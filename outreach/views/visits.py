@@ -98,6 +98,7 @@ def visit_new(request):
             data=form.visit_data(),
             head_name=data["head_name"],
             consent=data["consent"],
+            household_found=form.household_found,
         )
     except VisitConflict as conflict:
         # Most often the browser's Back button re-sent an old page with new content.
