@@ -16,6 +16,14 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
 
+def raw_id(data, name: str) -> int | None:
+    """An id the filter bar sent, before validation (to narrow another filter's choices)."""
+    try:
+        return int(data.get(name) or "")
+    except (TypeError, ValueError):
+        return None
+
+
 def date_input() -> forms.DateInput:
     # The phone's date picker sends and shows an ISO date, whatever the language.
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -58,7 +66,8 @@ class FilterSet(django_filters.FilterSet):
 
 
 class SearchFilterSet(FilterSet):
-    """A filter bar led by a search box, `q`: `search` says what it matches."""
+    """A filter bar led by a search box, `q`: each subclass's `search(queryset, name,
+    value)` says what it matches."""
 
     q = django_filters.CharFilter(label=_("Search"), max_length=100, method="search")
 
@@ -69,9 +78,6 @@ class SearchFilterSet(FilterSet):
         super().__init__(*args, **kwargs)
         if self.search_placeholder:
             self.filters["q"].field.widget.attrs["placeholder"] = self.search_placeholder
-
-    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        raise NotImplementedError
 
 
 class PeriodForm(forms.Form):

@@ -13,19 +13,11 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
 from communes.models import Commune, Hamlet
-from core.filters import FilterSet, PeriodForm, SearchFilterSet, date_input
+from core.filters import FilterSet, PeriodForm, SearchFilterSet, date_input, raw_id
 
 from .forms.visits import HamletChoiceField, MemberChoiceField
 from .models import Member, Service, Team
 from .selectors import hamlets_visible, members_matching, members_visible, named_like
-
-
-def _raw_id(data, name: str) -> int | None:
-    """An id the filter bar sent, before validation (to narrow another filter's choices)."""
-    try:
-        return int(data.get(name) or "")
-    except (TypeError, ValueError):
-        return None
 
 
 class TeamFilter(SearchFilterSet):
@@ -67,7 +59,7 @@ class TeamFilter(SearchFilterSet):
             self.filters["hamlet"].queryset = hamlets
         else:
             self.filters["commune"].queryset = communes
-            commune_id = _raw_id(self.data, "commune")
+            commune_id = raw_id(self.data, "commune")
             if commune_id is None:
                 del self.filters["hamlet"]
             else:
@@ -136,7 +128,7 @@ class MemberFilter(SearchFilterSet):
             self.filters["team"].queryset = teams
             return
         self.filters["commune"].queryset = communes
-        commune_id = _raw_id(self.data, "commune")
+        commune_id = raw_id(self.data, "commune")
         if commune_id is None:
             self.filters["team"].queryset = teams
             self.filters["team"].field.widget = forms.HiddenInput()
@@ -238,7 +230,7 @@ class VisitFilter(FilterSet):
             .select_related("team")
             .only("id", "full_name", "team__name")
         )
-        hamlet_id = _raw_id(self.data, "hamlet")
+        hamlet_id = raw_id(self.data, "hamlet")
         # Whether the member list waits for a hamlet (the template says so instead).
         self.members_wait_for_hamlet = self.narrow and not hamlet_id
         if self.narrow:

@@ -11,18 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
 from communes.models import Commune, District
-from core.filters import FilterSet, PeriodForm, SearchFilterSet, date_input
+from core.filters import FilterSet, PeriodForm, SearchFilterSet, date_input, raw_id
 
 from .models import Audience, CourseEnrolment, Topic, TrainingSession
 from .selectors import enrolments_matching
-
-
-def _raw_id(data, name: str) -> int | None:
-    """An id the filter bar sent, before validation (to narrow another filter's choices)."""
-    try:
-        return int(data.get(name) or "")
-    except (TypeError, ValueError):
-        return None
 
 
 class SessionFilterBarForm(PeriodForm):
@@ -88,7 +80,7 @@ class SessionFilter(FilterSet):
         self.filters["topic"].queryset = Topic.objects.order_by("sort_order", "code")
         if wide or len(scope.district_ids) > 1:
             self.filters["district"].queryset = scope.districts()
-            district_id = _raw_id(self.data, "district")
+            district_id = raw_id(self.data, "district")
             if district_id is None:
                 del self.filters["commune"]
             else:

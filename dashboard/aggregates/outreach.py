@@ -7,7 +7,6 @@ no roll-up code.
 """
 
 from collections.abc import Collection
-from datetime import date
 
 from django.db import connection
 from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -16,6 +15,7 @@ from django.db.models.functions import Coalesce, Greatest
 from outreach.models import READINESS_FIELDS, Household, Member, Team, Visit
 
 from ..models import CommuneDay
+from . import in_cells
 
 # Each returns a grouped query (a queryset, or SQL and its parameters) whose columns carry
 # the summary table's column names; a table fed by several sources gets one queryset per
@@ -28,25 +28,8 @@ from ..models import CommuneDay
 COMMUNE_DAY_FIGURES = CommuneDay.FIGURE_FIELDS
 
 
-def _cells(
-    queryset: QuerySet,
-    *,
-    commune: str,
-    day: str,
-    communes: Collection[int] | None = None,
-    days: Collection[date] | None = None,
-    start: date | None = None,
-    end: date | None = None,
-) -> QuerySet:
-    if communes is not None:
-        queryset = queryset.filter(**{f"{commune}__in": list(communes)})
-    if days is not None:
-        queryset = queryset.filter(**{f"{day}__in": list(days)})
-    if start is not None:
-        queryset = queryset.filter(**{f"{day}__gte": start})
-    if end is not None:
-        queryset = queryset.filter(**{f"{day}__lte": end})
-    return queryset.order_by()
+def _cells(queryset: QuerySet, *, commune: str, day: str, communes=None, **cells) -> QuerySet:
+    return in_cells(queryset, place=commune, day=day, places=communes, **cells)
 
 
 def _grouped(queryset: QuerySet, keys: dict[str, str], figures: dict, columns=()) -> QuerySet:

@@ -18,6 +18,7 @@ from trainings.models import (
 from trainings.selectors import with_attendees
 
 from ..models import TrainingDay
+from . import in_cells
 
 # As for outreach: grouped querysets (or SQL and its parameters) whose columns carry
 # the summary table's column names, for the dashboard to insert in the database.
@@ -25,24 +26,16 @@ from ..models import TrainingDay
 TRAINING_DAY_FIGURES = TrainingDay.FIGURE_FIELDS
 
 
-def _in_places(queryset: QuerySet, *, level: str | None, places, days, start, end, day: str):
+def _in_places(queryset: QuerySet, *, level: str | None, places, day: str, **cells):
     """Narrow to the level's places and days (None: all)."""
-    place = {Level.COMMUNE: "commune_id", Level.DISTRICT: "district_id"}.get(level)
     if level == Level.COMMUNE:
         queryset = queryset.filter(commune__isnull=False)
     elif level == Level.DISTRICT:
         queryset = queryset.filter(commune__isnull=True, district__isnull=False)
     elif level == Level.PROVINCE:
         queryset = queryset.filter(commune__isnull=True, district__isnull=True)
-    if place and places is not None:
-        queryset = queryset.filter(**{f"{place}__in": list(places)})
-    if days is not None:
-        queryset = queryset.filter(**{f"{day}__in": list(days)})
-    if start is not None:
-        queryset = queryset.filter(**{f"{day}__gte": start})
-    if end is not None:
-        queryset = queryset.filter(**{f"{day}__lte": end})
-    return queryset.order_by()
+    place = {Level.COMMUNE: "commune_id", Level.DISTRICT: "district_id"}.get(level)
+    return in_cells(queryset, place=place, day=day, places=places, **cells)
 
 
 def _by_cell(queryset: QuerySet, level: str | None, day: str, **figures) -> QuerySet:
