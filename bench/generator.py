@@ -59,7 +59,16 @@ from core.text import fold, name_key
 from dashboard.models import PendingRollup
 from dashboard.rollup import SUMMARY_MODELS
 from outreach import demo as outreach_demo
-from outreach.models import READINESS_FIELDS, Household, Member, Service, Team, Visit
+from outreach.models import (
+    READINESS_FIELDS,
+    Household,
+    Member,
+    MemberDay,
+    ReadinessDay,
+    Service,
+    Team,
+    Visit,
+)
 from trainings import demo as trainings_demo
 from trainings.models import (
     Attendance,
@@ -126,6 +135,8 @@ VISIT_COLUMNS = (
     "id", "team_id", "household_id", "visited_on", "residents_helped", "outcome", "notes",
     "submission_id", "submission_digest", "created_at", "updated_at", "is_demo",
     *READINESS_FIELDS,
+    # The write-time facts, as the visit services would have recorded them.
+    "commune_id", "hamlet_id", "first_for_household", "first_for_team",
 )
 HOUSEHOLD_COLUMNS = (
     "id", "commune_id", "hamlet_id", "address_label", "address_folded", "address_key",
@@ -161,6 +172,8 @@ ENROLMENT_COLUMNS = (
 # Every table the generator fills, children before parents: what --force empties.
 # Users, communes, hamlets, the catalogues, targets and indicators are never touched.
 DATA_MODELS = (
+    MemberDay,
+    ReadinessDay,
     Visit.members.through,
     Visit.services.through,
     Visit,
@@ -827,6 +840,14 @@ class _Load:
         team_bases = [p.team_base for p in places]
         formed = [p.team_formed for p in places]
         visiting = self.visiting
+        communes = [p.commune.pk for p in places]
+        # Per household: its hamlet, and the teams (bits by their place in the commune's
+        # teams) that have visited it, for the visits' write-time facts.
+        hamlet_of = array("q")
+        for place in self.places:
+            for hamlet, count in zip(place.hamlets, place.hamlet_sizes, strict=True):
+                hamlet_of.extend([hamlet.pk] * count)
+        teams_seen = [0] * spec.households
         # Per household: its checklist state and the day of its first visit.
         self.state = array("H", bytes(2 * spec.households))
         self.first_day = array("h", [-1]) * spec.households
@@ -840,16 +861,16 @@ class _Load:
         household_first, team_first = self.household_first, self.team_first
         vid = self.visit_first
         visit_lines, member_lines, service_lines = [], [], []
-        stream = self.stream
-        visit_table = Visit._meta.db_table
-        members_table = Visit.members.through._meta.db_table
-        services_table = Visit.services.through._meta.db_table
+        fact_lines: dict[str, list[str]] = {"members": [], "readiness": []}
+        changes = _ReadinessChanges()
         started, done = time.monotonic(), 0
         for index, n in enumerate(counts):
             if not n:
                 continue
             day = self.start + dt.timedelta(days=index)
             day_text = day.isoformat()
+            out: set[tuple[int, int]] = set()  # (member, commune) out on the day
+            ready: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
             midnight = _local_midnight_ms(day)
             pool = pools[index * READINESS_ERAS // DAYS]
             picks = rng.choices(slots, cum_weights=cum_weights, k=n)
@@ -863,10 +884,18 @@ class _Load:
                 h = bases[c] + (position * stride[c] + offset[c]) % size
                 if first:
                     first_day[h] = index
-                team = team_bases[c] + int(rnd() * bisect_right(formed[c], index))
+                nth = int(rnd() * bisect_right(formed[c], index))
+                team = team_bases[c] + nth
+                team_new = not (teams_seen[h] >> nth) & 1
+                teams_seen[h] |= 1 << nth
                 if rnd() < (READINESS_FIRST if first else READINESS_RETURN):
                     answers, keep, set_bits = pool[bits(8)]
-                    state[h] = (state[h] & keep) | set_bits
+                    was, state[h] = state[h], (state[h] & keep) | set_bits
+                    # A day's change of a household's answers is the sum of its visits'.
+                    for item, yes, answered in changes.of(was, state[h]):
+                        sums = ready[(communes[c], item)]
+                        sums[0] += yes
+                        sums[1] += answered
                 else:
                     answers = no_answers
                 body, services = bodies[bits(12)]
@@ -878,26 +907,46 @@ class _Load:
                 )
                 visit_lines.append(
                     f"{vid}\t{team_first + team}\t{household_first + h}\t{day_text}\t{body}\t\t"
-                    f"{uid}\t\t{at}\t{at}\tt\t{answers}\n"
+                    f"{uid}\t\t{at}\t{at}\tt\t{answers}\t{communes[c]}\t{hamlet_of[h]}\t"
+                    f"{'t' if first else 'f'}\t{'t' if team_new else 'f'}\n"
                 )
                 people = visiting[team]
                 k = min(MEMBERS_PER_VISIT[bits(2)], len(people))
                 o = int(rnd() * len(people))
                 for i in range(k):
-                    member_lines.append(f"{vid}\t{people[(o + i) % len(people)]}\n")
+                    member = people[(o + i) % len(people)]
+                    member_lines.append(f"{vid}\t{member}\n")
+                    out.add((member, communes[c]))
                 for service in services:
                     service_lines.append(f"{vid}\t{service}\n")
                 vid += 1
+            fact_lines["members"].extend(
+                f"{member}\t{commune}\t{day_text}\n" for member, commune in sorted(out)
+            )
+            fact_lines["readiness"].extend(
+                f"{commune}\t{day_text}\t{READINESS_FIELDS[item]}\t{yes}\t{answered}\n"
+                for (commune, item), (yes, answered) in sorted(ready.items())
+                if yes or answered
+            )
             if len(visit_lines) >= CHUNK:
                 done += len(visit_lines)
-                stream.copy(visit_table, VISIT_COLUMNS, visit_lines)
-                stream.copy(members_table, ("visit_id", "member_id"), member_lines)
-                stream.copy(services_table, ("visit_id", "service_id"), service_lines)
+                self._visits_copy(visit_lines, member_lines, service_lines, fact_lines)
                 visit_lines, member_lines, service_lines = [], [], []
+                fact_lines = {"members": [], "readiness": []}
                 self._chunk_done("visits", done, spec.visits, started)
-        stream.copy(visit_table, VISIT_COLUMNS, visit_lines)
-        stream.copy(members_table, ("visit_id", "member_id"), member_lines)
-        stream.copy(services_table, ("visit_id", "service_id"), service_lines)
+        self._visits_copy(visit_lines, member_lines, service_lines, fact_lines)
+
+    def _visits_copy(self, visits, members, services, facts) -> None:
+        stream = self.stream
+        stream.copy(Visit._meta.db_table, VISIT_COLUMNS, visits)
+        stream.copy(Visit.members.through._meta.db_table, ("visit_id", "member_id"), members)
+        stream.copy(Visit.services.through._meta.db_table, ("visit_id", "service_id"), services)
+        stream.copy(MemberDay._meta.db_table, ("member_id", "commune_id", "day"), facts["members"])
+        stream.copy(
+            ReadinessDay._meta.db_table,
+            ("commune_id", "day", "item", "yes", "answered"),
+            facts["readiness"],
+        )
 
     def _households(self) -> None:
         """Written after the visits: their checklists are the visits' latest answers."""
@@ -989,6 +1038,28 @@ class _Load:
                 first, count = blocks[parent]
                 if low is not None and not (first <= low and high <= first + count - 1):
                     raise RuntimeError(f"{model._meta.db_table}.{column} points outside its parent")
+
+
+class _ReadinessChanges:
+    """What a household's checklist state changing from one code to another (two bits
+    an item: 0 not known, 1 no, 2 yes) does to its commune's readiness: per item that
+    changed, (item, change in yes, change in answered). Worked out once per pair."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
+
+    def of(self, was: int, now: int) -> tuple[tuple[int, int, int], ...]:
+        if was == now:
+            return ()
+        found = self.known.get((was, now))
+        if found is None:
+            found = []
+            for item in range(len(READINESS_FIELDS)):
+                before, after = (was >> 2 * item) & 3, (now >> 2 * item) & 3
+                if before != after:
+                    found.append((item, (after == 2) - (before == 2), (after != 0) - (before != 0)))
+            found = self.known[(was, now)] = tuple(found)
+        return found
 
 
 class _Trainings:

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from accounts.addresses import client_address
 from accounts.middleware import without_session
@@ -81,7 +81,15 @@ class PortalCollector:
             "How long the oldest change the dashboards do not show yet has waited (0: none).",
             value=(now - oldest).total_seconds() if oldest else 0,
         )
-        fields = ("last_run_at", "last_full_at", "last_run_seconds", "last_full_seconds")
+        fields = (
+            "last_run_at",
+            "last_full_at",
+            "last_run_seconds",
+            "last_full_seconds",
+            "facts_check_seconds",
+            "facts_differences_last",
+            "facts_differences_total",
+        )
         state = RollupState.objects.filter(pk=1).values(*fields).first()
         state = state or dict.fromkeys(fields)
         for field, name, what in (
@@ -101,6 +109,21 @@ class PortalCollector:
             yield GaugeMetricFamily(
                 name, f"How long the last {what} took (0: none yet).", value=state[field] or 0
             )
+        yield GaugeMetricFamily(
+            "portal_facts_check_duration_seconds",
+            "How long the full run's check of the write-time facts took (0: none yet).",
+            value=state["facts_check_seconds"] or 0,
+        )
+        yield GaugeMetricFamily(
+            "portal_facts_differences_last",
+            "Write-time facts the last check found different from the raw rows (a bug).",
+            value=state["facts_differences_last"] or 0,
+        )
+        yield CounterMetricFamily(
+            "portal_facts_differences",
+            "Write-time facts found different from the raw rows and repaired, in all checks.",
+            value=state["facts_differences_total"] or 0,
+        )
         yield GaugeMetricFamily(
             "portal_visits_stored",
             f"Door-to-door visits stored (PostgreSQL's estimate from "

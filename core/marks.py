@@ -11,7 +11,7 @@ a receiver can ask for its work then. The dashboard connects both (dashboard/que
 
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 
 from django.db import models, transaction
@@ -24,10 +24,12 @@ class ChangeSource(models.TextChoices):
 
     OUTREACH = "outreach", _("Outreach")
     TRAININGS = "trainings", _("Trainings")
+    # Households' current checklist answers: recounted only when one changed.
+    READINESS = "readiness", _("Readiness")
 
 
-# Sent inside the writer's transaction with source=, commune_days=, district_days= and
-# province_days= (sets, none empty together).
+# Sent inside the writer's transaction with source=, commune_days=, district_days=,
+# province_days= (sets) and also= (other sources' commune days), not all empty.
 buckets_changed = Signal()
 # Sent once after a transaction that marked anything commits (no arguments).
 changes_committed = Signal()
@@ -69,13 +71,23 @@ def mark_changed(
     commune_days: Iterable[tuple[int, date]] = (),
     district_days: Iterable[tuple[int, date]] = (),
     province_days: Iterable[date] = (),
+    also: Mapping[ChangeSource, Iterable[tuple[int, date]]] | None = None,
 ) -> int:
     """Say which buckets a change touched; returns how many. Call inside the writer's
-    transaction. Buckets with no place or no day are left out."""
+    transaction. Buckets with no place or no day are left out.
+
+    `also`: (commune, day) buckets of other sources the same change touched (a visit
+    that changed a household's checklist), heard in the same signal so that a receiver
+    records them with the others at once."""
     communes = {(c, d) for c, d in commune_days if c and d}
     districts = {(c, d) for c, d in district_days if c and d}
     days = {d for d in province_days if d}
-    count = len(communes) + len(districts) + len(days)
+    more = {
+        other: cells
+        for other, buckets in (also or {}).items()
+        if (cells := {(c, d) for c, d in buckets if c and d})
+    }
+    count = len(communes) + len(districts) + len(days) + sum(map(len, more.values()))
     if not count:
         return 0
     buckets_changed.send(
@@ -84,6 +96,7 @@ def mark_changed(
         commune_days=communes,
         district_days=districts,
         province_days=days,
+        also=more,
     )
     _announce_on_commit()
     return count

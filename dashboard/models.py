@@ -71,6 +71,12 @@ class RollupState(models.Model):
     # How long the last run, and the last full one, took: the metrics' roll-up duration.
     last_run_seconds = models.FloatField(null=True)
     last_full_seconds = models.FloatField(null=True)
+    # The full run's check of the write-time facts against the raw rows: how long it
+    # took, how many facts differed at the last check and in all checks so far. A
+    # difference is a writer's bug, repaired by the check; monitoring alerts on growth.
+    facts_check_seconds = models.FloatField(null=True)
+    facts_differences_last = models.PositiveIntegerField(default=0)
+    facts_differences_total = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = _("roll-up state")

@@ -25,9 +25,14 @@ ROLLUP_TASK = "dashboard.rollup_pending"
 ROLLUP_QUEUED_KEY = "rollup:queued"
 
 
-def buckets_record(*, source, commune_days, district_days, province_days, **_kwargs) -> None:
-    """Receiver of core.marks.buckets_changed: the marks, in the writer's transaction."""
+def buckets_record(
+    *, source, commune_days, district_days, province_days, also=None, **_kwargs
+) -> None:
+    """Receiver of core.marks.buckets_changed: the marks, in the writer's transaction,
+    in one statement."""
     rows = [PendingRollup(commune_id=c, day=d, source=source) for c, d in commune_days]
+    for other, cells in (also or {}).items():
+        rows += [PendingRollup(commune_id=c, day=d, source=other) for c, d in cells]
     rows += [PendingRollup(district_id=c, day=d, source=source) for c, d in district_days]
     rows += [PendingRollup(day=d, source=source) for d in province_days]
     PendingRollup.objects.bulk_create(rows)

@@ -18,6 +18,7 @@ statement compares the new rows with the old and writes only those that differ.
 """
 
 import calendar
+import logging
 import time
 import uuid
 from collections import defaultdict
@@ -44,6 +45,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from core.marks import ChangeSource
+from outreach.services.facts import facts_check
 from trainings.models import Level
 
 from .aggregates import outreach, trainings
@@ -61,6 +63,8 @@ from .models import (
     TrainingDay,
     TrainingYear,
 )
+
+logger = logging.getLogger(__name__)
 
 # Pending rows claimed per transaction: many marks name the same bucket (an import of
 # 16,000 members marks 16,000 times), so a batch is usually a handful of buckets.
@@ -368,7 +372,7 @@ def _commune_days_from_summaries(cells: Cells) -> list[QuerySet]:
     """CommuneDay's visits, residents helped and teams out as the sums of the cells'
     TeamDay rows, and its first visits as those of their HamletDay rows, in CommuneDay's
     columns with zeros in the others: a pass over the day's summary rows instead of
-    two more over all the visits. (A household's commune is its visits' teams'.)"""
+    two more over all the visits. (Both count a visit where it was recorded.)"""
     figures = [CommuneDay._meta.get_field(name).column for name in CommuneDay.FIGURE_FIELDS]
 
     def rows(summary, **sums):
@@ -398,15 +402,29 @@ def _commune_days_from_summaries(cells: Cells) -> list[QuerySet]:
     ]
 
 
-def _commune_cells(cells: Cells, now: datetime) -> set[int]:
+def _team_sums(team_days: QuerySet) -> dict[int, tuple[int, int]]:
+    """Per team, its visits and households reached over the given day rows."""
+    rows = team_days.order_by().values("team_id").annotate(v=Sum("visits"), h=Sum("households_new"))
+    return {row["team_id"]: (row["v"], row["h"]) for row in rows}
+
+
+def _commune_cells(cells: Cells, now: datetime) -> dict[int, tuple[int, int]]:
     """Recompute the outreach rows of the cells: team and hamlet days first, as the
-    commune days are partly their sums. Returns the teams that worked in the cells,
-    before or now: the teams whose totals may have changed."""
+    commune days are partly their sums. Returns, per team that worked in the cells
+    before or now, how much its visits and households reached changed: what its total
+    changes by."""
     lookups = {"communes": cells.places, **cells.lookups()}
     team_days = cells.narrow(TeamDay.objects.all(), "commune_id")
-    teams = set(team_days.values_list("team_id", flat=True).distinct())
+    before = _team_sums(team_days)
     _replace(TeamDay, team_days, outreach.team_day_figures(**lookups), now)
-    teams |= set(team_days.values_list("team_id", flat=True).distinct())
+    after = _team_sums(team_days)
+    changes = {
+        team: (
+            after.get(team, (0, 0))[0] - before.get(team, (0, 0))[0],
+            after.get(team, (0, 0))[1] - before.get(team, (0, 0))[1],
+        )
+        for team in before.keys() | after.keys()
+    }
     _replace(
         HamletDay,
         cells.narrow(HamletDay.objects.all(), "commune_id"),
@@ -430,7 +448,7 @@ def _commune_cells(cells: Cells, now: datetime) -> set[int]:
     )
     _months(CommuneDay, CommuneMonth, cells, now)
     _months(CommuneDayService, CommuneMonthService, cells, now)
-    return teams
+    return changes
 
 
 def months_rebuild() -> None:
@@ -480,21 +498,48 @@ def _training_cells(level: str | None, cells: Cells, now: datetime) -> None:
     )
 
 
-def _commune_totals(communes: Collection[int], teams: set[int], now: datetime) -> None:
-    """The totals over all days of the communes' teams that worked in the recomputed
-    cells (and of new teams, which have none yet), and the communes' current readiness.
+def _team_totals_change(
+    communes: Collection[int], changes: dict[int, tuple[int, int]], now: datetime
+) -> None:
+    """Add to the teams' totals what their recomputed days changed by, and give a total
+    to the communes' teams that have none yet (new teams; their few days added up).
 
-    Only those teams: a team's total covers all its visits, and recomputing every team
-    of a commune would read every visit of the commune for one new visit.
-    """
+    By the changed days only: summing every day of every team that worked would read
+    a year of day rows for one new visit. A team's last visit is looked up on its days'
+    (team, day) index."""
     totalled = TeamTotal.objects.filter(commune_id__in=list(communes))
-    teams = teams | (
-        outreach.team_ids_in(communes) - set(totalled.values_list("team_id", flat=True))
+    missing = outreach.team_ids_in(communes) - set(totalled.values_list("team_id", flat=True))
+    missing |= set(changes) - set(
+        TeamTotal.objects.filter(team_id__in=list(changes)).values_list("team_id", flat=True)
     )
-    if teams:
+    if missing:
         _replace(
-            TeamTotal, TeamTotal.objects.filter(team_id__in=list(teams)), _team_totals(teams), now
+            TeamTotal, TeamTotal.objects.filter(team_id__in=missing), _team_totals(missing), now
         )
+    rows = sorted((team, *change) for team, change in changes.items() if team not in missing)
+    if not rows:
+        return
+    table = connection.ops.quote_name(TeamTotal._meta.db_table)
+    days = connection.ops.quote_name(TeamDay._meta.db_table)
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    computed_at = TeamTotal._meta.get_field("computed_at").get_db_prep_save(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH d(team_id, visits, reached) AS (VALUES {values})
+            UPDATE {table} SET visits = {table}.visits + d.visits,
+                households_reached = {table}.households_reached + d.reached,
+                last_visited_on = (SELECT MAX(day) FROM {days} WHERE team_id = d.team_id),
+                computed_at = %s
+            FROM d WHERE {table}.team_id = d.team_id
+            """,  # noqa: S608 - names from the models, values are parameters
+            [value for row in rows for value in row] + [computed_at],
+        )
+
+
+def _readiness(communes: Collection[int], now: datetime) -> None:
+    """The communes' current readiness, from their readiness days: only for the
+    communes where a household's checklist changed."""
     _replace(
         CommuneReadiness,
         CommuneReadiness.objects.filter(commune_id__in=list(communes)),
@@ -556,8 +601,11 @@ def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
     district_days: dict[date, set[int]] = defaultdict(set)
     province_days: set[date] = set()
     years: set[int] = set()
+    readiness: set[int] = set()
     for _pk, commune_id, district_id, day, source in claimed:
-        if commune_id:
+        if source == ChangeSource.READINESS:
+            readiness.add(commune_id)
+        elif commune_id:
             commune_days[day].add(commune_id)
         elif district_id:
             district_days[day].add(district_id)
@@ -566,13 +614,16 @@ def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
         if source == ChangeSource.TRAININGS:
             years.add(day.year)
     result = RollupResult(claimed=len(claimed), years=len(years))
-    teams: set[int] = set()
+    teams: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
     for cells in _chunks(commune_days):
-        teams |= _commune_cells(cells, now)
+        for team, (visits, reached) in _commune_cells(cells, now).items():
+            teams[team] = (teams[team][0] + visits, teams[team][1] + reached)
         _training_cells(Level.COMMUNE, cells, now)
         result.cells += len(cells.places) * len(cells.days)
     if commune_days:
-        _commune_totals(set().union(*commune_days.values()), teams, now)
+        _team_totals_change(set().union(*commune_days.values()), teams, now)
+    if readiness:
+        _readiness(readiness, now)
     for cells in _chunks(district_days):
         _training_cells(Level.DISTRICT, cells, now)
         result.cells += len(cells.places) * len(cells.days)
@@ -640,6 +691,25 @@ def _claim(batch: int) -> tuple[list[tuple], bool]:
     return first + more, True
 
 
+def _facts_check() -> None:
+    """Check the write-time facts the summaries are rebuilt from against the raw rows,
+    repair any that differ, and say so: in the error log and in the state's counts,
+    which /metrics exposes."""
+    started = time.monotonic()
+    found = facts_check(repair=True)
+    differences = sum(found.values())
+    if differences:
+        logger.error(
+            "write-time facts differed from the raw rows and were repaired: %s",
+            ", ".join(f"{kind} {count}" for kind, count in found.items() if count),
+        )
+    RollupState.objects.filter(pk=1).update(
+        facts_check_seconds=time.monotonic() - started,
+        facts_differences_last=differences,
+        facts_differences_total=F("facts_differences_total") + differences,
+    )
+
+
 def rollup_full() -> RollupResult:
     """Rebuild every summary table from the raw rows, in one transaction.
 
@@ -649,8 +719,9 @@ def rollup_full() -> RollupResult:
     come to Python, so the run's memory does not grow with the data.
     """
     with transaction.atomic():
-        started = time.monotonic()
         _lock()
+        _facts_check()
+        started = time.monotonic()
         _bulk_settings()
         claimed = list(PendingRollup.objects.values_list("pk", flat=True))
         now = timezone.now()

@@ -363,6 +363,30 @@ class Visit(ReadinessChecklist):
     updated_at = models.DateTimeField(_("changed at"), auto_now=True)
     is_demo = models.BooleanField(_("demo data"), default=False)
 
+    # Facts recorded when the visit is written, in the same transaction (outreach/facts.py
+    # says how), so that the figures never read a household's or a team's history:
+    # where the visit counts, as its household was then (a household that moves later
+    # leaves its past visits where they were counted), and whether it is its household's
+    # first visit and its team's first visit to that household (the earliest day, then
+    # the lowest id). The ranks are kept right when any visit of the household is
+    # added, moved, changed or deleted, under a lock on the household row.
+    commune = models.ForeignKey(
+        Commune,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("commune"),
+    )
+    hamlet = models.ForeignKey(
+        Hamlet,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+        verbose_name=_("hamlet"),
+    )
+    first_for_household = models.BooleanField(default=False, editable=False)
+    first_for_team = models.BooleanField(default=False, editable=False)
+
     class Meta:
         verbose_name = _("visit")
         verbose_name_plural = _("visits")
@@ -371,10 +395,54 @@ class Visit(ReadinessChecklist):
             models.Index(fields=["team", "-visited_on"], name="visit_team_day"),
             models.Index(fields=["household", "visited_on"], name="visit_household_day"),
             models.Index(fields=["visited_on"], name="visit_day"),
+            # The roll-up's cells: a commune's visits of some days.
+            models.Index(fields=["commune", "visited_on"], name="visit_commune_day"),
         ]
 
     def __str__(self) -> str:
         return f"{self.household} {self.visited_on:%d/%m/%Y}"
+
+
+class MemberDay(models.Model):
+    """A write-time fact: the member went on at least one visit counted in the commune on
+    the day. Kept by the visit services with the visits (outreach/facts.py), so that
+    members out per commune and day are a count of rows, not a sort of every visit's
+    members."""
+
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "day", "commune"], name="member_day_unique"),
+        ]
+        indexes = [models.Index(fields=["commune", "day"], name="member_day_commune")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.commune_id} {self.day}"
+
+
+class ReadinessDay(models.Model):
+    """A write-time fact: how a commune's households' current checklist answers changed
+    on a day, per item: households whose answer became yes (negative: stopped being
+    yes) and households answering the item for the first time (negative: a visit that
+    gave their only answer was deleted). A commune's readiness now is the sum of its
+    days; the visit services apply each household's change as they write its visits."""
+
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    item = models.CharField(max_length=20)
+    yes = models.IntegerField(default=0)
+    answered = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["commune", "day", "item"], name="readiness_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commune_id} {self.day} {self.item}"
 
 
 class MemberImport(FileImport):

@@ -15,7 +15,17 @@ from bench.load_command import Command
 from communes.models import Commune, Hamlet
 from dashboard.models import CommuneDay
 from dashboard.rollup import rollup_full
-from outreach.models import READINESS_FIELDS, Household, Member, Team, Visit, normalize_address
+from outreach.models import (
+    READINESS_FIELDS,
+    Household,
+    Member,
+    MemberDay,
+    ReadinessDay,
+    Team,
+    Visit,
+    normalize_address,
+)
+from outreach.services.facts import facts_check
 from trainings.models import Attendance, CourseEnrolment, Headcount, TrainingSession
 
 # The benchmark's tool, loading thousands of rows per test: make test runs it, make check
@@ -123,6 +133,19 @@ def test_households_carry_the_latest_answer_of_their_visits(divisions):
         expected = latest[household.pk]
         assert {item: getattr(household, item) for item in READINESS_FIELDS} == expected
     assert Household.objects.filter(has_smartphone__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_the_load_records_the_facts_the_visit_services_would(divisions):
+    _load()
+    assert MemberDay.objects.exists() and ReadinessDay.objects.exists()
+    assert Visit.objects.filter(first_for_household=False).exists()
+    assert facts_check(repair=False) == {
+        "visit_places": 0,
+        "visit_ranks": 0,
+        "member_days": 0,
+        "readiness_days": 0,
+    }
 
 
 @pytest.mark.django_db

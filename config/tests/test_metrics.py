@@ -186,3 +186,7 @@ def test_a_roll_up_says_how_long_it_took(client, divisions):
         figures[("portal_rollup_last_run_duration_seconds",)]
         == figures[("portal_rollup_last_full_duration_seconds",)]
     )
+    # Before it, the check of the write-time facts: timed, and nothing found.
+    assert figures[("portal_facts_check_duration_seconds",)] > 0
+    assert figures[("portal_facts_differences_last",)] == 0
+    assert figures[("portal_facts_differences_total",)] == 0

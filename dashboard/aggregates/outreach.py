@@ -8,11 +8,10 @@ no roll-up code.
 
 from collections.abc import Collection
 
-from django.db import connection
-from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from outreach.models import READINESS_FIELDS, Household, Member, Team, Visit
+from outreach.models import Member, MemberDay, ReadinessDay, Team, Visit
 
 from ..models import CommuneDay
 from . import in_cells
@@ -21,8 +20,9 @@ from . import in_cells
 # the summary table's column names; a table fed by several sources gets one queryset per
 # source, with zeros in the columns it has no figure for, for the dashboard to add up by
 # key. `communes` and `days` narrow the cells (None: all); `start`/`end` narrow the days
-# to a range. A visit's commune is its team's, which the visit service keeps equal to its
-# household's.
+# to a range. They read the facts the visit services record as they write (a visit's
+# commune, hamlet and ranks; members out per commune and day; readiness changes per
+# commune and day: outreach/facts.py), never a household's or a team's history.
 
 # In the order of the UNION ALL that adds the sources up: the summary's own.
 COMMUNE_DAY_FIGURES = CommuneDay.FIGURE_FIELDS
@@ -46,44 +46,7 @@ def _grouped(queryset: QuerySet, keys: dict[str, str], figures: dict, columns=()
 
 
 def _visits_in(**cells) -> QuerySet[Visit]:
-    return _cells(Visit.objects.all(), commune="team__commune_id", day="visited_on", **cells)
-
-
-def _first_visits_in(**cells) -> QuerySet[Visit]:
-    """The visits of the cells that are their household's first (the earliest day, then
-    the lowest id), each looked up on the (household, day) index."""
-    first = (
-        Visit.objects.filter(household=OuterRef("household"))
-        .order_by("visited_on", "pk")
-        .values("pk")[:1]
-    )
-    return _visits_in(**cells).filter(pk=Subquery(first))
-
-
-def _first_visit_days_by_hamlet() -> tuple[str, list]:
-    """SQL and parameters for the rows (hamlet_id, commune_id, day, visits,
-    households_first, residents_helped) counting every household on the day of its first
-    visit, zeros in the other figures.
-
-    For all visits at once: a look-up per household on the (household, day) index. An
-    anti-join against an earlier visit compares each visit with all the household's
-    others, and ranking the visits sorts them all; both take several times longer.
-    """
-    first_day = (
-        Visit.objects.filter(household=OuterRef("pk")).order_by("visited_on").values("visited_on")
-    )
-    households = (
-        Household.objects.order_by()
-        .annotate(day=Subquery(first_day[:1]))
-        .values_list("hamlet_id", "commune_id", "day")
-    )
-    sql, params = households.query.sql_with_params()
-    return (
-        "SELECT f.hamlet_id, f.commune_id, f.day, 0 AS visits, "  # noqa: S608 - SQL from the ORM
-        "COUNT(*) AS households_first, 0 AS residents_helped "
-        f"FROM ({sql}) f WHERE f.day IS NOT NULL GROUP BY f.hamlet_id, f.commune_id, f.day",
-        list(params),
-    )
+    return _cells(Visit.objects.all(), commune="commune_id", day="visited_on", **cells)
 
 
 def members_and_roster_by_commune_day(**cells) -> list[QuerySet]:
@@ -108,13 +71,10 @@ def members_and_roster_by_commune_day(**cells) -> list[QuerySet]:
 
     sources = [
         source(
-            Visit.members.through.objects.all(),
-            "visit__visited_on",
-            keys={
-                "commune_id": "visit__team__commune_id",
-                "district_id": "visit__team__commune__district_id",
-            },
-            members_visiting=Count("member", distinct=True),
+            MemberDay.objects.all(),
+            "day",
+            keys={"commune_id": "commune_id", "district_id": "commune__district_id"},
+            members_visiting=Count("pk"),
         ),
     ]
     zalo = Member.objects.filter(on_zalo_oa=True).annotate(
@@ -142,13 +102,13 @@ def commune_day_service_figures(**cells) -> QuerySet:
     return _grouped(
         _cells(
             Visit.services.through.objects.all(),
-            commune="visit__team__commune_id",
+            commune="visit__commune_id",
             day="visit__visited_on",
             **cells,
         ),
         {
-            "commune_id": "visit__team__commune_id",
-            "district_id": "visit__team__commune__district_id",
+            "commune_id": "visit__commune_id",
+            "district_id": "visit__commune__district_id",
             "day": "visit__visited_on",
             "service_id": "service_id",
         },
@@ -156,75 +116,34 @@ def commune_day_service_figures(**cells) -> QuerySet:
     )
 
 
-def hamlet_day_figures(**cells) -> list:
-    """Per (hamlet of the household, day), to add up by key: hamlet_id, commune_id, day,
-    visits, households_first, residents_helped."""
-    keys = {
-        "hamlet_id": "household__hamlet_id",
-        "commune_id": "household__commune_id",
-        "day": "visited_on",
-    }
-    columns = ("visits", "households_first", "residents_helped")
-    visits = _grouped(
+def hamlet_day_figures(**cells) -> QuerySet:
+    """Per (hamlet the visit counted in, day): hamlet_id, commune_id, day, visits,
+    households_first, residents_helped."""
+    return _grouped(
         _visits_in(**cells),
-        keys,
-        {"visits": Count("pk"), "residents_helped": Sum("residents_helped")},
-        columns,
+        {"hamlet_id": "hamlet_id", "commune_id": "commune_id", "day": "visited_on"},
+        {
+            "visits": Count("pk"),
+            "households_first": Count("pk", filter=Q(first_for_household=True)),
+            "residents_helped": Sum("residents_helped"),
+        },
     )
-    if all(value is None for value in cells.values()):
-        return [visits, _first_visit_days_by_hamlet()]
-    first = _grouped(_first_visits_in(**cells), keys, {"households_first": Count("pk")}, columns)
-    return [visits, first]
 
 
-def team_day_figures(**cells) -> list:
-    """Per (team, day), to add up by key: team_id, commune_id, day, visits, households,
-    residents_helped and households_new: a team's visits, distinct households and
-    residents helped on a day, and the households it visited that day for the first time
-    (so that a team's households reached are the sum of its days')."""
-    keys = {"team_id": "team_id", "commune_id": "team__commune_id", "day": "visited_on"}
-    columns = ("visits", "households", "residents_helped", "households_new")
-    visits = _grouped(
+def team_day_figures(**cells) -> QuerySet:
+    """Per (team, day): team_id, commune_id, day, visits, households, residents_helped
+    and households_new: a team's visits, distinct households and residents helped on a
+    day, and the households it visited that day for the first time (so that a team's
+    households reached are the sum of its days')."""
+    return _grouped(
         _visits_in(**cells),
-        keys,
+        {"team_id": "team_id", "commune_id": "commune_id", "day": "visited_on"},
         {
             "visits": Count("pk"),
             "households": Count("household", distinct=True),
             "residents_helped": Sum("residents_helped"),
+            "households_new": Count("pk", filter=Q(first_for_team=True)),
         },
-        columns,
-    )
-    if all(value is None for value in cells.values()):
-        return [visits, _first_team_visit_days()]
-    earlier = Visit.objects.filter(
-        household=OuterRef("household"),
-        team=OuterRef("team"),
-        visited_on__lt=OuterRef("visited_on"),
-    )
-    first = _grouped(
-        _visits_in(**cells).filter(~Exists(earlier)),
-        keys,
-        {"households_new": Count("household", distinct=True)},
-        columns,
-    )
-    return [visits, first]
-
-
-def _first_team_visit_days() -> tuple[str, list]:
-    """SQL and parameters for the rows (team_id, commune_id, day, 0, 0, 0, households_new)
-    counting, for all visits at once, each (team, household) pair on the day of its first
-    visit: one hashed pass over the visits."""
-    pairs = (
-        Visit.objects.order_by()
-        .values("team_id", "household_id", commune_id=F("team__commune_id"))
-        .annotate(day=Min("visited_on"))
-    )
-    sql, params = pairs.query.sql_with_params()
-    return (
-        "SELECT p.team_id, p.commune_id, p.day, 0 AS visits, 0 AS households, "  # noqa: S608
-        "0 AS residents_helped, COUNT(*) AS households_new "
-        f"FROM ({sql}) p GROUP BY p.team_id, p.commune_id, p.day",
-        list(params),
     )
 
 
@@ -241,33 +160,17 @@ def team_ids_in(communes: Collection[int]) -> set[int]:
     return set(Team.objects.filter(commune_id__in=list(communes)).values_list("pk", flat=True))
 
 
-def readiness_figures(communes: Collection[int] | None = None) -> tuple[str, list]:
-    """SQL and parameters for the rows (commune_id, district_id, item, households_yes,
-    households_answered): per commune and readiness item, households whose current
-    answer is yes, and households with any answer.
-
-    One pass over the households counts every item; the rows are then turned into one
-    per item.
-    """
-    households = Household.objects.order_by()
+def readiness_figures(communes: Collection[int] | None = None) -> QuerySet:
+    """Rows (commune_id, district_id, item, households_yes, households_answered): per
+    commune and readiness item, households whose current answer is yes, and households
+    with any answer: the sums of the commune's readiness days. An item nobody in the
+    commune has answered has no row."""
+    days = ReadinessDay.objects.order_by()
     if communes is not None:
-        households = households.filter(commune_id__in=list(communes))
-    counts = {}
-    for item in READINESS_FIELDS:
-        counts[f"{item}_yes"] = Count("pk", filter=Q(**{item: True}))
-        counts[f"{item}_answered"] = Count("pk", filter=Q(**{f"{item}__isnull": False}))
-    grouped = households.values("commune_id", district=F("commune__district_id")).annotate(**counts)
-    sql, params = grouped.query.sql_with_params()
-    quote = connection.ops.quote_name
-
-    def pick(suffix: str) -> str:
-        cases = " ".join(f"WHEN %s THEN r.{quote(f'{item}_{suffix}')}" for item in READINESS_FIELDS)
-        return f"CASE i.item {cases} END"
-
-    items = " UNION ALL ".join(["SELECT %s AS item"] * len(READINESS_FIELDS))
-    unpivoted = (
-        f"SELECT r.commune_id AS commune_id, r.district AS district_id, i.item AS item, "  # noqa: S608 - names from the code
-        f"{pick('yes')} AS households_yes, {pick('answered')} AS households_answered "
-        f"FROM ({sql}) r CROSS JOIN ({items}) i"
+        days = days.filter(commune_id__in=list(communes))
+    return (
+        days.values("commune_id", "item", district_id=F("commune__district_id"))
+        .annotate(households_yes=Sum("yes"), households_answered=Sum("answered"))
+        .filter(households_answered__gt=0)
+        .values_list("commune_id", "district_id", "item", "households_yes", "households_answered")
     )
-    return unpivoted, [*READINESS_FIELDS, *READINESS_FIELDS, *params, *READINESS_FIELDS]

@@ -51,7 +51,9 @@ def expected_figures(codes: Collection[int] = ()) -> dict[str, set]:
         members_out[key] |= {m.pk for m in v.members.all()}
         for service in v.services.all():
             services[(*key, service.pk)] += 1
-        hamlet_key = (v.household.hamlet_id, v.household.commune_id, v.visited_on)
+        # Where the visit was recorded: its household's hamlet then (a household that
+        # moves later leaves its visits there).
+        hamlet_key = (v.hamlet_id, v.commune_id, v.visited_on)
         hamlets[hamlet_key].update(visits=1, households_first=int(first))
         hamlets[hamlet_key]["residents_helped"] += v.residents_helped
         team_key = (v.team_id, v.team.commune_id, v.visited_on)
@@ -99,7 +101,9 @@ def expected_figures(codes: Collection[int] = ()) -> dict[str, set]:
         for item in READINESS_FIELDS:
             yes = sum(1 for h in households if getattr(h, item) is True)
             answered = sum(1 for h in households if getattr(h, item) is not None)
-            readiness.add((commune_id, item, yes, answered))
+            # An item nobody in the commune answered has no row.
+            if answered:
+                readiness.add((commune_id, item, yes, answered))
 
     trainings: dict[tuple, Counter] = defaultdict(Counter)
     for session in TrainingSession.objects.filter(status=TrainingSession.Status.HELD):

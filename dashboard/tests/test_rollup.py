@@ -32,7 +32,16 @@ from outreach.imports import (
     member_import_apply_request,
     member_import_check,
 )
-from outreach.models import READINESS_FIELDS, Household, Member, MemberImport, Service, Team, Visit
+from outreach.models import (
+    READINESS_FIELDS,
+    Household,
+    Member,
+    MemberDay,
+    MemberImport,
+    Service,
+    Team,
+    Visit,
+)
 from outreach.services import (
     households_merge,
     member_create,
@@ -44,6 +53,7 @@ from outreach.services import (
     visit_record,
     visit_update,
 )
+from outreach.services.facts import facts_check
 from outreach.services.visits import VisitData
 from outreach.tests.factories import HamletFactory
 from trainings.models import OFFICIAL_AUDIENCES, Audience, Level, TrainingSession
@@ -298,13 +308,19 @@ def test_pending_roll_ups_after_random_changes_equal_a_recomputation_from_raw_ro
     for _round in range(4):
         for _ in range(30):
             campaign.step()
+        # The facts the services recorded as they wrote are those of the raw rows.
+        assert set(facts_check(repair=False).values()) == {0}
         rollup.rollup_pending()
         assert not PendingRollup.objects.exists()
         assert_figures_exact(CODES)
-    # Nothing left to do: a second run changes nothing.
+    # Nothing left to do: a second run changes nothing, nor do full runs from the facts.
     before = stored_figures()
     rollup.rollup_pending()
     assert stored_figures() == before
+    for _twice in range(2):
+        rollup.rollup_full()
+        assert stored_figures() == before
+    assert RollupState.objects.get().facts_differences_total == 0
 
 
 def test_a_full_roll_up_twice_gives_the_same_figures_as_the_pending_ones(divisions):
@@ -319,6 +335,36 @@ def test_a_full_roll_up_twice_gives_the_same_figures_as_the_pending_ones(divisio
     assert stored_figures() == first == pending
     assert_figures_exact(CODES)
     assert RollupState.objects.get().last_full_at is not None
+
+
+def test_the_full_run_repairs_wrong_facts_says_so_and_rebuilds_from_the_right_ones(
+    divisions, caplog
+):
+    campaign = Campaign(random.Random(11))
+    for _ in range(40):
+        campaign.visit_new()
+    rollup.rollup_pending()
+    right = stored_figures()
+    # A writer that went around the services: a household's first visit unmarked, a
+    # member day lost.
+    first = Visit.objects.filter(first_for_household=True).order_by("pk").first()
+    Visit.objects.filter(pk=first.pk).update(first_for_household=False)
+    MemberDay.objects.filter(pk=MemberDay.objects.order_by("pk").first().pk).delete()
+    rollup.rollup_full()
+    assert stored_figures() == right
+    assert_figures_exact(CODES)
+    state = RollupState.objects.get()
+    assert (state.facts_differences_last, state.facts_differences_total) == (2, 2)
+    assert state.facts_check_seconds > 0
+    errors = [r for r in caplog.records if r.levelname == "ERROR" and r.name == "dashboard.rollup"]
+    assert [r.getMessage() for r in errors] == [
+        "write-time facts differed from the raw rows and were repaired: "
+        "visit_ranks 1, member_days 1"
+    ]
+    # Repaired: the next check finds nothing, and the total keeps what was found.
+    rollup.rollup_full()
+    state.refresh_from_db()
+    assert (state.facts_differences_last, state.facts_differences_total) == (0, 2)
 
 
 def test_a_bucket_marked_during_a_run_is_kept_for_the_next(divisions, monkeypatch):

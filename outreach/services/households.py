@@ -1,6 +1,7 @@
 """Households: found by address within a hamlet, merged when recorded twice."""
 
 import uuid
+from dataclasses import replace
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,13 +13,13 @@ from accounts.access import ensure_can
 from accounts.models import AuditEntry, User
 from accounts.services import audit_entries_many, audit_entry, audit_snapshot
 from communes.models import Hamlet
-from core.marks import ChangeSource, mark_changed
 from core.names import either
 from core.phone import clean_phone
 from core.text import has_marks
 
+from ..facts import HouseholdFacts
 from ..models import Household, address_as_written, normalize_address
-from .readiness import household_readiness_refresh, household_visit_days
+from .facts import facts_mark, facts_write, households_locked
 
 # The fields the audit trail records of a household.
 HOUSEHOLD_AUDITED = ("hamlet", "address_label", "head_name", "phone")
@@ -66,6 +67,7 @@ def household_get_or_create(
     consent: str = "",
     is_demo: bool = False,
     found: Household | None | object = NOT_LOOKED_UP,
+    answers: dict[str, bool | None] | None = None,
 ) -> tuple[Household, bool]:
     """The household at this address of the hamlet, created if it is new.
 
@@ -75,6 +77,8 @@ def household_get_or_create(
     `found` is what household_at answered for this hamlet and address earlier in the
     same request (the visit form asks it to validate): None for a new address. A
     household added since is still found, by its uniqueness check or its insert.
+    `answers`: the checklist a new household starts with (its first visit's), so that it
+    is stored with them rather than changed by a second statement.
     """
     ensure_can(by, "outreach.view_household", hamlet)
     address_label = " ".join(address_label.split())
@@ -101,6 +105,7 @@ def household_get_or_create(
         phone=phone,
         created_by=by if by.pk else None,
         is_demo=is_demo,
+        **(answers or {}),
     )
     if consent:
         _consent_record(household, consent, by)
@@ -141,7 +146,13 @@ def _consent_record(household: Household, consent: str, by: User) -> None:
 
 
 @transaction.atomic
-def household_declined(*, by: User, hamlet: Hamlet, is_demo: bool = False) -> Household:
+def household_declined(
+    *,
+    by: User,
+    hamlet: Hamlet,
+    is_demo: bool = False,
+    answers: dict[str, bool | None] | None = None,
+) -> Household:
     """A household that declined to be recorded: its hamlet and a number, nothing else.
 
     Its visit still counts (a visit, a household reached in the hamlet). Without an
@@ -155,6 +166,7 @@ def household_declined(*, by: User, hamlet: Hamlet, is_demo: bool = False) -> Ho
         address_label=f"~{uuid.uuid4().hex}",
         created_by=by if by.pk else None,
         is_demo=is_demo,
+        **(answers or {}),
     )
     _consent_record(household, Household.Consent.DECLINED, by)
     household.save()
@@ -187,11 +199,29 @@ def households_merge(*, by: User, keep: Household, remove: Household) -> Househo
         ensure_can(by, "outreach.change_household", household)
     if keep.commune_id != remove.commune_id:
         raise ValidationError(_("Only households of the same commune can be merged."))
-    days = household_visit_days([keep.pk, remove.pk])
-    moved = list(remove.visits.only("pk", "visited_on"))
-    remove.visits.update(household=keep)
+    locked = households_locked([keep.pk, remove.pk])
+    moved = list(remove.visits.only("pk", "visited_on", "household_id"))
+    # The moved visits are said again of the household they belong to: they count
+    # where it is.
+    remove.visits.update(household=keep, commune=keep.commune_id, hamlet=keep.hamlet_id)
     for visit in moved:
         visit.household = keep  # as the update just stored it: the entries name it so
+    rows = [row for _commune, _answers, visits in locked.values() for row in visits]
+    moved_ids = {visit.pk for visit in moved}
+    changes = [
+        HouseholdFacts(
+            keep.pk,
+            keep.commune_id,
+            before=locked[keep.pk][2],
+            # The moved rows as stored now, with the ranks they held.
+            after=[
+                replace(row, commune_id=keep.commune_id) if row.id in moved_ids else row
+                for row in rows
+            ],
+        ),
+        HouseholdFacts(remove.pk, remove.commune_id, before=locked[remove.pk][2], after=[]),
+    ]
+    cells = {(row.commune_id, row.day) for row in rows}
     audit_entries_many(
         by=by,
         action=AuditEntry.Action.CHANGED,
@@ -220,7 +250,8 @@ def households_merge(*, by: User, keep: Household, remove: Household) -> Househo
         commune_id=remove.commune_id,
         before={**audit_snapshot(remove, HOUSEHOLD_AUDITED), "merged_into": str(keep)},
     )
+    facts_write(changes, {pk: answers for pk, (_c, answers, _v) in locked.items()}, [keep])
     remove.delete()
-    household_readiness_refresh(keep)
-    mark_changed(source=ChangeSource.OUTREACH, commune_days=days)
+    # Every day of either household: the moved visits count in keep's hamlet now.
+    facts_mark(changes, *cells)
     return keep

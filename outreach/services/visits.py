@@ -3,7 +3,6 @@
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -16,11 +15,18 @@ from accounts.access import ensure_can
 from accounts.models import AuditEntry, User
 from accounts.services import audit_entry
 from communes.models import Hamlet
-from core.marks import ChangeSource, mark_changed
 
+from ..facts import UNSAVED, HouseholdFacts
 from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit
+from .facts import (
+    facts_mark,
+    facts_write,
+    households_locked,
+    member_days_add,
+    member_days_refresh,
+    visit_row,
+)
 from .households import NOT_LOOKED_UP, household_declined, household_get_or_create
-from .readiness import household_readiness_refresh, household_visit_days
 
 # How long a leader may change or delete a visit they entered (the visit rule in .access).
 EDIT_WINDOW = timedelta(days=7)
@@ -140,25 +146,16 @@ def _apply(visit: Visit, data: VisitData) -> None:
         setattr(visit, item, data.readiness.get(item))
 
 
-def _mark_new(visit: Visit, household: Household, *, household_new: bool) -> None:
-    """A new visit changes its own day, and whether a later visit of its household is
-    the household's first: the earliest (then lowest id) visit is, so the visits before
-    it keep their figures. Usually that is today alone, however long the household's
-    history: the roll-up's work stays the same as the table grows. A household created
-    by this visit has no other visit to ask about."""
-    days = {visit.visited_on}
-    if not household_new:
-        later = Visit.objects.filter(household_id=household.pk, visited_on__gt=visit.visited_on)
-        days |= set(later.order_by().values_list("visited_on", flat=True).distinct())
-    mark_changed(
-        source=ChangeSource.OUTREACH, commune_days={(household.commune_id, day) for day in days}
-    )
+def _place(visit: Visit, household: Household) -> None:
+    """The visit counts where its household is as it is written (a write-time fact)."""
+    visit.household = household
+    visit.commune_id = household.commune_id
+    visit.hamlet_id = household.hamlet_id
 
 
-def _mark(household_ids: Iterable[int], before: set) -> None:
-    mark_changed(
-        source=ChangeSource.OUTREACH, commune_days=before | household_visit_days(household_ids)
-    )
+# Facts and foreign keys the service sets itself from rows it has just read or written:
+# their existence needs no query each (the submission id is checked by the service).
+NOT_CLEANED = ["submission_id", "team", "household", "created_by", "commune", "hamlet"]
 
 
 def visit_record(
@@ -190,13 +187,16 @@ def visit_record(
     if declined:
         address_label = head_name = household_phone = ""
     digest = data.digest(team, hamlet, address_label)
-    existing = _existing(submission_id, team, digest)
-    if existing is not None:
-        return existing, False
+    # A resend is told by the submission id's uniqueness when the visit is inserted, not
+    # by asking first: one query less for every visit, a few more for a resend.
     try:
         with transaction.atomic():
+            # A new household starts with this visit's answers.
+            answers = {item: data.readiness.get(item) for item in READINESS_FIELDS}
             if declined:
-                household = household_declined(by=by, hamlet=hamlet, is_demo=is_demo)
+                household = household_declined(
+                    by=by, hamlet=hamlet, is_demo=is_demo, answers=answers
+                )
                 household_new = True
             else:
                 household, household_new = household_get_or_create(
@@ -208,29 +208,44 @@ def visit_record(
                     consent=consent,
                     is_demo=is_demo,
                     found=household_found,
+                    answers=answers,
                 )
             _validate(team, household, data)
             visit = Visit(
                 team=team,
-                household=household,
                 submission_id=submission_id,
                 submission_digest=digest,
                 created_by=by if by.pk else None,
                 is_demo=is_demo,
             )
+            _place(visit, household)
             _apply(visit, data)
-            # The team, household and user are rows this request just read or wrote, so
-            # their existence needs no query each; the submission id is checked above.
-            visit.full_clean(exclude=["submission_id", "team", "household", "created_by"])
+            visit.full_clean(exclude=NOT_CLEANED)
+            # A household created by this visit has no other visit to rank with.
+            commune_id, answers, rows = (
+                (household.commune_id, answers, [])
+                if household_new
+                else households_locked([household.pk])[household.pk]
+            )
+            facts = HouseholdFacts(
+                household.pk,
+                commune_id,
+                before=rows,
+                after=[*rows, visit_row(visit, UNSAVED)],
+                writing=frozenset({UNSAVED}),
+            )
+            visit.first_for_household, visit.first_for_team = facts.ranks[UNSAVED]
             visit.save()
             # A new visit has no members or services yet: add, without reading them first.
             visit.members.add(*data.members)
             visit.services.add(*data.services)
             _audit(visit, by, AuditEntry.Action.CREATED, None, _snapshot(visit, data))
-            household_readiness_refresh(household)
-            _mark_new(visit, household, household_new=household_new)
-    except IntegrityError:
-        # The same submission committed by a concurrent request in the meantime.
+            facts_write([facts], {household.pk: answers}, [household])
+            member_days_add(visit.commune_id, visit.visited_on, [m.pk for m in data.members])
+            facts_mark([facts])
+    except (IntegrityError, ValidationError):
+        # The same submission stored before (a resend, perhaps after its members left
+        # the team) or by a concurrent request: what was stored then is the answer.
         existing = _existing(submission_id, team, digest)
         if existing is None:
             raise
@@ -248,6 +263,20 @@ def _existing(submission_id: uuid.UUID, team: Team, digest: str) -> Visit | None
     return visit
 
 
+def _household_changes(visit: Visit, locked: dict, *, to: Household | None) -> list[HouseholdFacts]:
+    """What moving `visit` out of the locked households' visits, and into `to`'s as it
+    now is (None: deleted), does to their facts."""
+    changes = []
+    for household_id, (commune_id, _answers, rows) in locked.items():
+        after = [row for row in rows if row.id != visit.pk]
+        if to is not None and household_id == to.pk:
+            after.append(visit_row(visit))
+        changes.append(
+            HouseholdFacts(household_id, commune_id, rows, after, writing=frozenset({visit.pk}))
+        )
+    return changes
+
+
 @transaction.atomic
 def visit_update(
     *, by: User, visit: Visit, hamlet: Hamlet, address_label: str, data: VisitData
@@ -256,22 +285,28 @@ def visit_update(
     visit = Visit.objects.select_for_update().select_related("team", "household").get(pk=visit.pk)
     ensure_can(by, "outreach.change_visit", visit)
     before_snapshot = _snapshot(visit)
-    old_household = visit.household
+    old_household, old_cell = visit.household, (visit.commune_id, visit.visited_on)
+    old_members = frozenset(visit.members.values_list("pk", flat=True))
     household, _created = household_get_or_create(by=by, hamlet=hamlet, address_label=address_label)
-    _validate(visit.team, household, data, frozenset(visit.members.values_list("pk", flat=True)))
-    before_days = household_visit_days({old_household.pk, household.pk})
-    visit.household = household
+    _validate(visit.team, household, data, old_members)
+    locked = households_locked({old_household.pk, household.pk})
+    _place(visit, household)
     _apply(visit, data)
-    visit.full_clean(exclude=["submission_id"])
+    changes = _household_changes(visit, locked, to=household)
+    ranks = next(change.ranks for change in changes if change.household_id == household.pk)
+    visit.first_for_household, visit.first_for_team = ranks[visit.pk]
+    # Its place is its household's, just read; the rest is checked as any visit's.
+    visit.full_clean(exclude=["submission_id", "commune", "hamlet"])
     visit.save()
     visit.members.set(data.members)
     visit.services.set(data.services)
     after_snapshot = _snapshot(visit)
     if after_snapshot != before_snapshot:
         _audit(visit, by, AuditEntry.Action.CHANGED, before_snapshot, after_snapshot)
-    for h in {old_household, household}:
-        household_readiness_refresh(h)
-    _mark({old_household.pk, household.pk}, before_days)
+    answers = {pk: stored for pk, (_commune, stored, _rows) in locked.items()}
+    facts_write(changes, answers, [old_household, household])
+    member_days_refresh(old_members | {m.pk for m in data.members}, {old_cell[1], visit.visited_on})
+    facts_mark(changes, old_cell, (visit.commune_id, visit.visited_on))
     return visit
 
 
@@ -280,8 +315,11 @@ def visit_delete(*, by: User, visit: Visit) -> None:
     visit = Visit.objects.select_for_update().select_related("team", "household").get(pk=visit.pk)
     ensure_can(by, "outreach.delete_visit", visit)
     household = visit.household
-    before_days = household_visit_days([household.pk])
+    members = set(visit.members.values_list("pk", flat=True))
+    locked = households_locked([household.pk])
+    changes = _household_changes(visit, locked, to=None)
     _audit(visit, by, AuditEntry.Action.DELETED, _snapshot(visit), None)
     visit.delete()
-    household_readiness_refresh(household)
-    _mark([household.pk], before_days)
+    facts_write(changes, {household.pk: locked[household.pk][1]}, [household])
+    member_days_refresh(members, {visit.visited_on})
+    facts_mark(changes)

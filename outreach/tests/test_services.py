@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.access import NotAllowed
 from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
-from accounts.tests.factories import UserFactory, commune_official, district_staff
+from accounts.tests.factories import UserFactory, district_staff
 from communes.models import Commune
 from dashboard.models import PendingRollup
 from outreach.models import Household, Member, Service, Visit
@@ -35,33 +35,6 @@ from outreach.services.visits import VisitData
 from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory, visit_entries
 
 DAY = dt.date(2026, 11, 20)
-
-
-@pytest.fixture
-def hai_dong(divisions):
-    return Commune.objects.get(code=14269)
-
-
-@pytest.fixture
-def official(hai_dong):
-    return commune_official(hai_dong)
-
-
-@pytest.fixture
-def team(hai_dong):
-    return TeamFactory(commune=hai_dong)
-
-
-@pytest.fixture
-def hamlet(hai_dong):
-    return HamletFactory(commune=hai_dong)
-
-
-@pytest.fixture
-def leader(team, official):
-    member = MemberFactory(team=team, role=Member.Role.LEADER, phone="0912345678")
-    user, _password = member_login_create(by=official, member=member)
-    return user
 
 
 def _data(team, **overrides) -> VisitData:
@@ -499,8 +472,24 @@ def test_a_new_visit_marks_its_day_and_the_households_later_days_only(leader, te
     _record(leader, team, hamlet, "Số 5", _data(team, visited_on=DAY))
     assert _buckets() == {(team.commune_id, DAY)}
 
-    # A visit back in time: the days from it on are marked, the earlier ones are not.
+    # A visit back in time, after the household's first: its own day alone.
     PendingRollup.objects.all().delete()
-    before = DAY - dt.timedelta(days=20)
+    between = DAY - dt.timedelta(days=20)
+    _record(leader, team, hamlet, "Số 5", _data(team, visited_on=between))
+    assert _buckets() == {(team.commune_id, between)}
+
+    # Before the first: the first's day too, whose visit is a return visit now.
+    PendingRollup.objects.all().delete()
+    before = DAY - dt.timedelta(days=40)
     _record(leader, team, hamlet, "Số 5", _data(team, visited_on=before))
-    assert _buckets() == {(team.commune_id, d) for d in (before, late, DAY)}
+    assert _buckets() == {(team.commune_id, d) for d in (before, early)}
+    ranks = Visit.objects.order_by("visited_on").values_list(
+        "visited_on", "first_for_household", "first_for_team"
+    )
+    assert list(ranks) == [
+        (before, True, True),
+        (early, False, False),
+        (between, False, False),
+        (late, False, False),
+        (DAY, False, False),
+    ]

@@ -1,0 +1,340 @@
+"""The write-time facts (outreach/facts.py): kept by the visit services in their
+transaction, and checked against the raw rows every night.
+
+The services call `households_locked` first (it locks the households a change touches,
+in id order, and reads their visits in the same query), work out what changes with
+outreach.facts.HouseholdFacts, save their visit with the ranks it gets, then call
+`facts_write` and the member-day functions. `facts_check` recomputes every fact from the
+raw rows in the database, counts the differences and, asked to, repairs them.
+"""
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from datetime import date
+
+from django.db import connection, transaction
+from django.db.models import Case, Value, When
+
+from core.marks import ChangeSource, mark_changed
+
+from ..facts import HouseholdFacts, VisitRow
+from ..models import READINESS_FIELDS, Household, MemberDay, ReadinessDay, Visit
+
+
+def households_locked(
+    household_ids: Collection[int],
+) -> dict[int, tuple[int, dict[str, bool | None], list[VisitRow]]]:
+    """Lock the households (in id order, so that two changes never wait on each other)
+    and read, per household: its commune, its current answers and its visits' rows."""
+    visit_fields = ("id", "team_id", "commune_id", "visited_on", *READINESS_FIELDS)
+    rows = (
+        Household.objects.select_for_update(of=("self",))
+        .filter(pk__in=list(household_ids))
+        .order_by("pk", "visits__id")
+        .values_list(
+            "pk",
+            "commune_id",
+            *READINESS_FIELDS,
+            *(f"visits__{name}" for name in visit_fields),
+            "visits__first_for_household",
+            "visits__first_for_team",
+        )
+    )
+    width = len(READINESS_FIELDS)
+    found: dict[int, tuple[int, dict, list[VisitRow]]] = {}
+    for row in rows:
+        pk, commune_id = row[0], row[1]
+        if pk not in found:
+            answers = dict(zip(READINESS_FIELDS, row[2 : 2 + width], strict=True))
+            found[pk] = (commune_id, answers, [])
+        visit = row[2 + width :]
+        if visit[0] is not None:
+            found[pk][2].append(
+                VisitRow(
+                    id=visit[0],
+                    team_id=visit[1],
+                    commune_id=visit[2],
+                    day=visit[3],
+                    answers=tuple(visit[4 : 4 + width]),
+                    first_for_household=visit[4 + width],
+                    first_for_team=visit[5 + width],
+                )
+            )
+    return found
+
+
+def visit_row(visit: Visit, pk: int | None = None) -> VisitRow:
+    """The row of a visit as it is being written (`pk`: the id to rank it with)."""
+    return VisitRow(
+        id=pk if pk is not None else visit.pk,
+        team_id=visit.team_id,
+        commune_id=visit.commune_id,
+        day=visit.visited_on,
+        answers=tuple(getattr(visit, item) for item in READINESS_FIELDS),
+    )
+
+
+def facts_write(
+    changes: Iterable[HouseholdFacts],
+    stored_answers: dict[int, dict[str, bool | None]],
+    households: Iterable[Household] = (),
+) -> None:
+    """Store what the changes do beyond the visits the service saves itself: the ranks
+    other visits lose or take, the households' current answers (also on the given
+    instances) and the communes' readiness changes, in one statement each at most."""
+    changes = list(changes)
+    instances = {h.pk: h for h in households}
+    by_ranks: dict[tuple[bool, bool], list[int]] = defaultdict(list)
+    for change in changes:
+        for pk, ranks in change.rank_changes.items():
+            by_ranks[ranks].append(pk)
+    if by_ranks:
+        first_household = [
+            When(pk__in=ids, then=Value(ranks[0])) for ranks, ids in by_ranks.items()
+        ]
+        first_team = [When(pk__in=ids, then=Value(ranks[1])) for ranks, ids in by_ranks.items()]
+        Visit.objects.filter(pk__in=[pk for ids in by_ranks.values() for pk in ids]).update(
+            first_for_household=Case(*first_household),
+            first_for_team=Case(*first_team),
+        )
+    for change in changes:
+        stored = stored_answers.get(change.household_id, {})
+        changed = {item: a for item, a in change.answers.items() if stored.get(item) != a}
+        if changed:
+            Household.objects.filter(pk=change.household_id).update(**changed)
+        if (instance := instances.get(change.household_id)) is not None:
+            for item, answer in change.answers.items():
+                setattr(instance, item, answer)
+    readiness_add(
+        (change.commune_id, day, item, yes, answered)
+        for change in changes
+        for (day, item), (yes, answered) in change.readiness.items()
+    )
+
+
+def facts_mark(changes: Iterable[HouseholdFacts], *cells: tuple[int, date]) -> None:
+    """Mark for the roll-up the cells whose figures the changes moved: `cells` (a
+    visit's own, before and after), those of the visits whose ranks changed, and, as
+    readiness buckets (recounted only then), the communes whose readiness changed."""
+    changes = list(changes)
+    mark_changed(
+        source=ChangeSource.OUTREACH,
+        commune_days=set(cells).union(*(change.cells() for change in changes)),
+        also={
+            ChangeSource.READINESS: set().union(*(c.readiness_cells() for c in changes)),
+        },
+    )
+
+
+def readiness_add(rows: Iterable[tuple[int, date, str, int, int]]) -> None:
+    """Add the changes (commune, day, item, yes, answered) to the communes' readiness
+    days, in one statement, in key order (two writers never wait on each other)."""
+    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for commune_id, day, item, yes, answered in rows:
+        totals[(commune_id, day, item)][0] += yes
+        totals[(commune_id, day, item)][1] += answered
+    values = [(*key, *sums) for key, sums in sorted(totals.items()) if sums != [0, 0]]
+    if not values:
+        return
+    table = ReadinessDay._meta.db_table
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s)"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (commune_id, day, item, yes, answered) "  # noqa: S608 - names from the model
+            f"VALUES {placeholders} ON CONFLICT (commune_id, day, item) DO UPDATE "
+            f"SET yes = {table}.yes + excluded.yes, "
+            f"answered = {table}.answered + excluded.answered",
+            [value for row in values for value in row],
+        )
+
+
+def member_days_add(commune_id: int, day: date, member_ids: Iterable[int]) -> None:
+    """The members went out in the commune on the day (a new visit's: one statement)."""
+    MemberDay.objects.bulk_create(
+        [MemberDay(member_id=pk, commune_id=commune_id, day=day) for pk in sorted(set(member_ids))],
+        ignore_conflicts=True,
+    )
+
+
+def member_days_refresh(member_ids: Collection[int], days: Collection[date]) -> None:
+    """The member days of these members on these days again from their visits: after a
+    visit with them moved, changed or went."""
+    if not member_ids or not days:
+        return
+    MemberDay.objects.filter(member_id__in=list(member_ids), day__in=list(days)).delete()
+    through = Visit.members.through.objects.filter(
+        member_id__in=list(member_ids), visit__visited_on__in=list(days)
+    )
+    MemberDay.objects.bulk_create(
+        [
+            MemberDay(member_id=member_id, commune_id=commune_id, day=day)
+            for member_id, commune_id, day in through.values_list(
+                "member_id", "visit__commune_id", "visit__visited_on"
+            )
+            .order_by("member_id", "visit__visited_on", "visit__commune_id")
+            .distinct()
+        ],
+        ignore_conflicts=True,
+    )
+
+
+# --- The nightly check ---------------------------------------------------------------------
+
+
+def _ranks_sql() -> str:
+    visit = Visit._meta.db_table
+    return f"""
+        SELECT id,
+               ROW_NUMBER() OVER (PARTITION BY household_id ORDER BY visited_on, id) = 1 AS fh,
+               ROW_NUMBER() OVER (PARTITION BY household_id, team_id ORDER BY visited_on, id) = 1
+                   AS ft
+        FROM {visit}
+    """  # noqa: S608 - names from the model
+
+
+def _member_days_sql() -> str:
+    visit = Visit._meta.db_table
+    through = Visit.members.through._meta.db_table
+    return f"""
+        SELECT DISTINCT vm.member_id, v.commune_id, v.visited_on AS day
+        FROM {through} vm JOIN {visit} v ON v.id = vm.visit_id
+    """  # noqa: S608 - names from the model
+
+
+def _readiness_days_sql() -> tuple[str, list]:
+    """The communes' readiness changes by day from every visit: per household and item,
+    the answers of the visits that gave one, the last of each day, each compared with
+    the household's answer the day before (LAG), added up by commune, day and item."""
+    visit = Visit._meta.db_table
+    household = Household._meta.db_table
+    answers = " UNION ALL ".join(
+        f"SELECT v.household_id, h.commune_id, v.visited_on, v.id, %s AS item, "
+        f"CASE WHEN v.{item} THEN 1 ELSE 0 END AS yes "
+        f"FROM {visit} v JOIN {household} h ON h.id = v.household_id "
+        f"WHERE v.{item} IS NOT NULL"
+        for item in READINESS_FIELDS
+    )
+    sql = f"""
+        SELECT commune_id, visited_on AS day, item,
+               SUM(yes - COALESCE(previous, 0)) AS yes,
+               SUM(CASE WHEN previous IS NULL THEN 1 ELSE 0 END) AS answered
+        FROM (
+            SELECT commune_id, visited_on, item, yes,
+                   LAG(yes) OVER (PARTITION BY household_id, item ORDER BY visited_on) AS previous
+            FROM (
+                SELECT a.*, ROW_NUMBER() OVER (
+                    PARTITION BY household_id, item, visited_on ORDER BY id DESC
+                ) AS latest
+                FROM ({answers}) a
+            ) d
+            WHERE latest = 1
+        ) c
+        GROUP BY commune_id, visited_on, item
+    """  # noqa: S608 - names from the model
+    return sql, list(READINESS_FIELDS)
+
+
+def _count(cursor, sql: str, params=()) -> int:
+    cursor.execute(f"SELECT COUNT(*) FROM ({sql}) x", params)  # noqa: S608
+    return cursor.fetchone()[0]
+
+
+@transaction.atomic
+def facts_check(*, repair: bool = True) -> dict[str, int]:
+    """Every write-time fact recomputed from the raw rows and compared with the stored
+    one: per kind, how many differ (visits whose place or rank is wrong, member days
+    missing or extra, readiness days that differ). With `repair`, the stored facts are
+    made the recomputed ones. Differences are a bug in a writer: the caller logs them.
+
+    Comparing blocks nobody. Repairing (only when something differs) first stops the
+    writers of visits and facts until the transaction ends, and compares again: a visit
+    written between the recomputation and the repair would otherwise be undone by it.
+    Readers are never blocked."""
+    found = _facts_compare(repair=False)
+    if repair and any(found.values()):
+        if connection.vendor == "postgresql":
+            tables = [Visit, Visit.members.through, MemberDay, ReadinessDay, Household]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "LOCK TABLE "  # noqa: S608 - names from the models
+                    + ", ".join(model._meta.db_table for model in tables)
+                    + " IN SHARE ROW EXCLUSIVE MODE"
+                )
+        _facts_compare(repair=True)
+    return found
+
+
+def _facts_compare(*, repair: bool) -> dict[str, int]:
+    """The differences per kind, repaired if asked.
+
+    A visit's commune and hamlet are what its household was when it was written; what
+    can be checked is that they agree with each other and with its team."""
+    visit = Visit._meta.db_table
+    member_day = MemberDay._meta.db_table
+    readiness_day = ReadinessDay._meta.db_table
+    hamlet = Visit._meta.get_field("hamlet").related_model._meta.db_table
+    team = Visit._meta.get_field("team").related_model._meta.db_table
+    found = {}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Room for the sorts of every visit (the server's memory, for this transaction).
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL jit = off")
+        misplaced = f"""
+            SELECT v.id FROM {visit} v JOIN {team} t ON t.id = v.team_id
+            JOIN {hamlet} m ON m.id = v.hamlet_id
+            WHERE v.commune_id <> t.commune_id OR m.commune_id <> v.commune_id
+        """  # noqa: S608 - names from the models
+        found["visit_places"] = _count(cursor, misplaced)
+        if repair and found["visit_places"]:
+            household = Household._meta.db_table
+            cursor.execute(
+                f"UPDATE {visit} SET commune_id = (SELECT commune_id FROM {household} h "  # noqa: S608
+                f"WHERE h.id = household_id), hamlet_id = (SELECT hamlet_id FROM {household} h "
+                f"WHERE h.id = household_id) WHERE id IN ({misplaced})"
+            )
+        wrong_ranks = f"""
+            SELECT r.id, r.fh, r.ft FROM ({_ranks_sql()}) r JOIN {visit} v ON v.id = r.id
+            WHERE v.first_for_household <> r.fh OR v.first_for_team <> r.ft
+        """  # noqa: S608
+        found["visit_ranks"] = _count(cursor, wrong_ranks)
+        if repair and found["visit_ranks"]:
+            cursor.execute(
+                f"UPDATE {visit} SET first_for_household = w.fh, first_for_team = w.ft "  # noqa: S608
+                f"FROM ({wrong_ranks}) w WHERE {visit}.id = w.id"
+            )
+        member_days = _member_days_sql()
+        extra = f"""
+            SELECT s.id FROM {member_day} s
+            WHERE NOT EXISTS (SELECT 1 FROM ({member_days}) r WHERE r.member_id = s.member_id
+                AND r.commune_id = s.commune_id AND r.day = s.day)
+        """  # noqa: S608
+        missing = f"""
+            SELECT r.member_id, r.commune_id, r.day FROM ({member_days}) r
+            WHERE NOT EXISTS (SELECT 1 FROM {member_day} s WHERE r.member_id = s.member_id
+                AND r.commune_id = s.commune_id AND r.day = s.day)
+        """  # noqa: S608
+        found["member_days"] = _count(cursor, extra) + _count(cursor, missing)
+        if repair and found["member_days"]:
+            cursor.execute(f"DELETE FROM {member_day} WHERE id IN ({extra})")  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {member_day} (member_id, commune_id, day) {missing}"  # noqa: S608
+            )
+        readiness_sql, readiness_params = _readiness_days_sql()
+        stored = f"SELECT commune_id, day, item, yes, answered FROM {readiness_day}"  # noqa: S608
+        nonzero = "WHERE yes <> 0 OR answered <> 0"
+        differ = f"""
+            SELECT r.item FROM (SELECT * FROM ({readiness_sql}) r0 {nonzero}) r
+            FULL JOIN (SELECT * FROM ({stored}) s0 {nonzero}) s
+              ON r.commune_id = s.commune_id AND r.day = s.day AND r.item = s.item
+            WHERE r.item IS NULL OR s.item IS NULL OR r.yes <> s.yes OR r.answered <> s.answered
+        """  # noqa: S608
+        found["readiness_days"] = _count(cursor, differ, readiness_params)
+        if repair and found["readiness_days"]:
+            cursor.execute(f"DELETE FROM {readiness_day}")  # noqa: S608
+            cursor.execute(
+                f"INSERT INTO {readiness_day} (commune_id, day, item, yes, answered) "  # noqa: S608
+                f"SELECT * FROM ({readiness_sql}) r {nonzero}",
+                readiness_params,
+            )
+    return found
