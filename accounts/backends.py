@@ -15,6 +15,8 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.db import transaction
 
+from .models import User
+
 GENERATION_KEY = "accounts:permissions-generation"
 CACHE_SECONDS = 3600
 
@@ -42,6 +44,16 @@ def permissions_changed(**_kwargs) -> None:
 
 
 class CachedPermissionBackend(ModelBackend):
+    def get_user(self, user_id):
+        """The signed-in user of a request, with the commune of a commune official's
+        scope in the same query: the scope (accounts.scopes) names its district, which
+        every page asks for."""
+        try:
+            user = User._default_manager.select_related("scope_commune").get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
     def _sets(self, user_obj) -> tuple[set[str], set[str]]:
         """(the user's own permissions, their groups'), from the cache when it has them."""
         if not hasattr(user_obj, "_cached_perm_sets"):

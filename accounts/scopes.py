@@ -13,9 +13,11 @@ scope sees nothing.
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Model, Q, QuerySet
 
 from communes.models import Commune, District
+from core.cache import Generation
 
 from .models import ScopeLevel, User
 
@@ -26,15 +28,43 @@ NONE = "none"
 TeamRow = tuple[int, int, int]
 _team_resolver: Callable[[User], Iterable[TeamRow]] | None = None
 
+# A team leader's rows are kept in the cache per user, under a generation that any change
+# of the rows the resolver reads renews (the models it was registered with).
+TEAM_ROWS = Generation("accounts:team-rows-generation")
+TEAM_ROWS_SECONDS = 3600
 
-def register_team_resolver(resolver: Callable[[User], Iterable[TeamRow]]) -> None:
+
+def register_team_resolver(
+    resolver: Callable[[User], Iterable[TeamRow]], *, reads: Iterable[type[Model]] = ()
+) -> None:
     """Let the outreach app say which teams a team-level user leads.
 
     Teams live in outreach, which depends on accounts and not the other way round, so
     outreach registers this when it starts. Until it does, a team scope sees nothing.
+    `reads`: the models whose rows the resolver's answer depends on. Its answers are
+    cached per user, and read again once any row of those is saved, deleted or written
+    in bulk (core.cache.Generation.renew_on).
     """
     global _team_resolver
     _team_resolver = resolver
+    TEAM_ROWS.renew_on(*reads)
+
+
+def _team_rows(user: User) -> tuple[TeamRow, ...]:
+    """The resolver's rows for the user, from the cache when it has them.
+
+    Keyed by the user alone: the rows depend on the resolver's models, not on the user's
+    own fields, and whether the resolver is asked at all (the user's scope level, being
+    active) is read from the user's row on every request.
+    """
+    if user.pk is None:
+        return tuple(tuple(row) for row in _team_resolver(user))
+    key = f"accounts:team-rows:{TEAM_ROWS.current()}:{user.pk}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = tuple(tuple(row) for row in _team_resolver(user))
+        cache.set(key, rows, timeout=TEAM_ROWS_SECONDS)
+    return rows
 
 
 def _join(path: str, name: str) -> str:
@@ -56,6 +86,20 @@ class Scope:
     @property
     def sees_nothing(self) -> bool:
         return self.level == NONE
+
+    @property
+    def cache_key(self) -> str:
+        """The scope as text, for the keys of what is cached per scope: two users whose
+        scopes are equal share them, any other difference separates them."""
+        return ":".join(
+            [
+                self.level,
+                str(self.province_id or ""),
+                ",".join(map(str, sorted(self.district_ids))),
+                ",".join(map(str, sorted(self.commune_ids))),
+                ",".join(map(str, sorted(self.team_ids))),
+            ]
+        )
 
     def q(
         self, *, commune: str | None = None, district: str | None = None, team: str | None = None
@@ -133,18 +177,15 @@ def _compute_scope(user: User) -> Scope:
     if level == ScopeLevel.DISTRICT:
         return Scope(level, district_ids=frozenset({user.scope_district_id}))
     if level == ScopeLevel.COMMUNE:
-        district_id = (
-            Commune.objects.filter(pk=user.scope_commune_id)
-            .values_list("district_id", flat=True)
-            .get()
-        )
+        # Loaded with the user by the login's backend (accounts/backends.py): no query.
+        district_id = user.scope_commune.district_id
         return Scope(
             level,
             district_ids=frozenset({district_id}),
             commune_ids=frozenset({user.scope_commune_id}),
         )
     if level == ScopeLevel.TEAM and _team_resolver is not None:
-        rows = list(_team_resolver(user))
+        rows = _team_rows(user)
         if rows:
             return Scope(
                 level,

@@ -11,15 +11,15 @@ from core.marks import ChangeSource
 from dashboard import rollup
 from dashboard.models import CommuneDay, PendingRollup, RollupState
 from dashboard.queue import ROLLUP_TASK
-from outreach.models import READINESS_FIELDS, Visit
+from outreach.models import READINESS_FIELDS, Household, MemberDay, ReadinessDay, Visit
 
 from .harness import Context, Result, Timing, repeat
 
 # The floor: one pass over the visits counting them per (commune, day), the least any
-# roll-up of visits per commune and day must read. A visit's commune is its team's.
+# roll-up of visits per commune and day must read (the commune recorded on the visit).
 FLOOR_SQL = """
-    SELECT t.commune_id, v.visited_on, count(*)
-    FROM outreach_visit v JOIN outreach_team t ON t.id = v.team_id
+    SELECT v.commune_id, v.visited_on, count(*)
+    FROM outreach_visit v
     GROUP BY 1, 2
 """
 
@@ -110,31 +110,37 @@ def full_section(ctx: Context) -> Result:
 
 class Burst:
     """N new visits committed at once, as N submissions would leave them: cloned from
-    existing visits (so each team works in its own commune, with its own members and
-    services) onto the day after the last, each with its own pending mark, as the visit
-    service writes it. `remove()` takes them out again and rolls the figures back, so
-    that every repetition starts from the same table."""
+    existing visits of N different households (so each team works in its own commune,
+    with its own members and services) onto the day after the last, with the facts the
+    visit service records (return visits, the members out, the households' checklist
+    changes) and its pending marks. `remove()` takes them out again and rolls the
+    figures back, so that every repetition starts from the same table."""
 
     def __init__(self, count: int, seed: int):
         self.count, self.seed = count, seed
         self.ids: list[int] = []
         self.day = None
+        self.answers: list[tuple] = []
+        self.marks = 0  # the pending marks add() made
 
     def add(self) -> None:
         table = Visit._meta.db_table
+        households = Household._meta.db_table
         readiness = ", ".join(READINESS_FIELDS)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SELECT max(visited_on) + 1 FROM {table}")  # noqa: S608
             (self.day,) = cursor.fetchone()
-            # A deterministic sample: every visit whose hashed id falls in the seed's slice.
+            # A deterministic sample: the visits whose hashed ids fall in the seed's slice,
+            # one a household (a household's visits of one submission each).
             cursor.execute(
                 f"""
                 CREATE TEMP TABLE burst ON COMMIT DROP AS
                 SELECT id AS old_id, nextval(pg_get_serial_sequence('{table}', 'id')) AS new_id
                 FROM (
-                    SELECT id FROM {table}
-                    ORDER BY hashint8(id # %s::bigint) LIMIT %s
+                    SELECT DISTINCT ON (household_id) id, hashint8(id # %s::bigint) AS h
+                    FROM {table} ORDER BY household_id, h
                 ) s
+                ORDER BY h LIMIT %s
                 """,  # noqa: S608 - names from the model
                 [self.seed, self.count],
             )
@@ -142,9 +148,11 @@ class Burst:
                 f"""
                 INSERT INTO {table} (id, team_id, household_id, visited_on, residents_helped,
                     outcome, notes, submission_id, submission_digest, created_at, updated_at,
-                    is_demo, {readiness})
+                    is_demo, {readiness}, commune_id, hamlet_id, first_for_household,
+                    first_for_team)
                 SELECT b.new_id, v.team_id, v.household_id, %s, v.residents_helped, v.outcome,
-                    '', gen_random_uuid(), '', now(), now(), true, {readiness}
+                    '', gen_random_uuid(), '', now(), now(), true, {readiness}, v.commune_id,
+                    v.hamlet_id, false, false
                 FROM burst b JOIN {table} v ON v.id = b.old_id
                 """,  # noqa: S608
                 [self.day],
@@ -158,9 +166,62 @@ class Burst:
                     f"SELECT b.new_id, x.{column} FROM burst b "
                     f"JOIN {through._meta.db_table} x ON x.visit_id = b.old_id"
                 )
+            cursor.execute(
+                f"INSERT INTO {MemberDay._meta.db_table} (member_id, commune_id, day) "  # noqa: S608
+                f"SELECT DISTINCT x.member_id, v.commune_id, v.visited_on FROM burst b "
+                f"JOIN {table} v ON v.id = b.new_id "
+                f"JOIN {Visit.members.through._meta.db_table} x ON x.visit_id = b.new_id "
+                f"ON CONFLICT DO NOTHING"
+            )
+            cursor.execute(
+                f"SELECT h.id, {', '.join(f'h.{item}' for item in READINESS_FIELDS)} "  # noqa: S608
+                f"FROM burst b JOIN {table} v ON v.id = b.new_id "
+                f"JOIN {households} h ON h.id = v.household_id"
+            )
+            self.answers = cursor.fetchall()
+            readiness_marks = self._readiness(cursor)
             self._mark(cursor, "b.new_id", "burst b")
             cursor.execute("SELECT new_id FROM burst")
             self.ids = [row[0] for row in cursor.fetchall()]
+            self.marks = len(self.ids) + readiness_marks
+
+    def _readiness(self, cursor) -> int:
+        """The households' checklists after the burst's visits, their changes added to
+        the day's readiness rows. Each household has one visit in the burst, none later."""
+        table, households = Visit._meta.db_table, Household._meta.db_table
+        changes = " UNION ALL ".join(
+            f"SELECT h.commune_id, %s AS item, "
+            f"(v.{item} IS TRUE)::int - (h.{item} IS TRUE)::int AS yes, "
+            f"(h.{item} IS NULL)::int AS answered "
+            f"FROM burst b JOIN {table} v ON v.id = b.new_id "
+            f"JOIN {households} h ON h.id = v.household_id "
+            f"WHERE v.{item} IS NOT NULL AND v.{item} IS DISTINCT FROM h.{item}"
+            for item in READINESS_FIELDS
+        )
+        cursor.execute(
+            f"INSERT INTO {ReadinessDay._meta.db_table} "  # noqa: S608
+            f"(commune_id, day, item, yes, answered) "
+            f"SELECT commune_id, %s, item, SUM(yes), SUM(answered) FROM ({changes}) c "
+            f"GROUP BY commune_id, item",
+            [self.day, *READINESS_FIELDS],
+        )
+        assign = ", ".join(f"{item} = COALESCE(v.{item}, h.{item})" for item in READINESS_FIELDS)
+        cursor.execute(
+            f"UPDATE {households} h SET {assign} FROM burst b "  # noqa: S608
+            f"JOIN {table} v ON v.id = b.new_id WHERE h.id = v.household_id"
+        )
+        return self._readiness_mark(cursor)
+
+    def _readiness_mark(self, cursor) -> int:
+        """A readiness mark for each commune whose readiness the burst changes; returns
+        how many."""
+        cursor.execute(
+            f"INSERT INTO {PendingRollup._meta.db_table} (commune_id, day, source, marked_at) "  # noqa: S608
+            f"SELECT DISTINCT commune_id, %s, %s, now() FROM {ReadinessDay._meta.db_table} "
+            f"WHERE day = %s",
+            [self.day, ChangeSource.READINESS, self.day],
+        )
+        return cursor.rowcount
 
     @staticmethod
     def _mark(cursor, visit_id: str, source: str) -> None:
@@ -168,24 +229,34 @@ class Burst:
         cursor.execute(
             f"""
             INSERT INTO {PendingRollup._meta.db_table} (commune_id, day, source, marked_at)
-            SELECT t.commune_id, v.visited_on, %s, now() FROM {source}
+            SELECT v.commune_id, v.visited_on, %s, now() FROM {source}
             JOIN {Visit._meta.db_table} v ON v.id = {visit_id}
-            JOIN outreach_team t ON t.id = v.team_id
             """,  # noqa: S608
             [ChangeSource.OUTREACH],
         )
 
     def remove(self) -> None:
-        """Delete the burst's visits and roll their day back (untimed)."""
+        """Delete the burst's visits and their facts, give the households back their
+        checklists and roll their day back (untimed)."""
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 f"""
                 INSERT INTO {PendingRollup._meta.db_table} (commune_id, day, source, marked_at)
-                SELECT DISTINCT t.commune_id, v.visited_on, %s, now()
-                FROM {Visit._meta.db_table} v JOIN outreach_team t ON t.id = v.team_id
-                WHERE v.id = ANY(%s)
+                SELECT DISTINCT v.commune_id, v.visited_on, %s, now()
+                FROM {Visit._meta.db_table} v WHERE v.id = ANY(%s)
                 """,  # noqa: S608
                 [ChangeSource.OUTREACH, self.ids],
+            )
+            self._readiness_mark(cursor)
+            for fact in (MemberDay, ReadinessDay):
+                cursor.execute(
+                    f"DELETE FROM {fact._meta.db_table} WHERE day = %s",  # noqa: S608
+                    [self.day],
+                )
+            assign = ", ".join(f"{item} = %s" for item in READINESS_FIELDS)
+            cursor.executemany(
+                f"UPDATE {Household._meta.db_table} SET {assign} WHERE id = %s",  # noqa: S608
+                [(*answers, pk) for pk, *answers in self.answers],
             )
             for through in (Visit.members.through, Visit.services.through):
                 cursor.execute(
@@ -197,7 +268,7 @@ class Burst:
                 [self.ids],
             )
         rollup.rollup_pending()
-        self.ids = []
+        self.ids, self.answers = [], []
 
 
 def _version() -> int:
@@ -233,8 +304,8 @@ def incremental_section(ctx: Context, worker=None) -> Result:
             started = time.perf_counter()
             claimed = rollup.rollup_pending().claimed
             elapsed = time.perf_counter() - started
-            if claimed != count:
-                raise RuntimeError(f"the roll-up claimed {claimed} marks, not {count}")
+            if claimed != burst.marks:
+                raise RuntimeError(f"the roll-up claimed {claimed} marks, not {burst.marks}")
             burst.remove()
             if rep:
                 samples_db.append(elapsed)

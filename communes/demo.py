@@ -8,6 +8,8 @@ import random
 
 from django.db import transaction
 
+from core.signals import bulk_written
+
 from .models import Commune, Hamlet
 
 PROVINCE_POPULATION = 1_900_000
@@ -78,6 +80,9 @@ def seed_demo(*, seed: int, scale: float = 1.0) -> list[str]:
         commune.full_clean(exclude=["district"], validate_unique=False, validate_constraints=False)
         filled.append(commune)
     Commune.objects.bulk_update(filled, [*Commune.FIGURE_FIELDS, "figures_are_demo"])
+    # Bulk writes send no post_save: what is cached of communes and hamlets is renewed by
+    # these (core.signals).
+    bulk_written.send(sender=Commune)
     with_hamlets = set(Hamlet.objects.values_list("commune_id", flat=True).distinct())
     new_hamlets = []
     for commune in communes:
@@ -90,6 +95,7 @@ def seed_demo(*, seed: int, scale: float = 1.0) -> list[str]:
             hamlet.derive()  # bulk_create does not call save()
             new_hamlets.append(hamlet)
     Hamlet.objects.bulk_create(new_hamlets)
+    bulk_written.send(sender=Hamlet)
     return [
         f"Demo figures filled for {len(filled)} communes; {len(new_hamlets)} demo hamlets added."
     ]

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from django.db import transaction
 
+from core.signals import bulk_written
+
 from .models import Commune, District, Province
 
 DIVISIONS_FILE = Path(__file__).resolve().parent / "data" / "nam_dinh_2023.json"
@@ -45,6 +47,9 @@ def _upsert(model, rows: dict[int, dict], result: DivisionsLoadResult) -> dict[i
         else:
             result.unchanged += 1
     model.objects.bulk_create(new)
+    if new:
+        # bulk_create sends no post_save: what is cached of the units is renewed by this.
+        bulk_written.send(sender=model)
     result.created += len(new)
     return model.objects.in_bulk(list(rows), field_name="code")
 

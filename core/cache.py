@@ -19,13 +19,18 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import redis
-from django.core.cache import caches
+from django.core.cache import cache, caches
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.redis import RedisCache
+from django.db import models, transaction
+from django.db.models.signals import post_delete, post_migrate, post_save
+
+from .signals import bulk_written
 
 logger = logging.getLogger(__name__)
 
@@ -207,3 +212,54 @@ def cache_available(alias: str = "default") -> bool:
     another way. Costs nothing; a cache without a breaker is always available."""
     backend = caches[alias]
     return not isinstance(backend, TolerantRedisCache) or backend.breaker.closed
+
+
+class Generation:
+    """The current generation of a family of cache entries, which put it in their keys.
+
+    Renewing it makes every entry of the family unreachable at once, in every process
+    (they expire in their time), so the next reader computes its entry again: a cache
+    that forgets by one write, however many entries it holds. Renewed at once and again
+    when the writer's transaction commits, since a reader that computed its entry between
+    the two read the rows as they were before the commit. Without the cache (Redis away)
+    every reader computes, as it would without this class.
+    """
+
+    def __init__(self, key: str):
+        self.key = key
+
+    def current(self) -> str:
+        generation = cache.get(self.key)
+        if generation is None:
+            generation = uuid.uuid4().hex
+            # add(): two processes starting together agree on one generation.
+            if not cache.add(self.key, generation, timeout=None):
+                generation = cache.get(self.key) or generation
+        return generation
+
+    def _set(self) -> None:
+        cache.set(self.key, uuid.uuid4().hex, timeout=None)
+
+    def renew(self, **_signal_kwargs) -> None:
+        """Every entry of the family is computed again (a receiver of any signal)."""
+        self._set()
+        transaction.on_commit(self._set)
+
+    def renew_on(self, *senders: type[models.Model]) -> None:
+        """Renew whenever a row of one of `senders` is saved or deleted (with its
+        signals), written in bulk (core.signals.bulk_written), and after every migrate
+        (a data migration writes through historical models, whose signals are not
+        these)."""
+        for sender in senders:
+            for name, signal in (
+                ("saved", post_save),
+                ("deleted", post_delete),
+                ("bulk", bulk_written),
+            ):
+                signal.connect(
+                    self.renew,
+                    sender=sender,
+                    weak=False,
+                    dispatch_uid=f"{self.key}:{name}:{sender._meta.label}",
+                )
+        post_migrate.connect(self.renew, weak=False, dispatch_uid=f"{self.key}:migrated")

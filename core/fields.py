@@ -1,10 +1,12 @@
 """Form fields, and the other form bits, every app's forms share."""
 
 import re
+from collections.abc import Iterable
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ValidationError
 from django.db import models
+from django.forms.models import ModelChoiceIterator
 from django.utils import formats
 from django.utils.text import capfirst
 from django.utils.translation import gettext
@@ -33,6 +35,121 @@ class WholeNumberField(forms.IntegerField):
                 raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
             value = text
         return super().to_python(value)
+
+
+class ListedChoiceIterator(ModelChoiceIterator):
+    """The choices of a field whose objects were given (ListedChoicesMixin): no query."""
+
+    def __iter__(self):
+        if self.field.listed is None:
+            yield from super().__iter__()
+            return
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.field.listed:
+            yield self.choice(obj)
+
+    def __len__(self):
+        if self.field.listed is None:
+            return super().__len__()
+        return len(self.field.listed) + (self.field.empty_label is not None)
+
+    def __bool__(self):
+        if self.field.listed is None:
+            return super().__bool__()
+        return self.field.empty_label is not None or bool(self.field.listed)
+
+
+class ListedChoicesMixin:
+    """Choices given as objects already loaded (from a cache, say) rather than as a
+    queryset to run, so that neither showing nor validating the field reads the database.
+
+    The values, labels, cleaned objects and error messages are those the queryset would
+    give; the queryset still names the model. Until `list_choices` is called the field is
+    an ordinary model choice field.
+    """
+
+    iterator = ListedChoiceIterator
+    listed: list | None = None
+
+    def list_choices(self, objects: Iterable[models.Model]) -> None:
+        """Offer `objects`, in their order, as the choices."""
+        if self.to_field_name:
+            raise ValueError("Listed choices are found by their primary key.")
+        self.listed = list(objects)
+        self._listed_by_pk = {obj.pk: obj for obj in self.listed}
+        self.widget.choices = self.choices
+
+    def offers_any(self) -> bool:
+        """Whether there is anything to choose from."""
+        return bool(self.listed) if self.listed is not None else self.queryset.exists()
+
+    def _listed_object(self, value) -> models.Model | None:
+        """The listed object `value` names, read as a lookup by primary key reads it;
+        ValueError or TypeError where the lookup would raise them."""
+        model = self.queryset.model
+        if isinstance(value, model):
+            value = value.pk
+        return self._listed_by_pk.get(model._meta.pk.get_prep_value(value))
+
+
+class ListedModelChoiceField(ListedChoicesMixin, forms.ModelChoiceField):
+    def to_python(self, value):
+        if self.listed is None:
+            return super().to_python(value)
+        if value in self.empty_values:
+            return None
+        self.validate_no_null_characters(value)
+        try:
+            obj = self._listed_object(value)
+        except (ValueError, TypeError):
+            obj = None
+        if obj is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return obj
+
+
+class ListedModelMultipleChoiceField(ListedChoicesMixin, forms.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        """The listed objects the values name, in the list's order (a list, where the
+        queryset's field returns a queryset)."""
+        if self.listed is None:
+            return super()._check_values(value)
+        try:
+            value = frozenset(value)
+        except TypeError:
+            # A list of lists, for example.
+            raise ValidationError(
+                self.error_messages["invalid_list"], code="invalid_list"
+            ) from None
+        chosen = set()
+        for pk in value:
+            self.validate_no_null_characters(pk)
+            try:
+                obj = self._listed_object(pk)
+            except (ValueError, TypeError):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                ) from None
+            if obj is not None:
+                chosen.add(obj.pk)
+        objects = [obj for obj in self.listed if obj.pk in chosen]
+        # As the queryset's field compares them: "05" names 5, but is not "5".
+        pks = {str(obj.pk) for obj in objects}
+        for val in value:
+            if str(val) not in pks:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": val},
+                )
+        return objects
 
 
 def labelled_error(message: str, model: type[models.Model] | None, field: str | None) -> str:

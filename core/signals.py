@@ -7,3 +7,10 @@ from django.dispatch import Signal
 # portal itself). Receivers take that person's data out of their own records (trainings:
 # the attendance lists).
 personal_data_erased = Signal()
+
+# Rows of `sender` were written without their save() or delete() (bulk_create,
+# bulk_update, a queryset's update), so without Django's post_save or post_delete. Sent
+# after such a write by the writers of rows that are kept in caches (the administrative
+# units and hamlets, teams, members, services); what keeps those caches (a
+# core.cache.Generation's renew_on) listens to it beside post_save and post_delete.
+bulk_written = Signal()

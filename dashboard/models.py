@@ -121,6 +121,9 @@ class Computed(models.Model):
 
     KEY_FIELDS: tuple[str, ...] = ()
     FIGURE_FIELDS: tuple[str, ...] = ()
+    # Running totals of figures over the key's earlier rows, which the roll-up keeps
+    # after it has written the rows (name: (figure added, figure taken away or None)).
+    RUNNING_TOTALS: dict[str, tuple[str, str | None]] = {}
 
     computed_at = models.DateTimeField(_("computed at"))
 
@@ -165,6 +168,24 @@ class CommuneDay(Computed):
     members_left = models.PositiveIntegerField(default=0)
     zalo_joined = models.PositiveIntegerField(default=0)
     zalo_left = models.PositiveIntegerField(default=0)
+
+    # The commune's levels at the end of the day: the sums of its days up to this one.
+    # A page reads a level on any date from one row per commune (the last before it),
+    # never from every day since the start.
+    RUNNING_TOTALS = {
+        "teams_total": ("teams_formed", "teams_dissolved"),
+        "members_total": ("members_joined", "members_left"),
+        "zalo_members_total": ("zalo_joined", "zalo_left"),
+        "households_reached_total": ("households_first", None),
+        "residents_helped_total": ("residents_helped", None),
+        "visits_total": ("visits", None),
+    }
+    teams_total = models.IntegerField(default=0, db_default=0)
+    members_total = models.IntegerField(default=0, db_default=0)
+    zalo_members_total = models.IntegerField(default=0, db_default=0)
+    households_reached_total = models.IntegerField(default=0, db_default=0)
+    residents_helped_total = models.IntegerField(default=0, db_default=0)
+    visits_total = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [

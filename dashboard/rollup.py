@@ -269,8 +269,13 @@ def _sql(source: Source) -> tuple[str, list] | None:
 
 
 def _columns(model) -> list:
-    """The fields the roll-up writes: all but the id and computed_at."""
-    return [f for f in model._meta.concrete_fields if not f.primary_key and f.name != "computed_at"]
+    """The fields the roll-up writes from its sources: all but the id, computed_at and
+    the running totals (kept afterwards, running_totals_refresh)."""
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.name != "computed_at" and f.name not in model.RUNNING_TOTALS
+    ]
 
 
 def _keys(model) -> list:
@@ -452,10 +457,12 @@ def _commune_cells(cells: Cells, now: datetime) -> dict[int, tuple[int, int]]:
 
 
 def months_rebuild() -> None:
-    """Every month row again from the day rows (tests that write day rows by hand)."""
+    """Every month row and running total again from the day rows (tests that write day
+    rows by hand)."""
     now = timezone.now()
     _months(CommuneDay, CommuneMonth, Cells(), now)
     _months(CommuneDayService, CommuneMonthService, Cells(), now)
+    running_totals_refresh()
 
 
 def _months(day_model, month_model, cells: Cells, now: datetime) -> None:
@@ -484,6 +491,57 @@ def _months(day_model, month_model, cells: Cells, now: datetime) -> None:
         .values_list(*keys, "district_id", "month", *figures)
     )
     _replace(month_model, old, rows, now)
+
+
+def running_totals_refresh(since: dict[int, date] | None = None) -> None:
+    """CommuneDay's running totals again: for each commune from the given day on (its
+    earlier rows are as they were; the last of them is where its totals start), or for
+    every row of every commune (None). A change today rewrites today's row's totals
+    only; one back in time, the commune's rows from then on. Only rows that differ are
+    written."""
+    if since is not None and not since:
+        return
+    quote = connection.ops.quote_name
+    table = quote(CommuneDay._meta.db_table)
+    totals = CommuneDay.RUNNING_TOTALS
+    base = "COALESCE(b.{name}, 0) + " if since is not None else ""
+
+    def running(name: str, added: str, removed: str | None) -> str:
+        change = f"d.{quote(added)}" + (f" - d.{quote(removed)}" if removed else "")
+        return f"{base.format(name=quote(name))}SUM({change}) OVER w AS {quote(name)}"
+
+    columns = ", ".join(running(name, *parts) for name, parts in totals.items())
+    assign = ", ".join(f"{quote(name)} = r.{quote(name)}" for name in totals)
+    differ = " OR ".join(f"{table}.{quote(name)} <> r.{quote(name)}" for name in totals)
+    window = "WINDOW w AS (PARTITION BY d.commune_id ORDER BY d.day)"
+    if since is None:
+        sql = f"WITH r AS (SELECT d.id, {columns} FROM {table} d {window}) "  # noqa: S608
+        params: list = []
+    else:
+        starts = ", ".join(["(%s, %s)"] * len(since))
+        sql = f"""
+            WITH starts(commune_id, since) AS (VALUES {starts}),
+            base AS (
+                SELECT s.commune_id, s.since, (
+                    SELECT p.id FROM {table} p WHERE p.commune_id = s.commune_id
+                    AND p.day < s.since ORDER BY p.day DESC LIMIT 1
+                ) AS base_id
+                FROM starts s
+            ),
+            r AS (
+                SELECT d.id, {columns}
+                FROM {table} d
+                JOIN base ON d.commune_id = base.commune_id AND d.day >= base.since
+                LEFT JOIN {table} b ON b.id = base.base_id
+                {window}
+            )
+        """  # noqa: S608 - names from the model, values are parameters
+        params = [value for pair in sorted(since.items()) for value in pair]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"{sql} UPDATE {table} SET {assign} FROM r WHERE {table}.id = r.id AND ({differ})",
+            params,
+        )
 
 
 def _training_cells(level: str | None, cells: Cells, now: datetime) -> None:
@@ -622,6 +680,11 @@ def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
         result.cells += len(cells.places) * len(cells.days)
     if commune_days:
         _team_totals_change(set().union(*commune_days.values()), teams, now)
+        since: dict[int, date] = {}
+        for day, communes in commune_days.items():
+            for commune_id in communes:
+                since[commune_id] = min(day, since.get(commune_id, day))
+        running_totals_refresh(since)
     if readiness:
         _readiness(readiness, now)
     for cells in _chunks(district_days):
@@ -728,6 +791,7 @@ def rollup_full() -> RollupResult:
         everything = Cells()
         result = RollupResult(claimed=len(claimed))
         _commune_cells(everything, now)
+        running_totals_refresh()
         _training_cells(None, everything, now)
         _all_totals(now)
         years = trainings.training_years()

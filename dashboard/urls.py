@@ -6,6 +6,7 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("communes/", views.communes, name="communes"),
     path("district/<int:code>/", views.district, name="district"),
     path("commune/<int:code>/", views.commune, name="commune"),
     path("team/<int:pk>/", views.team, name="team"),

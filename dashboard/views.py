@@ -1,5 +1,5 @@
-"""The dashboard pages: the province's overview, a district, a commune and a team, and
-the exports of their tables.
+"""The dashboard pages: the province's overview, its communes, a district, a commune and
+a team, and the exports of their tables.
 
 Each page reads its figures through one selector, which checks the scope (outside it:
 404) and caches the figures until the next roll-up. District staff see the province's
@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 from django.views.decorators.http import require_GET
 
 from accounts.decorators import permission_needed
@@ -24,12 +24,17 @@ from core.exports import export_response
 
 from . import exports, selectors
 from .forms import DashboardFilterForm
-from .selectors import Figures, Period, Snapshot
+from .selectors import DistrictUnit, Figures, Period, Snapshot
 
 # A login may exist before its scope is set: it sees nothing, and is told why.
 NO_AREA = gettext_lazy(
     "Your login has no area to see yet: ask whoever gave you your login to set it."
 )
+
+# Every permission the cached part of a dashboard page asks (`perms.` in
+# templates/dashboard/): they are part of the rendered tables' key. A test holds this
+# list to the templates.
+TABLES_PERMISSIONS = ("dashboard.view_target", "dashboard.view_provincialindicator")
 
 
 def _sees_something(scope: Scope) -> bool:
@@ -50,17 +55,12 @@ def _page(
     """Render a dashboard page; `level` is the place's parameter its exports carry.
 
     The page's content is cached rendered (templates' {% cached_tables %}) under its
-    figures' key, so it follows the roll-up version, with what else it depends on: the
-    template, the URL with its filters and the user (menus and links follow their
-    permissions). The HTML around it, with the CSRF token, is rendered every time.
+    figures' key, so it follows the roll-up version; the HTML around it, with the menu
+    and the CSRF token, is rendered every time.
     """
-    # Late figures are said so inside the cached tables: a page rendered before they
-    # were late must not be served once they are, when no run has renewed its key.
     late = snap.figures_late()
-    parts = [template, request.get_full_path(), str(request.user.pk), "late" if late else ""]
-    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
     context = {
-        "tables_key": f"{figures.cache_key}:html:{digest}",
+        "tables_key": _tables_key(request, template, figures, late=late),
         "as_of": snap.last_run_at,
         "figures_late": late,
         "pending_since": snap.pending_since,
@@ -73,6 +73,41 @@ def _page(
         **extra,
     }
     return render(request, template, context)
+
+
+def _tables_key(request: HttpRequest, template: str, figures: Figures, *, late: bool) -> str:
+    """The key of a page's rendered tables: what the HTML depends on, and nothing of
+    the user but that. The template, the URL with its filters, the language, the scope
+    (which tables and links a page shows) and the permissions the tables ask: users of
+    the same scope and role share the entry, and no one is served another's."""
+    user = request.user
+    granted = "".join("1" if user.has_perm(name) else "0" for name in TABLES_PERMISSIONS)
+    parts = [
+        template,
+        request.get_full_path(),
+        get_language() or "",
+        scope_for(user).cache_key,
+        granted,
+        # Late figures are said so inside the tables: a page rendered before they were
+        # late must not be served once they are, when no run has renewed its key.
+        "late" if late else "",
+    ]
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+    return f"{figures.cache_key}:html:{digest}"
+
+
+def _province_filters(
+    request: HttpRequest, snap: Snapshot, province_id: int, *, wide: bool
+) -> tuple[DashboardFilterForm, Period, DistrictUnit | None]:
+    """The province's pages' filter bar: the period, and for those who see the
+    province's tables a district (outside the scope: 404)."""
+    districts = snap.units.districts_of(province_id)
+    form = DashboardFilterForm(
+        request.GET, today=timezone.localdate(), districts=districts if wide else None
+    )
+    code = form.chosen_district()
+    district = selectors.district_in_scope(request.user, snap.units, code) if code else None
+    return form, form.chosen_period(), district
 
 
 @require_GET
@@ -90,15 +125,10 @@ def overview(request: HttpRequest) -> HttpResponse:
     if province_id is None:
         raise Http404
     wide = selectors.sees_province(user)
-    districts = snap.units.districts_of(province_id)
-    form = DashboardFilterForm(
-        request.GET, today=timezone.localdate(), districts=districts if wide else None
-    )
-    period = form.chosen_period()
-    code = form.chosen_district()
-    district = selectors.district_in_scope(user, snap.units, code) if code else None
+    form, period, district = _province_filters(request, snap, province_id, wide=wide)
     figures = selectors.overview_figures(user, snap, period, district=district, tiles_only=not wide)
     scope = scope_for(user)
+    districts = snap.units.districts_of(province_id)
     own_districts = [] if wide else [d for d in districts if d.id in scope.district_ids]
     return _page(
         request,
@@ -111,6 +141,30 @@ def overview(request: HttpRequest) -> HttpResponse:
         district=district,
         wide=wide,
         own_districts=own_districts,
+    )
+
+
+@require_GET
+@permission_needed(where=_sees_something, refusal=NO_AREA)
+def communes(request: HttpRequest) -> HttpResponse:
+    """Every commune of the province, or of the district chosen, ranked by coverage with
+    all its figures: the table whose ends the overview shows. For those who see the
+    province's tables; anyone else is not shown it (404)."""
+    user = request.user
+    snap = selectors.snapshot()
+    province_id = selectors.province_for(user, snap.units)
+    if province_id is None or not selectors.sees_province(user):
+        raise Http404
+    form, period, district = _province_filters(request, snap, province_id, wide=True)
+    return _page(
+        request,
+        "dashboard/communes.html",
+        snap=snap,
+        form=form,
+        period=period,
+        figures=selectors.overview_figures(user, snap, period, district=district),
+        level={"district": district.code} if district else None,
+        district=district,
     )
 
 

@@ -1,7 +1,9 @@
 """Reads of teams, members, households and visits, always within the user's scope."""
 
+from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import (
     Case,
     Count,
@@ -18,7 +20,8 @@ from django.db.models.functions import Coalesce
 from accounts.models import AuditEntry, User
 from accounts.scopes import scope_for
 from accounts.selectors import HistoryEntry, audit_entries_of, history_of
-from communes.models import Hamlet, VietnameseOrder
+from communes.models import Commune, Hamlet, VietnameseOrder
+from core.cache import Generation
 from core.phone import InvalidPhone, looks_like_phone, normalize_phone
 from core.text import fold
 
@@ -60,16 +63,74 @@ def visits_visible(user: User) -> QuerySet[Visit]:
     )
 
 
-def team_for_leader(user: User) -> Team | None:
-    """The team a team leader logs visits for (the first, if they lead several)."""
-    team_ids = scope_for(user).team_ids
-    if not team_ids:
-        return None
-    return Team.objects.select_related("commune").filter(pk__in=team_ids).order_by("pk").first()
-
-
 def services_active() -> QuerySet[Service]:
     return Service.objects.filter(is_active=True)
+
+
+# --- The visit form's choices, kept in the cache per team ---------------------------
+
+# Renewed by any save, delete or bulk write of the models below (OutreachConfig.ready).
+VISIT_CHOICES = Generation("outreach:visit-choices-generation")
+VISIT_CHOICES_READS = (Team, Member, Hamlet, Service, Commune)
+VISIT_CHOICES_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class VisitChoices:
+    """What a team's new-visit form offers: the team (with its commune), its commune's
+    active hamlets, its active members and the catalogue's active services."""
+
+    team: Team
+    hamlets: list[Hamlet]
+    members: list[Member]
+    services: list[Service]
+
+
+def _visit_choices_read(team_id: int) -> VisitChoices | None:
+    team = Team.objects.select_related("commune").filter(pk=team_id).first()
+    if team is None:
+        return None
+    hamlets = list(
+        Hamlet.objects.select_related("commune").filter(commune_id=team.commune_id, is_active=True)
+    )
+    # A member's name is all the form shows, and their team and being active all the
+    # visit service checks: no more of their personal data goes into the cache.
+    members = list(
+        Member.objects.filter(team_id=team.pk, is_active=True).only(
+            "id", "team_id", "full_name", "is_active"
+        )
+    )
+    for member in members:
+        member.team = team
+    return VisitChoices(
+        team=team, hamlets=hamlets, members=members, services=list(services_active())
+    )
+
+
+def visit_choices(team_id: int) -> VisitChoices | None:
+    """The team's visit form choices (None: no such team), from the cache when it has
+    them: a leader's form, shown or sent, then reads none of these rows.
+
+    Any change of a team, member, hamlet, service or commune renews the generation they
+    are kept under (at once and on commit), so the next form neither offers nor accepts
+    what was true before: the form validates against exactly these lists. (A write made
+    while Redis was away could not renew it: what was cached before expires within
+    VISIT_CHOICES_SECONDS, as the permission sets do.)
+    """
+    key = f"outreach:visit-choices:{VISIT_CHOICES.current()}:{team_id}"
+    choices = cache.get(key)
+    if choices is None:
+        choices = _visit_choices_read(team_id)
+        if choices is not None:
+            cache.set(key, choices, timeout=VISIT_CHOICES_SECONDS)
+    return choices
+
+
+def visit_choices_for_leader(user: User) -> VisitChoices | None:
+    """The choices of the team a team leader logs visits for (the first, if they lead
+    several); None for a user who leads no team."""
+    team_ids = scope_for(user).team_ids
+    return visit_choices(min(team_ids)) if team_ids else None
 
 
 def households_matching(

@@ -213,7 +213,13 @@ def _choices(field: forms.ModelChoiceField) -> st.SearchStrategy:
     """The primary keys the field offers, read when drawn (the objects exist by then)."""
 
     def offered():
-        pks = sorted(field.queryset.values_list("pk", flat=True))
+        listed = getattr(field, "listed", None)
+        if listed is not None:
+            # Objects from the cache (core.fields.ListedChoicesMixin): the queryset then
+            # only names the model.
+            pks = sorted(obj.pk for obj in listed)
+        else:
+            pks = sorted(field.queryset.values_list("pk", flat=True))
         return st.sampled_from(pks) if pks else st.nothing()
 
     pks = st.deferred(offered)
@@ -996,6 +1002,7 @@ FILTER_BARS = {
     "trainings:session_list": SessionFilter,
     "trainings:course_list": CourseFilter,
     "dashboard:overview": DashboardFilterForm,
+    "dashboard:communes": DashboardFilterForm,
 }
 
 

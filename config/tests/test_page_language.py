@@ -324,6 +324,7 @@ def _pages(w) -> dict[str, tuple[str, str]]:
         "courses": ("province", reverse("trainings:course_list")),
         "course import": ("province", reverse("trainings:course_import_new")),
         "dashboard overview": ("province", reverse("dashboard:overview")),
+        "dashboard communes": ("province", reverse("dashboard:communes")),
         "dashboard district": (
             "district",
             reverse("dashboard:district", args=[commune.district.code]),

@@ -971,6 +971,8 @@ ROUTES: dict[str, Route] = {
         probing(page(), *DISTRICT_PROBES),
         VIEWERS,
     ),
+    # Every commune of the province: for those who see the province's tables.
+    "dashboard:communes": Route(probing(page(), *DISTRICT_PROBES), PROVINCIAL),
     "dashboard:district": Route(dashboard_places("district"), dashboard_reader),
     "dashboard:commune": Route(dashboard_places("commune"), dashboard_reader),
     "dashboard:team": Route(dashboard_teams, VIEWERS),

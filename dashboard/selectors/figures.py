@@ -20,8 +20,18 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import DateField, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    DateField,
+    F,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import JSONObject, TruncMonth
 from django.http import Http404
 from django.utils import formats, timezone
 from django.utils.text import capfirst
@@ -59,22 +69,20 @@ from .units import (
     province_for,
     reaches,
     sees_province,
+    version_cached,
 )
 
 # Figures that are levels (a sum of changes since the start); the others are counted
 # again each year, as their targets are.
 LEVEL_FIGURES = (Figure.TEAMS, Figure.MEMBERS, Figure.ZALO_MEMBERS, Figure.HOUSEHOLDS_REACHED)
 LOWEST_SHOWN = 10
+# The province's page shows the ranking's ends: this many at the top, LOWEST_SHOWN at the
+# bottom; the whole ranking is on the communes' page and in the export.
+HIGHEST_SHOWN = 10
 PRIORITY_STATUSES = (Commune.NewRuralStatus.ADVANCED, Commune.NewRuralStatus.MODEL)
-# Day changes whose running sum is a figure: teams, members, households first reached...
-STOCKS: dict[str, Any] = {
-    "teams": F("teams_formed") - F("teams_dissolved"),
-    "members": F("members_joined") - F("members_left"),
-    "zalo_members": F("zalo_joined") - F("zalo_left"),
-    "households_reached": F("households_first"),
-    "residents_helped": F("residents_helped"),
-    "visits": F("visits"),
-}
+# The levels a commune's day rows keep as running totals (CommuneDay.RUNNING_TOTALS,
+# each `<name>_total`): teams, members, households first reached...
+STOCKS = ("teams", "members", "zalo_members", "households_reached", "residents_helped", "visits")
 TRAINING_STOCKS: dict[str, Any] = {
     "sessions_held": F("sessions_held"),
     "attendees": F("attendees"),
@@ -233,6 +241,31 @@ class Figures:
     trend_households_label: str = ""
 
     @property
+    def ranking_top(self) -> list[AreaRow]:
+        """The best covered communes a page shows of the ranking: all of them when the
+        ranking is no longer than its two ends."""
+        if len(self.ranking) <= HIGHEST_SHOWN + LOWEST_SHOWN:
+            return self.ranking
+        return self.ranking[:HIGHEST_SHOWN]
+
+    @property
+    def ranking_bottom(self) -> list[AreaRow]:
+        """The least covered communes (the flagged ones), when not already at the top."""
+        if len(self.ranking) <= HIGHEST_SHOWN + LOWEST_SHOWN:
+            return []
+        return self.ranking[-LOWEST_SHOWN:]
+
+    @property
+    def ranking_between(self) -> int:
+        """How many ranked communes lie between the top and the bottom shown."""
+        return len(self.ranking) - len(self.ranking_top) - len(self.ranking_bottom)
+
+    @property
+    def ranking_all(self) -> list[AreaRow]:
+        """Every commune: the ranked ones, then those without a household count."""
+        return [*self.ranking, *self.unranked]
+
+    @property
     def trend_chart(self) -> dict:
         return {
             "labels": [row.label for row in self.trend],
@@ -348,11 +381,38 @@ def _union_sums(days: QuerySet, months: QuerySet, keys: list[str], sums: dict) -
     return list(added.values())
 
 
-def _commune_days(place: Q, period: Period) -> dict[int, dict[str, Marks]]:
-    """Each commune's stocks at the three marks (one query, a row or two per commune)."""
-    days, months = _days_and_months(CommuneDay, CommuneMonth, place, period, None)
-    rows = _union_sums(days, months, ["commune_id"], _marked_sums(STOCKS, period))
-    return {row["commune_id"]: _marks(row, STOCKS) for row in rows}
+def _levels_before(day: date) -> Subquery:
+    """A commune's running totals at the end of its last day row before `day` (None:
+    no row yet): one row read on the (commune, day) index, whatever the history."""
+    totals = {name: F(f"{name}_total") for name in STOCKS}
+    last = (
+        CommuneDay.objects.filter(commune_id=OuterRef("pk"), day__lt=day)
+        .order_by("-day")
+        .values(levels=JSONObject(**totals))[:1]
+    )
+    return Subquery(last, output_field=JSONField())
+
+
+def _commune_days(place: "Place", period: Period) -> dict[int, dict[str, Marks]]:
+    """Each commune's stocks at the three marks: its levels at the period's end, before
+    its start and before its year's start (one query, three rows read per commune)."""
+    marks = {"end": period.end + timedelta(days=1), "before": period.start}
+    if period.year_start != period.start:
+        marks["year"] = period.year_start
+    rows = (
+        Commune.objects.filter(pk__in=[c.id for c in place.communes])
+        .order_by()
+        .values("pk")
+        .annotate(**{mark: _levels_before(day) for mark, day in marks.items()})
+    )
+    days = {}
+    for row in rows:
+        end, before = row["end"] or {}, row["before"] or {}
+        year = row["year"] or {} if "year" in row else before
+        days[row["pk"]] = {
+            name: Marks(end.get(name, 0), before.get(name, 0), year.get(name, 0)) for name in STOCKS
+        }
+    return days
 
 
 @dataclass
@@ -439,19 +499,23 @@ def _services(units: Units, place: Q, period: Period) -> list[ServiceRow]:
     ]
 
 
-def _readiness(place: Q) -> list[ReadinessRow]:
+def _readiness_sums(place: Q) -> dict[str, tuple[int, int]]:
+    """Item -> (households with it, households asked), as they stand now (one query)."""
     rows = (
         CommuneReadiness.objects.filter(place)
         .order_by()
         .values("item")
         .annotate(yes=Sum("households_yes"), answered=Sum("households_answered"))
     )
-    by_item = {row["item"]: row for row in rows}
+    return {row["item"]: (row["yes"] or 0, row["answered"] or 0) for row in rows}
+
+
+def _readiness(sums: dict[str, tuple[int, int]]) -> list[ReadinessRow]:
     result = []
     for item in CommuneReadiness.ITEMS:
-        row = by_item.get(item, {})
+        yes, answered = sums.get(item, (0, 0))
         label = capfirst(str(Household._meta.get_field(item).verbose_name))
-        result.append(ReadinessRow(item, label, row.get("yes") or 0, row.get("answered") or 0))
+        result.append(ReadinessRow(item, label, yes, answered))
     return result
 
 
@@ -462,6 +526,8 @@ def _readiness(place: Q) -> list[ReadinessRow]:
 class Place:
     """Where a page's figures are read: its communes and the filter of each table."""
 
+    # Names the place in cache keys.
+    key: str
     communes: list[CommuneUnit]
     # CommuneDay, CommuneDayService and CommuneReadiness all carry commune and district.
     days: Q
@@ -473,6 +539,7 @@ class Place:
 def province_place(units: Units, province_id: int) -> Place:
     district_ids = [d.id for d in units.districts_of(province_id)]
     return Place(
+        key=f"province:{province_id}",
         communes=units.communes_of(district_ids),
         days=Q(district_id__in=district_ids),
         # Province-level sessions and completions belong to no district.
@@ -485,6 +552,7 @@ def province_place(units: Units, province_id: int) -> Place:
 def district_place(units: Units, district: DistrictUnit) -> Place:
     # A commune's training rows carry its district, so this takes in both levels.
     return Place(
+        key=f"district:{district.id}",
         communes=units.communes_of([district.id]),
         days=Q(district_id=district.id),
         training=Q(district_id=district.id),
@@ -495,12 +563,38 @@ def district_place(units: Units, district: DistrictUnit) -> Place:
 
 def commune_place(commune: CommuneUnit) -> Place:
     return Place(
+        key=f"commune:{commune.id}",
         communes=[commune],
         days=Q(commune_id=commune.id),
         training=Q(commune_id=commune.id),
         year=Q(commune_id=commune.id),
         targets={"commune_id": commune.id},
     )
+
+
+@dataclass(frozen=True)
+class PlaceYear:
+    """What a place's page shows that its period changes through its year at most: the
+    officials trained in the year, the year's targets, the readiness as it stands."""
+
+    officials_trained: int
+    targets: dict[str, int]
+    readiness: dict[str, tuple[int, int]]
+
+
+def _place_year(snap: Snapshot, place: Place, year: int) -> PlaceYear:
+    """A place's year, read in three queries once per roll-up version (and at most an
+    hour, like the figures: a target edited shows with the next roll-up), so that a page
+    asked for another period of the same year reads none of them again."""
+
+    def load() -> PlaceYear:
+        return PlaceYear(
+            officials_trained=_officials_trained(place.year, year),
+            targets=targets_for(year, **place.targets),
+            readiness=_readiness_sums(place.days),
+        )
+
+    return version_cached(snap, f"year:{place.key}:{year}", load)
 
 
 def _commune_sessions(cells: Iterable[TrainingCell]) -> dict[int, dict[str, Marks]]:
@@ -637,18 +731,18 @@ def _area(
     *,
     days: dict[int, dict[str, Marks]],
     cells: list[TrainingCell],
+    year: PlaceYear,
 ) -> tuple[list[Tile], list[AreaRow]]:
-    """A place's tiles and its communes' rows, from rows already read (two more queries:
-    officials trained and the targets)."""
+    """A place's tiles and its communes' rows, from rows already read."""
     rows = [_commune_row(c, units, days, _commune_sessions(cells)) for c in place.communes]
     known = [c.households for c in place.communes if c.households is not None]
     tiles = _tiles(
         period=period,
         stocks=_sum_marks((days[c.id] for c in place.communes if c.id in days), STOCKS),
         training=_sum_marks((cell.marks for cell in cells), TRAINING_STOCKS),
-        officials_trained=_officials_trained(place.year, period.year),
+        officials_trained=year.officials_trained,
         households=sum(known) if known else None,
-        targets=targets_for(period.year, **place.targets),
+        targets=year.targets,
     )
     return tiles, rows
 
@@ -678,10 +772,15 @@ def _priority(communes: list[CommuneUnit], rows: list[AreaRow]) -> list[AreaRow]
 
 
 def _with_communes(
-    figures: Figures, units: Units, place: Place, period: Period, rows: list[AreaRow]
+    figures: Figures,
+    units: Units,
+    place: Place,
+    period: Period,
+    rows: list[AreaRow],
+    year: PlaceYear,
 ) -> Figures:
     """The tables of a province or district: communes, ranking, priority communes, trend,
-    services and readiness (three more queries)."""
+    services and readiness (two more queries)."""
     figures.communes = rows
     figures.communes_total = _total_row(rows)
     # The ranking flags rows: rank copies, so the communes table stays unflagged.
@@ -689,7 +788,7 @@ def _with_communes(
     figures.priority = _priority(place.communes, rows)
     figures.trend = _commune_trend(place.days, period)
     figures.services = _services(units, place.days, period)
-    figures.readiness = _readiness(place.days)
+    figures.readiness = _readiness(year.readiness)
     return figures
 
 
@@ -715,18 +814,20 @@ def overview_figures(
     def compute() -> Figures:
         province = province_place(units, province_id)
         # The districts table needs every commune whatever the focus: read them once.
-        days = _commune_days(province.days, period)
+        days = _commune_days(province, period)
         cells = _training_days(province.training, period)
         if tiles_only:
-            tiles, _rows = _area(units, province, period, days=days, cells=cells)
+            year = _place_year(snap, province, period.year)
+            tiles, _rows = _area(units, province, period, days=days, cells=cells, year=year)
             return Figures(tiles=tiles)
         if district is None:
             focus, focus_cells = province, cells
         else:
             focus = district_place(units, district)
             focus_cells = [cell for cell in cells if cell.district_id == district.id]
-        tiles, rows = _area(units, focus, period, days=days, cells=focus_cells)
-        figures = _with_communes(Figures(tiles=tiles), units, focus, period, rows)
+        year = _place_year(snap, focus, period.year)
+        tiles, rows = _area(units, focus, period, days=days, cells=focus_cells, year=year)
+        figures = _with_communes(Figures(tiles=tiles), units, focus, period, rows, year)
         province_rows = rows
         if district is not None:
             sessions = _commune_sessions(cells)
@@ -749,10 +850,11 @@ def district_figures(user: User, snap: Snapshot, district: DistrictUnit, period:
 
     def compute() -> Figures:
         place = district_place(units, district)
-        days = _commune_days(place.days, period)
+        days = _commune_days(place, period)
         cells = _training_days(place.training, period)
-        tiles, rows = _area(units, place, period, days=days, cells=cells)
-        figures = _with_communes(Figures(tiles=tiles), units, place, period, rows)
+        year = _place_year(snap, place, period.year)
+        tiles, rows = _area(units, place, period, days=days, cells=cells, year=year)
+        figures = _with_communes(Figures(tiles=tiles), units, place, period, rows, year)
         figures.audiences = _district_audiences(district, period)
         return figures
 
@@ -798,14 +900,15 @@ def commune_figures(user: User, snap: Snapshot, commune: CommuneUnit, period: Pe
 
     def compute() -> Figures:
         place = commune_place(commune)
-        days = _commune_days(place.days, period)
+        days = _commune_days(place, period)
         cells = _training_days(place.training, period)
-        tiles, _rows = _area(units, place, period, days=days, cells=cells)
+        year = _place_year(snap, place, period.year)
+        tiles, _rows = _area(units, place, period, days=days, cells=cells, year=year)
         return Figures(
             tiles=tiles,
             trend=_commune_trend(place.days, period),
             services=_services(units, place.days, period),
-            readiness=_readiness(place.days),
+            readiness=_readiness(year.readiness),
             hamlets=_hamlets(commune, period),
             teams=_teams(commune, period),
         )

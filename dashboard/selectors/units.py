@@ -132,6 +132,12 @@ def snapshot() -> Snapshot:
     return Snapshot(version, last_run_at, units, pending_since)
 
 
+def version_cached(snap: Snapshot, name: str, compute: Callable[[], Any]) -> Any:
+    """A value that changes only with the roll-up version (and what `name` says: a
+    place, a year), read once per version and cached as long as the figures."""
+    return _cached(f"dashboard:{snap.version}:{name}", compute)
+
+
 def _cached(key: str, compute: Callable[[], Any]) -> Any:
     """The cached value, or a fresh one (always, while the cache is away)."""
     value = cache.get(key)
@@ -139,18 +145,6 @@ def _cached(key: str, compute: Callable[[], Any]) -> Any:
         value = compute()
         cache.set(key, value, CACHE_SECONDS)
     return value
-
-
-def _scope_key(scope: Scope) -> str:
-    return ":".join(
-        [
-            scope.level,
-            str(scope.province_id or ""),
-            ",".join(map(str, sorted(scope.district_ids))),
-            ",".join(map(str, sorted(scope.commune_ids))),
-            ",".join(map(str, sorted(scope.team_ids))),
-        ]
-    )
 
 
 class LazyFigures(SimpleLazyObject):
@@ -169,7 +163,7 @@ def figures_cached(
     today = timezone.localdate()
     language = get_language()
     parts = [page, str(place), period.key, language or "", today.isoformat()]
-    parts.append(_scope_key(scope_for(user)))
+    parts.append(scope_for(user).cache_key)
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
     key = f"dashboard:{snap.version}:{digest}"
 

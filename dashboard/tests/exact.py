@@ -152,7 +152,16 @@ def expected_figures(codes: Collection[int] = ()) -> dict[str, set]:
     for (c, d, service), n in services.items():
         month_services[(c, d.replace(day=1), service)] += n
 
+    # Each day row's running totals: its commune's figures summed up to that day.
+    day_totals = set()
+    running: dict[int, Counter] = defaultdict(Counter)
+    for (c, d), f in sorted(days.items(), key=lambda item: (item[0][1], item[0][0])):
+        for name, (added, removed) in CommuneDay.RUNNING_TOTALS.items():
+            running[c][name] += f[added] - (f[removed] if removed else 0)
+        day_totals.add((c, d, nonzero(running[c])))
+
     return {
+        "commune_day_totals": day_totals,
         "commune_month": {
             (c, m, communes[c], nonzero(f)) for (c, m), f in months.items() if nonzero(f)
         },
@@ -214,6 +223,10 @@ def stored_figures() -> dict[str, set]:
         return tuple(sorted((n, getattr(row, n)) for n in names if getattr(row, n)))
 
     return {
+        "commune_day_totals": {
+            (r.commune_id, r.day, figures(r, CommuneDay.RUNNING_TOTALS))
+            for r in CommuneDay.objects.all()
+        },
         "commune_month": {
             (r.commune_id, r.month, r.district_id, figures(r, MONTH_FIGURES))
             for r in CommuneMonth.objects.all()

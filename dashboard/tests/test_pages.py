@@ -13,6 +13,8 @@ import io
 import logging
 import re
 import time
+from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import openpyxl
@@ -24,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 
-from accounts.selectors import demo_data_present
+from accounts.selectors import demo_data_changed, demo_data_present
 from accounts.tests.factories import UserFactory, commune_official, district_staff, province_staff
 from communes.models import Commune, District, Hamlet, Province
 from dashboard.models import (
@@ -408,24 +410,102 @@ def test_before_the_first_roll_up_the_page_says_so(client, provincial):
     assert "The figures have not been computed yet" in html
 
 
-@pytest.mark.django_db
-def test_communes_ranked_by_coverage_the_ten_lowest_highlighted(client, divisions, provincial):
-    communes = list(Commune.objects.filter(district__code=366).order_by("code")[:12])
+def coverage_ladder(count: int) -> list[Commune]:
+    """`count` communes of our district with 100 households each, the first reaching
+    none and each next one 3 more: ranked from the last (best) to the first."""
+    communes = list(Commune.objects.filter(district__code=OUR_DISTRICT).order_by("code")[:count])
     for index, commune in enumerate(communes):
         commune.households = 100
         commune.save(update_fields=["households"])
-        commune_day(commune, dt.date(2025, 1, 5), households_first=index * 5)
+        commune_day(commune, dt.date(2025, 1, 5), households_first=index * 3)
     publish()
+    return communes
+
+
+def ranks(html: str) -> list[int]:
+    """The ranks of the rows of a ranking, in their order."""
+    return [int(rank) for rank in re.findall(r'<tr[^>]*>\s*<td class="num">(\d+)</td>', html)]
+
+
+@pytest.mark.django_db
+def test_the_communes_page_ranks_every_commune_the_ten_lowest_highlighted(
+    client, divisions, provincial
+):
+    communes = coverage_ladder(12)
+    client.force_login(provincial)
+    html = client.get(url("communes", **Q1_2025), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    ranking = section(html, "communes-heading")
+    assert ranks(ranking) == list(range(1, 13))
+    assert ranking.count('class="lowest"') == 10
+    assert ranking.count("among the 10 lowest") == 10
+    best = row_cells(ranking, f">{communes[-1].name}<")
+    assert best[0] == "1" and "among the 10 lowest" not in best[1]
+    assert "among the 10 lowest" in row_cells(ranking, f">{communes[0].name}<")[1]
+    # teams, members, reached, households, coverage, visits, residents, sessions
+    assert best[2:] == [
+        "Huyện Hải Hậu", "0", "0", "33", "100", "33.0%", "0", "0", "0",
+    ]  # fmt: skip
+    # The 214 communes without a household count follow, unranked, to the 226.
+    assert ranking.count("<tr") == 226 + 2  # the header and the total
+    unranked = Commune.objects.filter(households__isnull=True).order_by("code").first()
+    assert row_cells(ranking, f">{unranked.name}<")[0] == "–"
+    assert row_cells(ranking, "Total")[1:3] == ["0", "0"]
+    # Each name links to the commune's page for the same period.
+    link = url("commune", communes[0].code, period="custom", start="2025-01-01", end="2025-03-31")
+    assert f'href="{link.replace("&", "&amp;")}"' in ranking
+    assert export_url("communes.xlsx").replace("&", "&amp;") in html
+
+
+@pytest.mark.django_db
+def test_the_overview_shows_the_ranking_s_ten_highest_and_ten_lowest(client, divisions, provincial):
+    communes = coverage_ladder(25)
     client.force_login(provincial)
     html = client.get(url("overview", **Q1_2025), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     ranking = section(html, "ranking-heading")
+    assert ranks(ranking) == [*range(1, 11), *range(16, 26)]
     assert ranking.count('class="lowest"') == 10
-    assert ranking.count("among the 10 lowest") == 10
-    best = row_cells(ranking, communes[-1].name)
-    assert best[0] == "1" and "among the 10 lowest" not in best[1]
-    assert "among the 10 lowest" in row_cells(ranking, communes[0].name)[1]
-    # 214 communes without a household count cannot be ranked, and the page says so.
-    assert "no household count on record" in ranking
+    assert row_cells(ranking, f">{communes[-1].name}<")[0] == "1"
+    assert "among the 10 lowest" in row_cells(ranking, f">{communes[0].name}<")[1]
+    # The five in the middle are one click away, with the 201 that have no count.
+    for commune in communes[10:15]:
+        assert f">{commune.name}<" not in ranking
+    assert "5 communes in between" in ranking
+    assert "201 communes are not ranked" in ranking
+    everyone = url("communes", period="custom", start="2025-01-01", end="2025-03-31")
+    assert f'href="{everyone.replace("&", "&amp;")}"' in ranking
+    assert ranking.count("<tr") == 1 + 20 + 1  # the header, the ends and the gap
+
+
+@pytest.mark.django_db
+def test_a_short_ranking_is_shown_whole_on_the_overview(client, divisions, provincial):
+    coverage_ladder(20)
+    client.force_login(provincial)
+    html = client.get(url("overview", **Q1_2025), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    ranking = section(html, "ranking-heading")
+    assert ranks(ranking) == list(range(1, 21))
+    assert "in between" not in ranking
+
+
+@pytest.mark.django_db
+def test_the_communes_page_narrowed_to_a_district_lists_its_communes_only(
+    client, figures, provincial
+):
+    client.force_login(provincial)
+    html = client.get(
+        url("communes", district=OUR_DISTRICT, **Q1_2025), HTTP_ACCEPT_LANGUAGE="en"
+    ).content.decode()
+    assert "Communes of Huyện Hải Hậu" in html
+    ranking = section(html, "communes-heading")
+    assert ranking.count("<tr") == 34 + 2
+    assert "Phường Trần Tế Xương" not in ranking
+    # teams, members, reached, households, coverage, visits, residents, sessions
+    assert row_cells(ranking, "Xã Hải Đông")[2:] == [
+        "2", "10", "850", "1,000", "85.0%", "1,800", "1,300", "2",
+    ]  # fmt: skip
+    assert f"district={OUR_DISTRICT}" in section(html, "communes-heading")  # the exports
+    # The way back: the overview narrowed to the same district and period.
+    back = url("overview", period="custom", start="2025-01-01", end="2025-03-31")
+    assert f'href="{back.replace("&", "&amp;")}&amp;district={OUR_DISTRICT}"' in html
 
 
 @pytest.mark.django_db
@@ -503,6 +583,8 @@ ROLES = {
 }
 PAGES = {
     "overview": lambda w: url("overview"),
+    "communes": lambda w: url("communes"),
+    "their district's communes": lambda w: url("communes", district=THEIR_DISTRICT),
     "our district": lambda w: url("district", OUR_DISTRICT),
     "their district": lambda w: url("district", THEIR_DISTRICT),
     "our commune": lambda w: url("commune", OURS),
@@ -518,6 +600,9 @@ PAGES = {
 #                            anon      noscope    province  district  official  leader
 EXPECTED = {
     "overview": (REDIRECT, FORBIDDEN, OK, OK, REDIRECT, REDIRECT),
+    # Every commune of the province: for those who see the province's tables.
+    "communes": (REDIRECT, FORBIDDEN, OK, GONE, GONE, GONE),
+    "their district's communes": (REDIRECT, FORBIDDEN, OK, GONE, GONE, GONE),
     "our district": (REDIRECT, FORBIDDEN, OK, OK, GONE, GONE),
     "their district": (REDIRECT, FORBIDDEN, OK, GONE, GONE, GONE),
     "our commune": (REDIRECT, FORBIDDEN, OK, OK, OK, GONE),
@@ -658,20 +743,22 @@ def test_unknown_tables_and_formats_are_not_found(client, figures, provincial):
 
 # --- Speed ----------------------------------------------------------------------------------
 
-# The overview for provincial staff, its figures not cached yet:
+# The overview for provincial staff, the first page after a roll-up:
 #   2  session, user
-#   2  the user's permissions (the menu), from the user's groups: the user's first
-#      request reads them, the later ones find them in the cache
+#   2  the user's permissions (the menu, the tables' key), from the user's groups: the
+#      user's first request reads them, the later ones find them in the cache
 #   1  the roll-up state (cached by the roll-up too; deleted here to count it)
 #   2  the units (communes with their districts; services), cached per roll-up version
 #   1  CommuneDay grouped by commune
 #   1  TrainingDay grouped by level and place
-#   1  TrainingYear: officials trained
-#   1  targets for the year
 #   1  monthly trend (CommuneDay grouped by month)
 #   1  CommuneDayService grouped by service
-#   1  CommuneReadiness grouped by item
+#   3  the place's year, cached per roll-up version: TrainingYear (officials trained),
+#      the year's targets, CommuneReadiness grouped by item
 OVERVIEW_UNCACHED = 14
+# A period never asked before, of a year already shown since the roll-up: session, user
+# and the period's four reads (CommuneDay, TrainingDay, trend, services).
+OVERVIEW_NEW_PERIOD = 6
 # Cached: session, user; no summary query at all (nor the permissions, kept by the first).
 OVERVIEW_CACHED = 2
 
@@ -693,6 +780,24 @@ def test_the_overview_makes_a_fixed_number_of_queries(
         client.get(url("overview", **Q1_2025))
     with django_assert_num_queries(OVERVIEW_CACHED):
         client.get(url("overview", **Q1_2025))
+    with django_assert_num_queries(OVERVIEW_NEW_PERIOD):
+        client.get(url("overview", **JANUARY_2025))
+
+
+@pytest.mark.django_db
+def test_the_communes_page_costs_what_the_overview_costs_and_shares_its_figures(
+    client, figures, provincial, django_assert_num_queries
+):
+    client.force_login(provincial)
+    _warm_demo_flag(client)
+    publish(version=2)
+    with django_assert_num_queries(OVERVIEW_UNCACHED):
+        client.get(url("communes", **Q1_2025))
+    # The overview of the same filters renders its tables from the same figures.
+    with django_assert_num_queries(OVERVIEW_CACHED):
+        assert client.get(url("overview", **Q1_2025)).status_code == 200
+    with django_assert_num_queries(OVERVIEW_NEW_PERIOD):
+        client.get(url("communes", **JANUARY_2025))
 
 
 @pytest.mark.django_db
@@ -714,16 +819,21 @@ def test_the_overview_makes_the_same_queries_for_more_data(client, figures, prov
 
 # The other pages, not cached (a new roll-up version), each with the 2 queries of the
 # session and user, 1 of the roll-up state, 2 of the units and 2 of the menu's permissions
-# (each user's first request):
-# District page for its staff: + CommuneDay, TrainingDay, TrainingYear, targets, trend,
-# services, readiness and the district's own trainings by audience.
-DISTRICT_UNCACHED = 7 + 8
-# Commune page for its official: + the scope's district, CommuneDay, TrainingDay,
-# TrainingYear, targets, trend, services, readiness, hamlets (2) and teams (2).
-COMMUNE_UNCACHED = 7 + 12
-# Team page for its leader: + the scope's teams, the team, its period's sums, its totals
-# and its monthly trend.
+# (each user's first request), then the same page for a new period of the same year, with
+# the 2 of the session and user. The place's year (TrainingYear, targets, readiness: 3)
+# is read once per roll-up version.
+# District page for its staff: + CommuneDay, TrainingDay, trend, services, the district's
+# own trainings by audience, and the year.
+DISTRICT_UNCACHED = 7 + 5 + 3
+DISTRICT_NEW_PERIOD = 2 + 5
+# Commune page for its official (whose scope's district comes with the user): +
+# CommuneDay, TrainingDay, trend, services, hamlets (2) and teams (2), and the year.
+COMMUNE_UNCACHED = 7 + 8 + 3
+COMMUNE_NEW_PERIOD = 2 + 8
+# Team page for its leader: + the scope's teams (kept in the cache after the user's first
+# request), the team, its period's sums, its totals and its monthly trend.
 TEAM_UNCACHED = 7 + 5
+TEAM_NEW_PERIOD = 2 + 4
 
 
 @pytest.mark.django_db
@@ -733,18 +843,60 @@ def test_the_other_pages_make_a_fixed_number_of_queries(
     pages = [
         (
             district_staff(District.objects.get(code=OUR_DISTRICT)),
-            url("district", OUR_DISTRICT),
+            ("district", OUR_DISTRICT),
             DISTRICT_UNCACHED,
+            DISTRICT_NEW_PERIOD,
         ),
-        (commune_official(Commune.objects.get(code=OURS)), url("commune", OURS), COMMUNE_UNCACHED),
-        (our_team.leader_user, url("team", our_team.pk), TEAM_UNCACHED),
+        (
+            commune_official(Commune.objects.get(code=OURS)),
+            ("commune", OURS),
+            COMMUNE_UNCACHED,
+            COMMUNE_NEW_PERIOD,
+        ),
+        (our_team.leader_user, ("team", our_team.pk), TEAM_UNCACHED, TEAM_NEW_PERIOD),
     ]
-    for version, (user, page, queries) in enumerate(pages, start=2):
+    for version, (user, page, uncached, new_period) in enumerate(pages, start=2):
         client.force_login(user)
         _warm_demo_flag(client)
         publish(version=version)
+        with django_assert_num_queries(uncached):
+            client.get(url(*page, **Q1_2025))
+        with django_assert_num_queries(new_period):
+            client.get(url(*page, **JANUARY_2025))
+
+
+@pytest.mark.django_db
+def test_the_menu_and_the_demo_ribbon_make_no_query(
+    client, figures, our_team, django_assert_num_queries
+):
+    """A page seen before costs the session and the user, whoever reads it: the menu
+    comes from the role's cached permissions, the ribbon from the cached demo flag, a
+    commune official's scope from the user's own row and a team leader's from the
+    cache. A team's page also reads the team."""
+    pages = [
+        (province_staff(Province.objects.get()), url("overview"), 2),
+        (district_staff(District.objects.get(code=OUR_DISTRICT)), url("district", OUR_DISTRICT), 2),
+        (commune_official(Commune.objects.get(code=OURS)), url("commune", OURS), 2),
+        (our_team.leader_user, url("team", our_team.pk), 3),
+    ]
+    for user, page, queries in pages:
+        client.force_login(user)
+        client.get(page)
         with django_assert_num_queries(queries):
-            client.get(page)
+            html = client.get(page).content.decode()
+        assert 'class="site-nav"' in html
+
+
+@pytest.mark.django_db
+def test_the_demo_flag_is_read_in_one_query_and_kept(divisions, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert demo_data_present() is False
+    with django_assert_num_queries(0):
+        assert demo_data_present() is False
+    HamletFactory(commune=Commune.objects.get(code=OURS), is_demo=True)
+    demo_data_changed()
+    with django_assert_num_queries(1):
+        assert demo_data_present() is True
 
 
 @pytest.mark.django_db
@@ -791,6 +943,149 @@ def test_a_page_seen_before_is_served_from_its_rendered_tables(
     # Another filter is another page.
     other = client.get(url("overview", period="year", district=OUR_DISTRICT)).content.decode()
     assert strip.sub("", other) != strip.sub("", first)
+
+
+# --- The rendered tables, shared by scope, role and language ----------------------------------
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "dashboard"
+
+
+def tables_key(response) -> str:
+    return response.context["tables_key"]
+
+
+def loads_figures(client, page: str) -> bool:
+    """Whether a page's request read any summary table (its tables were not cached)."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(page).status_code == 200
+    return any('"dashboard_' in query["sql"] for query in queries.captured_queries)
+
+
+@pytest.mark.django_db
+def test_officials_of_the_same_commune_share_the_rendered_tables(client, figures, ours):
+    first, second = commune_official(ours), commune_official(ours)
+    page = url("commune", OURS, **Q1_2025)
+    client.force_login(first)
+    assert loads_figures(client, page)
+    key = tables_key(client.get(page))
+    client.force_login(second)
+    assert not loads_figures(client, page)
+    assert tables_key(client.get(page)) == key
+    # Provincial staff share theirs with each other, not with the officials.
+    client.force_login(province_staff(Province.objects.get()))
+    provincial_key = tables_key(client.get(page))
+    client.force_login(province_staff(Province.objects.get()))
+    assert tables_key(client.get(page)) == provincial_key != key
+
+
+@pytest.mark.django_db
+def test_another_scope_never_gets_the_tables_rendered_for_one(client, figures, provincial, ours):
+    page = url("commune", OURS, **Q1_2025)
+    client.force_login(provincial)
+    district_link = f'href="/dashboard/district/{OUR_DISTRICT}/?'
+    assert district_link in client.get(page).content.decode()
+    # The official of the same commune has no way up to the district's page.
+    client.force_login(commune_official(ours))
+    assert district_link not in client.get(page).content.decode()
+
+    overview = url("overview", **Q1_2025)
+    client.force_login(provincial)
+    assert 'id="districts-heading"' in client.get(overview).content.decode()
+    # District staff, at the same address, see the province's totals and their own district.
+    ours_link = f"/dashboard/district/{OUR_DISTRICT}/?"
+    theirs_link = f"/dashboard/district/{THEIR_DISTRICT}/?"
+    client.force_login(district_staff(District.objects.get(code=OUR_DISTRICT)))
+    html = client.get(overview).content.decode()
+    assert 'id="districts-heading"' not in html
+    assert ours_link in html and theirs_link not in html
+    client.force_login(district_staff(District.objects.get(code=THEIR_DISTRICT)))
+    html = client.get(overview).content.decode()
+    assert theirs_link in html and ours_link not in html
+
+
+@pytest.mark.django_db
+def test_links_a_permission_shows_are_never_served_to_a_user_without_it(client, figures):
+    targets = reverse("dashboard:target_list")
+    overview = url("overview", **Q1_2025)
+    keeper = province_staff(Province.objects.get())
+    client.force_login(keeper)
+    assert targets in client.get(overview).content.decode()
+    # Provincial staff whose role lost the targets' permissions: the same scope.
+    reader = province_staff(Province.objects.get())
+    reader.groups.clear()
+    client.force_login(reader)
+    response = client.get(overview)
+    assert response.status_code == 200
+    assert targets not in response.content.decode()
+    assert reverse("dashboard:indicator_list") not in response.content.decode()
+    # And the other way round, on a page nobody has rendered yet.
+    client.force_login(reader)
+    assert targets not in client.get(url("overview", **JANUARY_2025)).content.decode()
+    client.force_login(keeper)
+    assert targets in client.get(url("overview", **JANUARY_2025)).content.decode()
+
+
+@pytest.mark.django_db
+def test_each_language_gets_the_tables_rendered_in_it(client, figures, provincial):
+    client.force_login(provincial)
+    page = url("overview", **Q1_2025)
+    vietnamese = client.get(page, HTTP_ACCEPT_LANGUAGE="vi")
+    english = client.get(page, HTTP_ACCEPT_LANGUAGE="en")
+    assert tables_key(vietnamese) != tables_key(english)
+    with translation.override("vi"):
+        heading = str(translation.gettext("Communes ranked by coverage"))
+    assert heading != "Communes ranked by coverage"
+    assert heading in vietnamese.content.decode()
+    assert "Communes ranked by coverage" in english.content.decode()
+    assert heading not in english.content.decode()
+    assert tile(english.content.decode(), "residents_helped") == "1,390"
+    assert tile(vietnamese.content.decode(), "residents_helped") == "1.390"
+
+
+@pytest.mark.django_db
+def test_the_tables_key_names_the_address_the_language_the_scope_and_the_permissions(
+    rf, ours, theirs
+):
+    """The key itself, apart from the figures' (which names a scope and language too)."""
+    from accounts.models import User
+    from dashboard.views import _tables_key
+
+    figures_named = SimpleNamespace(cache_key="dashboard:1:figures")
+
+    def key(user, *, language="vi", path=None, late=False) -> str:
+        request = rf.get(path or url("commune", OURS))
+        request.user = User.objects.get(pk=user.pk)  # as a request loads it
+        with translation.override(language):
+            return _tables_key(request, "dashboard/commune.html", figures_named, late=late)
+
+    official = commune_official(ours)
+    assert key(official) == key(commune_official(ours))
+    assert key(official) != key(commune_official(theirs))
+    assert key(official) != key(district_staff(ours.district))
+    assert key(official) != key(official, language="en")
+    assert key(official) != key(official, path=url("commune", OURS, period="month"))
+    assert key(official) != key(official, late=True)
+    keeper = province_staff(Province.objects.get())
+    reader = province_staff(Province.objects.get())
+    reader.groups.clear()
+    assert key(keeper) != key(reader)
+    assert key(keeper) == key(province_staff(Province.objects.get()))
+
+
+def test_every_permission_the_dashboards_tables_ask_is_in_their_key():
+    """The cached part of a dashboard page may show what a permission allows: then the
+    permission must be part of the key, or a user without it would be served the links."""
+    from dashboard.views import TABLES_PERMISSIONS
+
+    pages = [*TEMPLATES.glob("*.html"), *TEMPLATES.glob("includes/*.html")]
+    asked = set()
+    for page in pages:
+        text = page.read_text()
+        asked |= {".".join(found) for found in re.findall(r"perms\.(\w+)\.(\w+)", text)}
+        # Nothing else of the user: the key names the scope and these permissions only.
+        assert not re.search(r"\{[{%][^}]*\b(user|request)\b", text), page.name
+    assert asked
+    assert asked <= set(TABLES_PERMISSIONS)
 
 
 @pytest.mark.slow  # starts a redis-server of its own and stops it: a fault test

@@ -18,11 +18,15 @@ def test_every_summary_table_is_declared():
 def test_keys_and_figures_are_declared_and_the_key_is_unique(model):
     columns = {f.name for f in model._meta.concrete_fields if not f.primary_key}
     keys, figures = set(model.KEY_FIELDS), set(model.FIGURE_FIELDS)
-    assert keys and figures and not keys & figures
-    assert keys | figures <= columns - {"computed_at"}
+    running = set(model.RUNNING_TOTALS)
+    assert keys and figures and not keys & figures and not running & (keys | figures)
+    assert keys | figures | running <= columns - {"computed_at"}
+    # A running total adds up declared figures.
+    for added, removed in model.RUNNING_TOTALS.values():
+        assert {added, removed or added} <= figures
     # The other columns follow from the key (a commune's district): never a figure left
     # undeclared.
-    for name in columns - keys - figures - {"computed_at"}:
+    for name in columns - keys - figures - running - {"computed_at"}:
         assert model._meta.get_field(name).is_relation, name
     unique = [set(c.fields) for c in model._meta.total_unique_constraints]
     unique += [{f.name} for f in model._meta.concrete_fields if f.unique and not f.primary_key]

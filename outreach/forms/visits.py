@@ -11,11 +11,21 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from communes.models import Hamlet
-from core.fields import WholeNumberField
+from core.fields import (
+    ListedModelChoiceField,
+    ListedModelMultipleChoiceField,
+    WholeNumberField,
+)
 from core.forms import errors_to_form
 
 from ..models import READINESS_FIELDS, Household, Member, Service, Team, Visit
-from ..selectors import hamlets_visible, members_visible, services_active
+from ..selectors import (
+    VisitChoices,
+    hamlets_visible,
+    members_visible,
+    services_active,
+    visit_choices,
+)
 from ..services.households import NOT_LOOKED_UP, household_at
 from ..services.visits import VisitData
 
@@ -28,7 +38,7 @@ _VALUE_ANSWERS = {v: k for k, v in _ANSWER_VALUES.items()}
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class HamletChoiceField(forms.ModelChoiceField):
+class HamletChoiceField(ListedModelChoiceField):
     """A hamlet, named with its commune when the list spans several communes."""
 
     def __init__(self, *args, with_commune: bool = False, **kwargs):
@@ -73,7 +83,7 @@ class VisitForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    members = forms.ModelMultipleChoiceField(
+    members = ListedModelMultipleChoiceField(
         label=_("Who went"),
         queryset=Member.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -86,7 +96,7 @@ class VisitForm(forms.Form):
         initial=0,
         widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
-    services = forms.ModelMultipleChoiceField(
+    services = ListedModelMultipleChoiceField(
         label=_("What you helped with"),
         queryset=Service.objects.none(),
         required=False,
@@ -105,28 +115,44 @@ class VisitForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args, team: Team, user: User, visit: Visit | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        team: Team,
+        user: User,
+        visit: Visit | None = None,
+        choices: VisitChoices | None = None,
+        **kwargs,
+    ):
+        """`choices`: the team's cached choices (selectors.visit_choices), which a new
+        visit's form offers and validates against without a query; without them, the
+        choices are queried within the user's scope."""
         super().__init__(*args, **kwargs)
         self.team = team
-        hamlets = hamlets_visible(user).filter(commune_id=team.commune_id)
-        members = members_visible(user).filter(team=team)
-        if visit is None:
-            hamlets = hamlets.filter(is_active=True)
-            members = members.filter(is_active=True)
+        if choices is not None:
+            self.fields["hamlet"].list_choices(choices.hamlets)
+            self.fields["members"].list_choices(choices.members)
+            self.fields["services"].list_choices(choices.services)
         else:
-            # An edited visit shows its own hamlet and members even if they were retired
-            # since, rather than silently dropping them from the record.
-            hamlets = hamlets.filter(Q(is_active=True) | Q(pk=visit.household.hamlet_id))
-            members = members.filter(
-                Q(is_active=True) | Q(pk__in=[m.pk for m in visit.members.all()])
-            )
-        self.fields["hamlet"].queryset = hamlets
-        self.fields["members"].queryset = members
+            hamlets = hamlets_visible(user).filter(commune_id=team.commune_id)
+            members = members_visible(user).filter(team=team)
+            if visit is None:
+                hamlets = hamlets.filter(is_active=True)
+                members = members.filter(is_active=True)
+            else:
+                # An edited visit shows its own hamlet and members even if they were
+                # retired since, rather than silently dropping them from the record.
+                hamlets = hamlets.filter(Q(is_active=True) | Q(pk=visit.household.hamlet_id))
+                members = members.filter(
+                    Q(is_active=True) | Q(pk__in=[m.pk for m in visit.members.all()])
+                )
+            self.fields["hamlet"].queryset = hamlets
+            self.fields["members"].queryset = members
+            self.fields["services"].queryset = services_active()
         # The phone's date picker then offers only days the service accepts.
         self.fields["visited_on"].widget.attrs.update(
             min=team.formed_on.isoformat(), max=timezone.localdate().isoformat()
         )
-        self.fields["services"].queryset = services_active()
         for item in READINESS_FIELDS:
             self.fields[item] = forms.TypedChoiceField(
                 label=capfirst(Visit._meta.get_field(item).verbose_name),
@@ -141,6 +167,10 @@ class VisitForm(forms.Form):
     def readiness_fields(self):
         """The checklist's bound fields, for the template's own section."""
         return [self[item] for item in READINESS_FIELDS]
+
+    def offers_hamlets(self) -> bool:
+        """Whether the commune has a hamlet to choose (the page says whom to ask if not)."""
+        return self.fields["hamlet"].offers_any()
 
     def visit_data(self) -> VisitData:
         data = self.cleaned_data
@@ -194,8 +224,10 @@ class NewVisitForm(VisitForm):
         ),
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, team: Team, choices: VisitChoices | None = None, **kwargs):
+        # A new visit is its team's: the cached choices, unless the caller has them.
+        choices = choices if choices is not None else visit_choices(team.pk)
+        super().__init__(*args, team=team, choices=choices, **kwargs)
         # Required unless the household declined: checked in clean().
         self.fields["address_label"].required = False
         self.household_found = NOT_LOOKED_UP

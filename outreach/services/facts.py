@@ -303,38 +303,37 @@ def _facts_compare(*, repair: bool) -> dict[str, int]:
                 f"UPDATE {visit} SET first_for_household = w.fh, first_for_team = w.ft "  # noqa: S608
                 f"FROM ({wrong_ranks}) w WHERE {visit}.id = w.id"
             )
+        # Set differences (EXCEPT), which both databases answer by sorting or hashing
+        # once: a NOT EXISTS against a derived table is a nested loop on SQLite.
         member_days = _member_days_sql()
-        extra = f"""
-            SELECT s.id FROM {member_day} s
-            WHERE NOT EXISTS (SELECT 1 FROM ({member_days}) r WHERE r.member_id = s.member_id
-                AND r.commune_id = s.commune_id AND r.day = s.day)
-        """  # noqa: S608
-        missing = f"""
-            SELECT r.member_id, r.commune_id, r.day FROM ({member_days}) r
-            WHERE NOT EXISTS (SELECT 1 FROM {member_day} s WHERE r.member_id = s.member_id
-                AND r.commune_id = s.commune_id AND r.day = s.day)
-        """  # noqa: S608
+        stored_days = f"SELECT member_id, commune_id, day FROM {member_day}"  # noqa: S608
+        extra = f"SELECT * FROM ({stored_days}) s EXCEPT SELECT * FROM ({member_days}) r"  # noqa: S608
+        missing = f"SELECT * FROM ({member_days}) r EXCEPT SELECT * FROM ({stored_days}) s"  # noqa: S608
         found["member_days"] = _count(cursor, extra) + _count(cursor, missing)
         if repair and found["member_days"]:
-            cursor.execute(f"DELETE FROM {member_day} WHERE id IN ({extra})")  # noqa: S608
+            cursor.execute(
+                f"DELETE FROM {member_day} WHERE (member_id, commune_id, day) IN ({extra})"  # noqa: S608
+            )
             cursor.execute(
                 f"INSERT INTO {member_day} (member_id, commune_id, day) {missing}"  # noqa: S608
             )
         readiness_sql, readiness_params = _readiness_days_sql()
         stored = f"SELECT commune_id, day, item, yes, answered FROM {readiness_day}"  # noqa: S608
         nonzero = "WHERE yes <> 0 OR answered <> 0"
+        recomputed = f"SELECT * FROM ({readiness_sql}) r0 {nonzero}"  # noqa: S608
+        kept = f"SELECT * FROM ({stored}) s0 {nonzero}"  # noqa: S608
+        # A (commune, day, item) whose figures differ is in both differences: once here.
         differ = f"""
-            SELECT r.item FROM (SELECT * FROM ({readiness_sql}) r0 {nonzero}) r
-            FULL JOIN (SELECT * FROM ({stored}) s0 {nonzero}) s
-              ON r.commune_id = s.commune_id AND r.day = s.day AND r.item = s.item
-            WHERE r.item IS NULL OR s.item IS NULL OR r.yes <> s.yes OR r.answered <> s.answered
+            SELECT commune_id, day, item FROM ({recomputed} EXCEPT {kept}) a
+            UNION
+            SELECT commune_id, day, item FROM ({kept} EXCEPT {recomputed}) b
         """  # noqa: S608
-        found["readiness_days"] = _count(cursor, differ, readiness_params)
+        found["readiness_days"] = _count(cursor, differ, readiness_params * 2)
         if repair and found["readiness_days"]:
             cursor.execute(f"DELETE FROM {readiness_day}")  # noqa: S608
             cursor.execute(
                 f"INSERT INTO {readiness_day} (commune_id, day, item, yes, answered) "  # noqa: S608
-                f"SELECT * FROM ({readiness_sql}) r {nonzero}",
+                f"{recomputed}",
                 readiness_params,
             )
     return found

@@ -20,6 +20,7 @@ from communes.models import Commune, Hamlet
 from core.marks import ChangeSource, mark_changed
 from core.names import name_taken
 from core.phone import clean_phone
+from core.signals import bulk_written
 
 from ..models import Member, Team
 
@@ -332,6 +333,8 @@ def member_create_many(*, by: User, entries: list[tuple[Team, dict]]) -> list[Me
     created = []
     for start in range(0, len(members), MEMBER_BATCH):
         created += Member.objects.bulk_create(members[start : start + MEMBER_BATCH])
+    # bulk_create sends no post_save: what is cached of members is renewed by this.
+    bulk_written.send(sender=Member)
     audit_entries_created(
         by=by,
         objects=created,

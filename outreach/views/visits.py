@@ -29,7 +29,7 @@ from ..models import READINESS_FIELDS, Visit
 from ..selectors import (
     households_matching,
     last_visit_defaults,
-    team_for_leader,
+    visit_choices_for_leader,
     visit_trail,
     visit_trail_names,
     visits_visible,
@@ -70,21 +70,26 @@ def _form_page(request, form, *, team, visit=None, status=200, conflict=None):
 @require_http_methods(["GET", "POST"])
 @permission_needed("outreach.add_visit")
 def visit_new(request):
-    # The team comes from the login, never from the form.
-    team = team_for_leader(request.user)
-    if team is None:
+    # The team comes from the login, never from the form; it and the form's choices from
+    # the cache, when it has them.
+    choices = visit_choices_for_leader(request.user)
+    if choices is None:
         return render(request, "outreach/visits/no_team.html", status=403)
+    team = choices.team
     if request.method != "POST":
         initial = NewVisitForm.initial_for_team(team, last_visit_defaults(team))
-        form = NewVisitForm(initial=initial, team=team, user=request.user)
+        form = NewVisitForm(initial=initial, team=team, user=request.user, choices=choices)
         return _form_page(request, form, team=team)
 
-    form = NewVisitForm(request.POST, team=team, user=request.user)
+    form = NewVisitForm(request.POST, team=team, user=request.user, choices=choices)
     if not form.is_valid():
         if "submission_id" in form.errors:
             # A page that lost its id: the rest is kept and a new id lets it be sent again.
             form = NewVisitForm(
-                _with_fresh_submission_id(request.POST), team=team, user=request.user
+                _with_fresh_submission_id(request.POST),
+                team=team,
+                user=request.user,
+                choices=choices,
             )
         return _form_page(request, form, team=team)
     data = form.cleaned_data
@@ -104,7 +109,9 @@ def visit_new(request):
         # Most often the browser's Back button re-sent an old page with new content.
         # Nothing was stored; the content stays on the page under a fresh id, so that
         # the leader can save it as a new visit once they have checked it.
-        form = NewVisitForm(_with_fresh_submission_id(request.POST), team=team, user=request.user)
+        form = NewVisitForm(
+            _with_fresh_submission_id(request.POST), team=team, user=request.user, choices=choices
+        )
         return _form_page(request, form, team=team, status=409, conflict=conflict)
     except NotAllowed as refusal:
         return _refused(request, refusal)
