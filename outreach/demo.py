@@ -20,8 +20,17 @@ from core.marks import ChangeSource, mark_changed
 from core.signals import bulk_written
 from core.text import fold
 
-from .models import READINESS_FIELDS, Household, Member, Service, Team, Visit
-from .services.facts import facts_check
+from .facts import VisitRow, readiness_changes, visit_ranks
+from .models import (
+    READINESS_FIELDS,
+    Household,
+    Member,
+    MemberDay,
+    Service,
+    Team,
+    Visit,
+)
+from .services.facts import readiness_add
 
 TEAMS = 2_160
 MEMBERS = 16_000
@@ -218,6 +227,7 @@ def _visits(teams, members, households, rng) -> list[Visit]:
             service_links.append(rng.sample(services, k=rng.randint(1, 3)))
     _readiness_from_latest_visits(visits)
     Household.objects.bulk_create(households, batch_size=2000)
+    readiness_days = _facts(visits)
     Visit.objects.bulk_create(visits, batch_size=2000)
     Visit.members.through.objects.bulk_create(
         Visit.members.through(visit_id=v.pk, member_id=m.pk)
@@ -229,11 +239,51 @@ def _visits(teams, members, households, rng) -> list[Visit]:
         for v, ss in zip(visits, service_links, strict=True)
         for s in ss
     )
-    # Bulk inserts bypass the visit services: the ranks, member days and readiness days
-    # come from the nightly check's recomputation (which finds the facts of every visit
-    # here missing, as it should).
-    facts_check(repair=True)
+    MemberDay.objects.bulk_create(
+        {
+            (m.pk, v.commune_id, v.visited_on): MemberDay(
+                member_id=m.pk, commune_id=v.commune_id, day=v.visited_on
+            )
+            for v, ms in zip(visits, member_links, strict=True)
+            for m in ms
+        }.values(),
+        batch_size=2000,
+    )
+    # Added to what the communes' days may already hold.
+    readiness_add(readiness_days)
     return visits
+
+
+def _facts(visits: list[Visit]) -> list[tuple]:
+    """What the visit services would have recorded as they wrote these visits, worked
+    out as they do (outreach/facts.py): each visit's ranks, set on it before it is
+    inserted (ids follow the list's order, so a visit's place in it ranks as its id
+    will), and the communes' readiness changes (commune, day, item, yes, answered)."""
+    by_household: dict[int, list[tuple[int, Visit]]] = {}
+    for position, visit in enumerate(visits):
+        by_household.setdefault(id(visit.household), []).append((position, visit))
+    readiness: dict[tuple, list[int]] = {}
+    for pairs in by_household.values():
+        rows = [
+            VisitRow(
+                id=position,
+                team_id=visit.team_id,
+                commune_id=visit.commune_id,
+                day=visit.visited_on,
+                answers=tuple(getattr(visit, item) for item in READINESS_FIELDS),
+            )
+            for position, visit in pairs
+        ]
+        ranks = visit_ranks(rows)
+        for position, visit in pairs:
+            visit.first_for_household, visit.first_for_team = ranks[position]
+        changes, _answers = readiness_changes(rows)
+        commune_id = pairs[0][1].household.commune_id
+        for (day, item), (yes, answered) in changes.items():
+            sums = readiness.setdefault((commune_id, day, item), [0, 0])
+            sums[0] += yes
+            sums[1] += answered
+    return [(*key, yes, answered) for key, (yes, answered) in readiness.items()]
 
 
 def _readiness_from_latest_visits(visits: list[Visit]) -> None:

@@ -17,9 +17,9 @@ def record_facts(apps, schema_editor):
             f"FROM {household} h WHERE h.id = {visit}.household_id"
         )
     # The check's SQL names only columns this migration leaves in place.
-    from outreach.services.facts import facts_check
+    from outreach.services.facts import facts_rebuild
 
-    facts_check(repair=True)
+    facts_rebuild()
     if schema_editor.connection.vendor == "postgresql":
         # The foreign keys' checks of these updates now, not at the commit: the indexes
         # Django creates at the end of this migration cannot wait behind them.

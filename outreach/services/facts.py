@@ -126,6 +126,9 @@ def facts_mark(changes: Iterable[HouseholdFacts], *cells: tuple[int, date]) -> N
     )
 
 
+READINESS_BATCH = 2000
+
+
 def readiness_add(rows: Iterable[tuple[int, date, str, int, int]]) -> None:
     """Add the changes (commune, day, item, yes, answered) to the communes' readiness
     days, in one statement, in key order (two writers never wait on each other)."""
@@ -134,18 +137,20 @@ def readiness_add(rows: Iterable[tuple[int, date, str, int, int]]) -> None:
         totals[(commune_id, day, item)][0] += yes
         totals[(commune_id, day, item)][1] += answered
     values = [(*key, *sums) for key, sums in sorted(totals.items()) if sums != [0, 0]]
-    if not values:
-        return
     table = ReadinessDay._meta.db_table
-    placeholders = ", ".join(["(%s, %s, %s, %s, %s)"] * len(values))
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (commune_id, day, item, yes, answered) "  # noqa: S608 - names from the model
-            f"VALUES {placeholders} ON CONFLICT (commune_id, day, item) DO UPDATE "
-            f"SET yes = {table}.yes + excluded.yes, "
-            f"answered = {table}.answered + excluded.answered",
-            [value for row in values for value in row],
-        )
+        # A visit's few rows in one statement; a bulk writer's in batches that keep
+        # under SQLite's limit of parameters.
+        for start in range(0, len(values), READINESS_BATCH):
+            batch = values[start : start + READINESS_BATCH]
+            placeholders = ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))
+            cursor.execute(
+                f"INSERT INTO {table} (commune_id, day, item, yes, answered) "  # noqa: S608 - names from the model
+                f"VALUES {placeholders} ON CONFLICT (commune_id, day, item) DO UPDATE "
+                f"SET yes = {table}.yes + excluded.yes, "
+                f"answered = {table}.answered + excluded.answered",
+                [value for row in batch for value in row],
+            )
 
 
 def member_days_add(commune_id: int, day: date, member_ids: Iterable[int]) -> None:
@@ -204,34 +209,41 @@ def _member_days_sql() -> str:
 def _readiness_days_sql() -> tuple[str, list]:
     """The communes' readiness changes by day from every visit: per household and item,
     the answers of the visits that gave one, the last of each day, each compared with
-    the household's answer the day before (LAG), added up by commune, day and item."""
+    the household's answer the day before (LAG), added up by commune, day and item.
+
+    One pass over the visits (each visit's answers turned into a row per item), and one
+    sort: both windows share the partition and its order."""
     visit = Visit._meta.db_table
     household = Household._meta.db_table
-    answers = " UNION ALL ".join(
-        f"SELECT v.household_id, h.commune_id, v.visited_on, v.id, %s AS item, "
-        f"CASE WHEN v.{item} THEN 1 ELSE 0 END AS yes "
-        f"FROM {visit} v JOIN {household} h ON h.id = v.household_id "
-        f"WHERE v.{item} IS NOT NULL"
-        for item in READINESS_FIELDS
-    )
+    items = " UNION ALL ".join(["SELECT %s AS item"] * len(READINESS_FIELDS))
+    answer = " ".join(f"WHEN %s THEN v.{item}" for item in READINESS_FIELDS)
     sql = f"""
         SELECT commune_id, visited_on AS day, item,
                SUM(yes - COALESCE(previous, 0)) AS yes,
                SUM(CASE WHEN previous IS NULL THEN 1 ELSE 0 END) AS answered
         FROM (
-            SELECT commune_id, visited_on, item, yes,
-                   LAG(yes) OVER (PARTITION BY household_id, item ORDER BY visited_on) AS previous
+            SELECT commune_id, visited_on, item, yes, LAG(yes) OVER (
+                PARTITION BY household_id, item ORDER BY visited_on, id
+            ) AS previous
             FROM (
-                SELECT a.*, ROW_NUMBER() OVER (
-                    PARTITION BY household_id, item, visited_on ORDER BY id DESC
-                ) AS latest
-                FROM ({answers}) a
+                SELECT a.*, COALESCE(LEAD(visited_on) OVER (
+                    PARTITION BY household_id, item ORDER BY visited_on, id
+                ) <> visited_on, TRUE) AS last_of_day
+                FROM (
+                    SELECT v.household_id, h.commune_id, v.visited_on, v.id, i.item,
+                           CASE WHEN (CASE i.item {answer} END) THEN 1 ELSE 0 END AS yes
+                    FROM {visit} v JOIN {household} h ON h.id = v.household_id
+                    CROSS JOIN ({items}) i
+                    WHERE (CASE i.item {answer} END) IS NOT NULL
+                ) a
             ) d
-            WHERE latest = 1
+            WHERE last_of_day
         ) c
         GROUP BY commune_id, visited_on, item
     """  # noqa: S608 - names from the model
-    return sql, list(READINESS_FIELDS)
+    fields = list(READINESS_FIELDS)
+    # The answer's CASE twice (the yes and the filter), after the items.
+    return sql, [*fields, *fields, *fields]
 
 
 def _count(cursor, sql: str, params=()) -> int:
@@ -239,18 +251,90 @@ def _count(cursor, sql: str, params=()) -> int:
     return cursor.fetchone()[0]
 
 
+def _bulk_settings(cursor) -> None:
+    if connection.vendor == "postgresql":
+        # Room for the sorts of every visit (the server's memory, for this transaction).
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL jit = off")
+
+
+def _tables() -> dict[str, str]:
+    return {
+        "visit": Visit._meta.db_table,
+        "household": Household._meta.db_table,
+        "member_day": MemberDay._meta.db_table,
+        "readiness_day": ReadinessDay._meta.db_table,
+        "hamlet": Visit._meta.get_field("hamlet").related_model._meta.db_table,
+        "team": Visit._meta.get_field("team").related_model._meta.db_table,
+    }
+
+
+def _misplaced() -> str:
+    """Visits whose place disagrees with their team's commune or their hamlet's: a
+    visit's commune and hamlet are what its household was when it was written, so what
+    can be checked is that they agree with each other and with its team."""
+    t = _tables()
+    return f"""
+        SELECT v.id FROM {t["visit"]} v JOIN {t["team"]} t ON t.id = v.team_id
+        JOIN {t["hamlet"]} m ON m.id = v.hamlet_id
+        WHERE v.commune_id <> t.commune_id OR m.commune_id <> v.commune_id
+    """  # noqa: S608 - names from the models
+
+
+def _wrong_ranks() -> str:
+    visit = Visit._meta.db_table
+    return f"""
+        SELECT r.id, r.fh, r.ft FROM ({_ranks_sql()}) r JOIN {visit} v ON v.id = r.id
+        WHERE v.first_for_household <> r.fh OR v.first_for_team <> r.ft
+    """  # noqa: S608
+
+
+def _member_days_differ() -> tuple[str, str]:
+    """(stored member days not in the visits, member days of the visits not stored), as
+    set differences (EXCEPT), which both databases answer by sorting or hashing once: a
+    NOT EXISTS against a derived table is a nested loop on SQLite."""
+    member_days = _member_days_sql()
+    stored = f"SELECT member_id, commune_id, day FROM {MemberDay._meta.db_table}"  # noqa: S608
+    return (
+        f"SELECT * FROM ({stored}) s EXCEPT SELECT * FROM ({member_days}) r",  # noqa: S608
+        f"SELECT * FROM ({member_days}) r EXCEPT SELECT * FROM ({stored}) s",  # noqa: S608
+    )
+
+
+NONZERO = "WHERE yes <> 0 OR answered <> 0"
+
+
 @transaction.atomic
 def facts_check(*, repair: bool = True) -> dict[str, int]:
     """Every write-time fact recomputed from the raw rows and compared with the stored
     one: per kind, how many differ (visits whose place or rank is wrong, member days
     missing or extra, readiness days that differ). With `repair`, the stored facts are
-    made the recomputed ones. Differences are a bug in a writer: the caller logs them.
+    made the recomputed ones (facts_rebuild). Differences are a bug in a writer: the
+    caller logs them.
 
     Comparing blocks nobody. Repairing (only when something differs) first stops the
-    writers of visits and facts until the transaction ends, and compares again: a visit
-    written between the recomputation and the repair would otherwise be undone by it.
-    Readers are never blocked."""
-    found = _facts_compare(repair=False)
+    writers of visits and facts until the transaction ends, then recomputes: a visit
+    written between the comparison and the repair is counted in as it is. Readers are
+    never blocked."""
+    t = _tables()
+    found = {}
+    with connection.cursor() as cursor:
+        _bulk_settings(cursor)
+        found["visit_places"] = _count(cursor, _misplaced())
+        found["visit_ranks"] = _count(cursor, _wrong_ranks())
+        extra, missing = _member_days_differ()
+        found["member_days"] = _count(cursor, extra) + _count(cursor, missing)
+        readiness, params = _readiness_days_sql()
+        kept = f"SELECT commune_id, day, item, yes, answered FROM {t['readiness_day']} {NONZERO}"  # noqa: S608
+        # Recomputed once; a (commune, day, item) whose figures differ is in both
+        # differences, and counted once.
+        differ = f"""
+            WITH r AS MATERIALIZED (SELECT * FROM ({readiness}) r0 {NONZERO})
+            SELECT commune_id, day, item FROM (SELECT * FROM r EXCEPT {kept}) a
+            UNION
+            SELECT commune_id, day, item FROM ({kept} EXCEPT SELECT * FROM r) b
+        """  # noqa: S608
+        found["readiness_days"] = _count(cursor, differ, params)
     if repair and any(found.values()):
         if connection.vendor == "postgresql":
             tables = [Visit, Visit.members.through, MemberDay, ReadinessDay, Household]
@@ -260,80 +344,36 @@ def facts_check(*, repair: bool = True) -> dict[str, int]:
                     + ", ".join(model._meta.db_table for model in tables)
                     + " IN SHARE ROW EXCLUSIVE MODE"
                 )
-        _facts_compare(repair=True)
+        facts_rebuild()
     return found
 
 
-def _facts_compare(*, repair: bool) -> dict[str, int]:
-    """The differences per kind, repaired if asked.
-
-    A visit's commune and hamlet are what its household was when it was written; what
-    can be checked is that they agree with each other and with its team."""
-    visit = Visit._meta.db_table
-    member_day = MemberDay._meta.db_table
-    readiness_day = ReadinessDay._meta.db_table
-    hamlet = Visit._meta.get_field("hamlet").related_model._meta.db_table
-    team = Visit._meta.get_field("team").related_model._meta.db_table
-    found = {}
+@transaction.atomic
+def facts_rebuild() -> None:
+    """Make every write-time fact the one recomputed from the raw rows, writing only
+    what differs (the readiness days, a small table, whole): the check's repair, and
+    how bulk writers (the demo data, a migration) get the facts of what they wrote."""
+    t = _tables()
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Room for the sorts of every visit (the server's memory, for this transaction).
-            cursor.execute("SET LOCAL work_mem = '256MB'")
-            cursor.execute("SET LOCAL jit = off")
-        misplaced = f"""
-            SELECT v.id FROM {visit} v JOIN {team} t ON t.id = v.team_id
-            JOIN {hamlet} m ON m.id = v.hamlet_id
-            WHERE v.commune_id <> t.commune_id OR m.commune_id <> v.commune_id
-        """  # noqa: S608 - names from the models
-        found["visit_places"] = _count(cursor, misplaced)
-        if repair and found["visit_places"]:
-            household = Household._meta.db_table
-            cursor.execute(
-                f"UPDATE {visit} SET commune_id = (SELECT commune_id FROM {household} h "  # noqa: S608
-                f"WHERE h.id = household_id), hamlet_id = (SELECT hamlet_id FROM {household} h "
-                f"WHERE h.id = household_id) WHERE id IN ({misplaced})"
-            )
-        wrong_ranks = f"""
-            SELECT r.id, r.fh, r.ft FROM ({_ranks_sql()}) r JOIN {visit} v ON v.id = r.id
-            WHERE v.first_for_household <> r.fh OR v.first_for_team <> r.ft
-        """  # noqa: S608
-        found["visit_ranks"] = _count(cursor, wrong_ranks)
-        if repair and found["visit_ranks"]:
-            cursor.execute(
-                f"UPDATE {visit} SET first_for_household = w.fh, first_for_team = w.ft "  # noqa: S608
-                f"FROM ({wrong_ranks}) w WHERE {visit}.id = w.id"
-            )
-        # Set differences (EXCEPT), which both databases answer by sorting or hashing
-        # once: a NOT EXISTS against a derived table is a nested loop on SQLite.
-        member_days = _member_days_sql()
-        stored_days = f"SELECT member_id, commune_id, day FROM {member_day}"  # noqa: S608
-        extra = f"SELECT * FROM ({stored_days}) s EXCEPT SELECT * FROM ({member_days}) r"  # noqa: S608
-        missing = f"SELECT * FROM ({member_days}) r EXCEPT SELECT * FROM ({stored_days}) s"  # noqa: S608
-        found["member_days"] = _count(cursor, extra) + _count(cursor, missing)
-        if repair and found["member_days"]:
-            cursor.execute(
-                f"DELETE FROM {member_day} WHERE (member_id, commune_id, day) IN ({extra})"  # noqa: S608
-            )
-            cursor.execute(
-                f"INSERT INTO {member_day} (member_id, commune_id, day) {missing}"  # noqa: S608
-            )
-        readiness_sql, readiness_params = _readiness_days_sql()
-        stored = f"SELECT commune_id, day, item, yes, answered FROM {readiness_day}"  # noqa: S608
-        nonzero = "WHERE yes <> 0 OR answered <> 0"
-        recomputed = f"SELECT * FROM ({readiness_sql}) r0 {nonzero}"  # noqa: S608
-        kept = f"SELECT * FROM ({stored}) s0 {nonzero}"  # noqa: S608
-        # A (commune, day, item) whose figures differ is in both differences: once here.
-        differ = f"""
-            SELECT commune_id, day, item FROM ({recomputed} EXCEPT {kept}) a
-            UNION
-            SELECT commune_id, day, item FROM ({kept} EXCEPT {recomputed}) b
-        """  # noqa: S608
-        found["readiness_days"] = _count(cursor, differ, readiness_params * 2)
-        if repair and found["readiness_days"]:
-            cursor.execute(f"DELETE FROM {readiness_day}")  # noqa: S608
-            cursor.execute(
-                f"INSERT INTO {readiness_day} (commune_id, day, item, yes, answered) "  # noqa: S608
-                f"{recomputed}",
-                readiness_params,
-            )
-    return found
+        _bulk_settings(cursor)
+        cursor.execute(
+            f"UPDATE {t['visit']} SET commune_id = (SELECT commune_id FROM {t['household']} h "  # noqa: S608
+            f"WHERE h.id = household_id), hamlet_id = (SELECT hamlet_id FROM {t['household']} h "
+            f"WHERE h.id = household_id) WHERE id IN ({_misplaced()})"
+        )
+        cursor.execute(
+            f"UPDATE {t['visit']} SET first_for_household = w.fh, first_for_team = w.ft "  # noqa: S608
+            f"FROM ({_wrong_ranks()}) w WHERE {t['visit']}.id = w.id"
+        )
+        extra, missing = _member_days_differ()
+        cursor.execute(
+            f"DELETE FROM {t['member_day']} WHERE (member_id, commune_id, day) IN ({extra})"  # noqa: S608
+        )
+        cursor.execute(f"INSERT INTO {t['member_day']} (member_id, commune_id, day) {missing}")  # noqa: S608
+        readiness, params = _readiness_days_sql()
+        cursor.execute(f"DELETE FROM {t['readiness_day']}")  # noqa: S608
+        cursor.execute(
+            f"INSERT INTO {t['readiness_day']} (commune_id, day, item, yes, answered) "  # noqa: S608
+            f"SELECT * FROM ({readiness}) r {NONZERO}",
+            params,
+        )

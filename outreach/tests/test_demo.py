@@ -4,8 +4,8 @@ from django.db.models import Count, Q
 
 from accounts.models import ScopeLevel, User
 from accounts.scopes import scope_for
-from dashboard.models import PendingRollup
-from outreach.models import Household, Member, Team, Visit
+from dashboard.models import PendingRollup, RollupState
+from outreach.models import Household, Member, MemberDay, ReadinessDay, Team, Visit
 
 
 def _counts():
@@ -36,6 +36,10 @@ def test_seed_demo_fills_the_province_with_teams_members_households_and_visits(d
     # which leaves no bucket waiting.
     assert Team.objects.values("commune").distinct().count() == 226
     assert not PendingRollup.objects.exists()
+    # With the facts the visit services would have recorded: the full roll-up's check
+    # found nothing to repair.
+    assert RollupState.objects.get().facts_differences_total == 0
+    assert MemberDay.objects.exists() and ReadinessDay.objects.exists()
 
 
 @pytest.mark.django_db
