@@ -24,8 +24,13 @@ FLOOR_SQL = """
 """
 
 FULL_TARGET_S = 5.0
-FULL_TARGET_RATIO = 5.0
-INCREMENTAL_DB_TARGET_MS = 100.0
+# Issue 17: the rebuild from the write-time facts at M, against the floor.
+FULL_TARGET_RATIO = 8.0
+# Issue 17: in the database, at every size, for 10,000 and 1,000 new visits (and the
+# 10,000's time at M and L no more than 1.3 times S's: it follows the change, not the
+# table).
+INCREMENTAL_DB_TARGET_MS = {10_000: 250.0, 1_000: 60.0}
+INCREMENTAL_GROWTH_TARGET = 1.3
 INCREMENTAL_E2E_TARGET_MS = 250.0
 
 
@@ -70,19 +75,32 @@ def full_section(ctx: Context) -> Result:
     result = Result(f"Full roll-up at {ctx.size}")
     visits = Visit.objects.count()
     # The run before this section (the roll-up task's memory) warmed the tables up.
-    full = repeat(rollup.rollup_full, reps=ctx.heavy_reps, warmup=0)
+    # Each run checks the write-time facts, then rebuilds the summaries from them: the
+    # state row says how long each part took.
+    checks, rebuilds = [], []
+
+    def run() -> None:
+        rollup.rollup_full()
+        state = RollupState.objects.get(pk=1)
+        checks.append(state.facts_check_seconds)
+        rebuilds.append(state.last_full_seconds)
+
+    full = repeat(run, reps=ctx.heavy_reps, warmup=0)
+    check, rebuild = Timing(checks), Timing(rebuilds)
     floor = repeat(_floor, reps=ctx.reps)
-    ratio = full.median / floor.median
+    ratio = rebuild.median / floor.median
     result.add("visits in the table", f"{visits:,}")
+    result.add("full run: the facts' check, then the rebuild", full.s())
+    result.add("the facts' check against the raw rows", check.s())
     result.add(
-        "full roll-up, all summary tables",
-        full.s(),
+        "the rebuild of every summary table from the facts",
+        rebuild.s(),
         f"≤ {FULL_TARGET_S:.0f} s at M",
-        full.median <= FULL_TARGET_S if ctx.size == "M" else None,
+        rebuild.median <= FULL_TARGET_S if ctx.size == "M" else None,
     )
     result.add("bare SQL floor: GROUP BY commune, day count", floor.s())
     result.add(
-        "ratio full / floor",
+        "ratio rebuild / floor",
         f"{ratio:,.1f}×",
         f"≤ {FULL_TARGET_RATIO:.0f}× at M",
         ratio <= FULL_TARGET_RATIO if ctx.size == "M" else None,
@@ -97,11 +115,13 @@ def full_section(ctx: Context) -> Result:
     result.figures.update(
         visits=visits,
         full_s=full.samples,
+        facts_check_s=check.samples,
+        rebuild_s=rebuild.samples,
         floor_s=floor.samples,
         ratio=ratio,
         reader_slowest_ms=slowest,
     )
-    ctx.shared[f"full_{ctx.size}"] = full.median
+    ctx.shared[f"full_{ctx.size}"] = rebuild.median
     return result
 
 
@@ -324,12 +344,22 @@ def incremental_section(ctx: Context, worker=None) -> Result:
                     samples_e2e.append(elapsed)
         db = Timing(samples_db)
         target = count == 10_000
+        goal = INCREMENTAL_DB_TARGET_MS.get(count)
         result.add(
             f"{count:,} new visits, in the database",
             db.ms(),
-            f"≤ {INCREMENTAL_DB_TARGET_MS:.0f} ms" if target else "",
-            db.median * 1000 <= INCREMENTAL_DB_TARGET_MS if target else None,
+            f"≤ {goal:.0f} ms" if goal else "",
+            db.median * 1000 <= goal if goal and not ctx.tiny else None,
         )
+        at_s = ctx.shared.get("incremental_S", {}).get(f"db_{count}_s")
+        if target and at_s and ctx.size != "S":
+            growth = db.median / Timing(at_s).median
+            result.add(
+                f"{count:,} new visits: {ctx.size} / S",
+                f"{growth:.2f}",
+                f"≤ {INCREMENTAL_GROWTH_TARGET}",
+                growth <= INCREMENTAL_GROWTH_TARGET,
+            )
         if samples_e2e:
             e2e = Timing(samples_e2e)
             result.add(

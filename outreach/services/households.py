@@ -191,10 +191,11 @@ def households_merge(*, by: User, keep: Household, remove: Household) -> Househo
     """
     if keep.pk == remove.pk:
         raise ValidationError(_("Choose two different households."))
-    keep, remove = (
-        Household.objects.select_for_update().get(pk=keep.pk),
-        Household.objects.select_for_update().get(pk=remove.pk),
-    )
+    # Locked in id order, as every writer of a household's visits locks them: two
+    # changes of the same households never wait on each other.
+    locked_rows = Household.objects.select_for_update().filter(pk__in=[keep.pk, remove.pk])
+    by_pk = {household.pk: household for household in locked_rows.order_by("pk")}
+    keep, remove = by_pk[keep.pk], by_pk[remove.pk]
     for household in (keep, remove):
         ensure_can(by, "outreach.change_household", household)
     if keep.commune_id != remove.commune_id:
