@@ -207,7 +207,8 @@ class Burst:
 
     def _readiness(self, cursor) -> int:
         """The households' checklists after the burst's visits, their changes added to
-        the day's readiness rows. Each household has one visit in the burst, none later."""
+        the day's readiness rows; returns the readiness marks made. Each household has
+        one visit in the burst, none later."""
         table, households = Visit._meta.db_table, Household._meta.db_table
         changes = " UNION ALL ".join(
             f"SELECT h.commune_id, %s AS item, "

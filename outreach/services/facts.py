@@ -131,7 +131,7 @@ READINESS_BATCH = 2000
 
 def readiness_add(rows: Iterable[tuple[int, date, str, int, int]]) -> None:
     """Add the changes (commune, day, item, yes, answered) to the communes' readiness
-    days, in one statement, in key order (two writers never wait on each other)."""
+    days, in key order (two writers never wait on each other)."""
     totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for commune_id, day, item, yes, answered in rows:
         totals[(commune_id, day, item)][0] += yes

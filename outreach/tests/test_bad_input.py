@@ -10,8 +10,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.tests.factories import commune_official
-from communes.models import Commune
 from outreach.models import Household, Member, Service, Team, Visit
 from outreach.services import member_login_create
 from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory
@@ -19,16 +17,6 @@ from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory
 NEW_VISIT = reverse("outreach:visit_new")
 COMPOSED = "Nguyễn Thị Ánh"
 DECOMPOSED = unicodedata.normalize("NFD", COMPOSED)
-
-
-@pytest.fixture
-def hai_dong(divisions):
-    return Commune.objects.get(code=14269)
-
-
-@pytest.fixture
-def official(hai_dong):
-    return commune_official(hai_dong)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.tests.factories import UserFactory, commune_official, province_staff
+from accounts.tests.factories import UserFactory, province_staff
 from communes.models import Commune
 from outreach.models import Member, MemberImport
 from outreach.services import member_login_create
@@ -22,18 +22,8 @@ BOM = b"\xef\xbb\xbf"
 
 
 @pytest.fixture
-def hai_dong(divisions):
-    return Commune.objects.get(code=14269)
-
-
-@pytest.fixture
 def tran_te_xuong(divisions):
     return Commune.objects.get(code=13636)
-
-
-@pytest.fixture
-def official(hai_dong):
-    return commune_official(hai_dong)
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from accounts.tests.factories import commune_official
-from communes.models import Commune
 from outreach.models import Household, Member, Service, Visit
 from outreach.services import household_get_or_create, member_login_create
 from outreach.services.households import household_at
@@ -24,16 +22,6 @@ NEW = reverse("outreach:visit_new")
 def _english():
     with translation.override("en"):
         yield
-
-
-@pytest.fixture
-def hai_dong(divisions):
-    return Commune.objects.get(code=14269)
-
-
-@pytest.fixture
-def official(hai_dong):
-    return commune_official(hai_dong)
 
 
 @pytest.fixture

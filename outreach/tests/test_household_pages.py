@@ -4,22 +4,12 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from accounts.tests.factories import commune_official, district_staff
+from accounts.tests.factories import district_staff
 from communes.models import Commune
 from outreach.models import Household, Member, Service
 from outreach.services import member_login_create, visit_record
 from outreach.services.visits import VisitData
 from outreach.tests.factories import HamletFactory, HouseholdFactory, MemberFactory, TeamFactory
-
-
-@pytest.fixture
-def hai_dong(divisions):
-    return Commune.objects.get(code=14269)
-
-
-@pytest.fixture
-def official(hai_dong):
-    return commune_official(hai_dong)
 
 
 def _visit(leader, team, hamlet, address, day):

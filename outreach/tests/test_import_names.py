@@ -176,11 +176,6 @@ def test_the_trực_hùng_official_imports_their_own_commune(
 # --- Teams and hamlets -----------------------------------------------------------------
 
 
-@pytest.fixture
-def hai_dong(divisions):
-    return Commune.objects.get(code=14269)
-
-
 @pytest.mark.django_db
 def test_two_teams_whose_names_differ_in_tone_marks_are_two_teams(
     staff, hai_dong, client, django_capture_on_commit_callbacks

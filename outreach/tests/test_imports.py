@@ -14,7 +14,6 @@ from django.utils.html import escape
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory, commune_official, province_staff
-from communes.models import Commune
 from dashboard.models import CommuneDay, PendingRollup
 from outreach.imports import member_import_check, read_table
 from outreach.models import Member, MemberImport, Team
@@ -108,16 +107,6 @@ def _csv(rows, *, header=HEADER, encoding="utf-8-sig", delimiter=",") -> bytes:
     for row in rows:
         writer.writerow(["" if v is None else v for v in row])
     return buffer.getvalue().encode(encoding)
-
-
-@pytest.fixture
-def hai_dong(divisions):
-    return Commune.objects.get(code=14269)
-
-
-@pytest.fixture
-def official(hai_dong):
-    return commune_official(hai_dong)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from django.urls import reverse
 
 from accounts.models import AuditEntry, User
 from accounts.scopes import scope_for
-from accounts.tests.factories import commune_official
 from communes.models import Commune
 from core.tests.migration_apps import apps
 from dashboard import rollup
@@ -39,11 +38,6 @@ def english(settings):
 @pytest.fixture
 def hai_dong(divisions):
     return Commune.objects.get(code=HAI_DONG)
-
-
-@pytest.fixture
-def official(hai_dong):
-    return commune_official(hai_dong)
 
 
 @pytest.fixture

@@ -27,19 +27,9 @@ def _english(settings):
 
 
 @pytest.fixture
-def hai_dong(divisions):
-    return Commune.objects.get(code=14269)
-
-
-@pytest.fixture
 def tran_te_xuong(divisions):
     """A commune of another district."""
     return Commune.objects.get(code=13636)
-
-
-@pytest.fixture
-def official(hai_dong):
-    return commune_official(hai_dong)
 
 
 @pytest.fixture

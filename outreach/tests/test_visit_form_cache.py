@@ -19,7 +19,6 @@ from django.utils import timezone
 from accounts.models import ScopeLevel, User
 from accounts.scopes import TEAM_ROWS, scope_for
 from accounts.services import user_save
-from accounts.tests.factories import commune_official
 from communes.models import Commune
 from outreach.models import Household, Member, Service, Visit
 from outreach.selectors import VISIT_CHOICES
@@ -42,16 +41,6 @@ CACHED_TABLES = ("outreach_team", "outreach_member", "communes_hamlet", "outreac
 @pytest.fixture(autouse=True)
 def _english(settings):
     settings.LANGUAGE_CODE = "en"
-
-
-@pytest.fixture
-def hai_dong(divisions):
-    return Commune.objects.get(code=14269)
-
-
-@pytest.fixture
-def official(hai_dong):
-    return commune_official(hai_dong)
 
 
 @pytest.fixture

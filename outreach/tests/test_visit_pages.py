@@ -40,19 +40,9 @@ def day():
 
 
 @pytest.fixture
-def hai_dong(divisions):
-    return Commune.objects.get(code=14269)
-
-
-@pytest.fixture
 def elsewhere(divisions):
     """Phường Trần Tế Xương, in another district."""
     return Commune.objects.get(code=13636)
-
-
-@pytest.fixture
-def official(hai_dong):
-    return commune_official(hai_dong)
 
 
 @pytest.fixture
