@@ -32,13 +32,15 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 install: $(STAMP)
 
 # The embedded default: SQLite, tasks run eagerly, no Redis, no worker.
+# `make run PORT=8080` serves on another port.
+PORT ?= 8000
 run: export DEBUG ?= true
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_divisions
 	$(PY) manage.py seed_demo
-	@echo "Serving on http://127.0.0.1:8000 (demo logins are listed above)"
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Serving on http://127.0.0.1:$(PORT) (demo logins are listed above)"
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The whole suite, as CI runs it: unit and page tests, browsers, faults, fuzzing, bench.
 test: install lint migrations-check

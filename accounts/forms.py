@@ -1,5 +1,7 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.phone import InvalidPhone, looks_like_phone, normalize_phone
@@ -53,3 +55,14 @@ class AdminUserCreationForm(UserCreationForm):
 
     def clean_username(self) -> str:
         return _login_name(super().clean_username())
+
+
+class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
+    """Django admin's form to set a user's password, its warning in the reader's language
+    (Django writes it in English only, outside its catalogue)."""
+
+    usable_password_help_text = format_lazy(
+        '{}<ul id="id_unusable_warning" class="messagelist"><li class="warning">{}</li></ul>',
+        auth_forms.SetUnusablePasswordMixin.usable_password_help_text,
+        _("If disabled, the current password for this user will be lost."),
+    )

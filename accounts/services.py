@@ -11,6 +11,7 @@ from django.db import models, transaction
 
 from communes.models import Commune, District, Province
 
+from .backends import permissions_changed
 from .models import AuditEntry, ScopeLevel, User
 from .roles import ROLE_FOR_LEVEL
 
@@ -59,6 +60,26 @@ def user_create(
     user.save()
     user_role_sync(user=user)
     return user
+
+
+@transaction.atomic
+def users_create_many(*, users: list[User]) -> list[User]:
+    """Save many new logins at once (demo data), each in the role group of its scope
+    level, in two inserts. The users come unsaved and checked by the caller, with their
+    password set (or unusable); no signal is sent, so the cached permissions are renewed
+    here."""
+    created = User.objects.bulk_create(users, batch_size=1000)
+    groups = dict(Group.objects.filter(name__in=ROLE_FOR_LEVEL.values()).values_list("name", "pk"))
+    User.groups.through.objects.bulk_create(
+        [
+            User.groups.through(user_id=user.pk, group_id=groups[ROLE_FOR_LEVEL[user.scope_level]])
+            for user in created
+            if user.scope_level in ROLE_FOR_LEVEL
+        ],
+        batch_size=1000,
+    )
+    permissions_changed()
+    return created
 
 
 @transaction.atomic

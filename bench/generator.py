@@ -16,7 +16,8 @@ What it writes (all marked as demo data where the model has the flag):
   ramps up. A commune's teams go door to door: a visit is either the first visit of the
   next household on the commune's round or a return visit to one already visited;
   busy communes reach more of their households. Each visit has 1 to 3 members of its
-  team and 0 to 3 services; some carry readiness answers, and each household's
+  team and 0 to 3 services, as its outcome allows (outreach's OUTCOME_RULES); some
+  carry readiness answers (never one that found nobody at home), and each household's
   checklist is the latest answer per item, as the visit services keep it;
 - a year of training sessions with min(1,000,000, N // 5) named attendances (one million
   from N = 5,000,000 up), with headcounts and topics; min(20,000, N // 25) online-course
@@ -65,10 +66,12 @@ from outreach.models import (
     Member,
     MemberDay,
     ReadinessDay,
+    ReadinessLevel,
     Service,
     Team,
     Visit,
 )
+from outreach.services.visits import OUTCOME_RULES
 from trainings import demo as trainings_demo
 from trainings.models import (
     Attendance,
@@ -174,6 +177,7 @@ ENROLMENT_COLUMNS = (
 DATA_MODELS = (
     MemberDay,
     ReadinessDay,
+    ReadinessLevel,
     Visit.members.through,
     Visit.services.through,
     Visit,
@@ -556,6 +560,7 @@ class _Load:
             phase = time.monotonic()
             self._visits()
             self.stream.flush()
+            self._readiness_levels()
             self._phase("visits, their members and services", phase)
             phase = time.monotonic()
             self._households()
@@ -771,8 +776,9 @@ class _Load:
             pools.append(pool)
         return pools
 
-    def _bodies(self) -> list[tuple[str, tuple[int, ...]]]:
-        """Visit contents (COPY text of residents helped and outcome; services), drawn once."""
+    def _bodies(self) -> list[tuple[str, tuple[int, ...], bool]]:
+        """Visit contents (COPY text of residents helped and outcome; services; whether
+        the readiness checklist may be answered), drawn once, as OUTCOME_RULES allow."""
         rng = self.rng
         codes = list(self.services)
         weights = [SERVICE_WEIGHT.get(code, 1.0) for code in codes]
@@ -782,7 +788,7 @@ class _Load:
             outcome = rng.choices(outcomes, outcome_weights)[0]
             if outcome == "helped":
                 residents = rng.choices((1, 2, 3, 4, 5), (35, 30, 18, 10, 7))[0]
-                wanted = rng.choices((0, 1, 2, 3), (5, 45, 35, 15))[0]
+                wanted = rng.choices((1, 2, 3), (45, 35, 15))[0]
             elif outcome == "informed":
                 residents, wanted = rng.randint(0, 2), rng.choices((0, 1), (60, 40))[0]
             else:
@@ -792,7 +798,8 @@ class _Load:
                 pk = self.services[rng.choices(codes, weights)[0]]
                 if pk not in chosen:
                     chosen.append(pk)
-            bodies.append((f"{residents}\t{outcome}", tuple(chosen)))
+            answerable = OUTCOME_RULES[outcome].answered
+            bodies.append((f"{residents}\t{outcome}", tuple(chosen), answerable))
         return bodies
 
     def _day_counts(self) -> list[int]:
@@ -888,7 +895,8 @@ class _Load:
                 team = team_bases[c] + nth
                 team_new = not (teams_seen[h] >> nth) & 1
                 teams_seen[h] |= 1 << nth
-                if rnd() < (READINESS_FIRST if first else READINESS_RETURN):
+                body, services, answerable = bodies[bits(12)]
+                if answerable and rnd() < (READINESS_FIRST if first else READINESS_RETURN):
                     answers, keep, set_bits = pool[bits(8)]
                     was, state[h] = state[h], (state[h] & keep) | set_bits
                     # A day's change of a household's answers is the sum of its visits'.
@@ -898,7 +906,6 @@ class _Load:
                         sums[1] += answered
                 else:
                     answers = no_answers
-                body, services = bodies[bits(12)]
                 minute = 450 + seq * 630 // n  # 07:30 to 18:00, in order of entry
                 at = f"{day_text} {TIMES[minute]}"
                 uid = (
@@ -935,6 +942,18 @@ class _Load:
                 fact_lines = {"members": [], "readiness": []}
                 self._chunk_done("visits", done, spec.visits, started)
         self._visits_copy(visit_lines, member_lines, service_lines, fact_lines)
+
+    def _readiness_levels(self) -> None:
+        """The communes' readiness levels, the sums of the readiness days just copied
+        (the visit services keep both as they write)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {ReadinessLevel._meta.db_table} "  # noqa: S608 - names from the models
+                f"(commune_id, item, yes, answered) "
+                f"SELECT commune_id, item, SUM(yes), SUM(answered) "
+                f"FROM {ReadinessDay._meta.db_table} GROUP BY commune_id, item"
+            )
+            self.report.rows[ReadinessLevel._meta.db_table] += cursor.rowcount
 
     def _visits_copy(self, visits, members, services, facts) -> None:
         stream = self.stream

@@ -1,15 +1,19 @@
-"""CSV/XLSX import and export of the administrative units (django-import-export).
+"""CSV/XLSX import and export of the administrative units (django-import-export, made
+like every admin file of the portal by core/admin_files.py).
 
-An import is all-or-nothing: the admin previews it, every bad row is listed with its
-number and reason, and nothing is saved unless every row is good. A code repeated
-within one file is an error, not a silent second update.
+An import is all-or-nothing: the admin previews it, every bad cell is listed with its row,
+column and value, and nothing is saved unless every row is good. A unit named twice
+within one file is an error, not a silent second update. A commune's figures are saved
+through the same service as the admin's form, which marks what the dashboards show.
 """
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from import_export import fields, resources, widgets
+from django.utils.translation import gettext_lazy
+from import_export import fields, widgets
 
-from core.text import fold, name_key
+from core.admin_files import CELL, ChoiceWidget, PortalResource, spreadsheet_row
+from core.text import name_key
 
 from .models import Commune, District, Hamlet, Province
 from .services import commune_save
@@ -24,37 +28,11 @@ class UnitByCodeWidget(widgets.ForeignKeyWidget):
     def clean(self, value, row=None, **kwargs):
         try:
             return super().clean(value, row, **kwargs)
-        except (self.model.DoesNotExist, ValueError, TypeError):
+        except (self.model.DoesNotExist, ValueError, TypeError, ArithmeticError):
             raise ValueError(
                 _("Unknown %(unit)s code: %(code)s.")
                 % {"unit": self.model._meta.verbose_name, "code": value}
             ) from None
-
-
-class ChoiceWidget(widgets.Widget):
-    """A choice given by its key, its label or a Vietnamese word, in any case or accents."""
-
-    def __init__(self, choices, aliases: dict[str, str] | None = None):
-        super().__init__()
-        self.choices = choices
-        self.aliases = {fold(word): key for word, key in (aliases or {}).items()}
-
-    def clean(self, value, row=None, **kwargs):
-        if value in (None, ""):
-            return ""
-        wanted = fold(str(value))
-        if wanted in self.aliases:
-            return self.aliases[wanted]
-        for key, label in self.choices:
-            if wanted in (fold(key), fold(str(label))):
-                return key
-        allowed = ", ".join(key for key, _label in self.choices)
-        raise ValueError(
-            _("“%(value)s” is not one of: %(allowed)s.") % {"value": value, "allowed": allowed}
-        )
-
-    def render(self, value, obj=None, **kwargs):
-        return value or ""
 
 
 # The words provinces write in their own lists.
@@ -66,22 +44,20 @@ COMMUNE_KIND_WORDS = {
 }
 
 
-class UniqueInFileResource(resources.ModelResource):
+class UniqueInFileResource(PortalResource):
     """Refuses a file that names the same unit twice."""
 
     file_key_field = "code"
 
-    class Meta:
-        # Rows go through full_clean(), so the model's validation names each bad row.
-        clean_model_instances = True
-        skip_unchanged = True
-        report_skipped = True
+    class Meta(PortalResource.Meta):
+        pass
 
     def file_key(self, row) -> str | None:
         value = row.get("code")
         return None if value in (None, "") else str(value).strip()
 
     def before_import(self, dataset, **kwargs):
+        super().before_import(dataset, **kwargs)
         self._rows_by_key: dict[str, int] = {}
 
     def before_import_row(self, row, row_number=None, **kwargs):
@@ -90,18 +66,12 @@ class UniqueInFileResource(resources.ModelResource):
             return
         first = self._rows_by_key.setdefault(key, row_number)
         if first != row_number:
-            raise ValidationError(
-                {
-                    self.file_key_field: _(
-                        "%(key)s is repeated in this file (first on row %(row)s)."
-                    )
-                    % {"key": key, "row": first}
-                }
-            )
+            message = _("Row %(row)d already names this unit.") % {"row": spreadsheet_row(first)}
+            raise ValidationError({self.file_key_field: ValidationError(message, code=CELL)})
 
 
 class ProvinceResource(UniqueInFileResource):
-    class Meta:
+    class Meta(UniqueInFileResource.Meta):
         model = Province
         fields = ("code", "name")
         import_id_fields = ("code",)
@@ -116,8 +86,9 @@ class DistrictResource(UniqueInFileResource):
         column_name="kind",
         widget=ChoiceWidget(District.Kind.choices, aliases=DISTRICT_KIND_WORDS),
     )
+    column_labels = {"province": gettext_lazy("province code")}
 
-    class Meta:
+    class Meta(UniqueInFileResource.Meta):
         model = District
         fields = ("code", "name", "kind", "province")
         import_id_fields = ("code",)
@@ -137,8 +108,9 @@ class CommuneResource(UniqueInFileResource):
         column_name="new_rural_status",
         widget=ChoiceWidget(Commune.NewRuralStatus.choices),
     )
+    column_labels = {"district": gettext_lazy("district code")}
 
-    class Meta:
+    class Meta(UniqueInFileResource.Meta):
         model = Commune
         fields = ("code", "name", "kind", "district", *Commune.FIGURE_FIELDS)
         import_id_fields = ("code",)
@@ -156,8 +128,9 @@ class HamletResource(UniqueInFileResource):
     commune = fields.Field(
         attribute="commune", column_name="commune", widget=UnitByCodeWidget(Commune)
     )
+    column_labels = {"commune": gettext_lazy("commune code")}
 
-    class Meta:
+    class Meta(UniqueInFileResource.Meta):
         model = Hamlet
         fields = ("id", "commune", "name", "is_active")
 

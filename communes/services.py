@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import transaction
+from django.utils import timezone
 
+from core.marks import ChangeSource, mark_changed
 from core.signals import bulk_written
 
 from .models import Commune, District, Province
@@ -90,14 +92,33 @@ def divisions_load(*, path: Path = DIVISIONS_FILE) -> DivisionsLoadResult:
     return result
 
 
+# What the dashboards read of a commune (its code, name and district, its households for
+# the coverage, its status for the priority communes, and the figures they may come to
+# read): they read them with the units, cached under the key each roll-up publishes, so
+# a change of any of them shows once a run has published a new one.
+DASHBOARD_FIELDS = ("code", "name", "district_id", *Commune.FIGURE_FIELDS)
+
+
 @transaction.atomic
 def commune_save(*, commune: Commune, figures_entered: bool) -> Commune:
     """Validate and save a commune edited by an admin (form or import).
 
-    Figures an admin enters stop being demo figures, so seed_demo leaves them alone.
+    Figures an admin enters stop being demo figures, so seed_demo leaves them alone. A
+    change the dashboards show is marked as the commune's outreach figures of today: its
+    coverage is households reached over households, and the run that recomputes the
+    bucket publishes the new key the dashboards' cached units are read under.
     """
     if figures_entered:
         commune.figures_are_demo = False
     commune.full_clean()
+    before = (
+        Commune.objects.filter(pk=commune.pk).values_list(*DASHBOARD_FIELDS).first()
+        if commune.pk
+        else None
+    )
     commune.save()
+    if before != tuple(getattr(commune, field) for field in DASHBOARD_FIELDS):
+        mark_changed(
+            source=ChangeSource.OUTREACH, commune_days=[(commune.pk, timezone.localdate())]
+        )
     return commune

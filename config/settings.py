@@ -45,7 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "import_export",
-    "axes",
+    # django-axes (config/apps.py names it for the admin).
+    "config.apps.LoginProtectionConfig",
     "django_prometheus",
     # The portal's apps, in the order they depend on each other.
     "core",

@@ -5,7 +5,7 @@ from django.urls import include, path
 
 from accounts.forms import LoginForm
 
-from . import metrics, views
+from . import landing, metrics, views
 
 admin.site.site_header = "Nam Định — Công dân số"
 admin.site.site_title = "Nam Định — Công dân số"
@@ -17,9 +17,7 @@ urlpatterns = [
     path(settings.METRICS_PATH, metrics.metrics, name="metrics"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(
-            authentication_form=LoginForm, redirect_authenticated_user=True
-        ),
+        landing.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

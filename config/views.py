@@ -10,7 +10,7 @@ import redis
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -19,10 +19,13 @@ from redis.retry import Retry
 
 from accounts.decorators import PermissionNeeded
 from accounts.middleware import without_session
+from accounts.models import ScopeLevel
 from accounts.roles import roles_with
 from accounts.scopes import scope_for
 from communes.selectors import districts_with_commune_counts, province_get
 from dashboard.selectors.health import figures_health
+
+from . import landing
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +39,29 @@ HEALTH_TIMEOUT = 1.0
 
 @require_GET
 def home(request):
+    """The campaign's public page. A signed-in user is sent where their work is
+    (config/landing.py); a team leader's is here, their team's page. A login that sees
+    nothing stays on this page, which tells them so."""
+    scope = scope_for(request.user)
+    if scope.level == ScopeLevel.TEAM:
+        return landing.team_home(request)
+    if not scope.sees_nothing:
+        return redirect(landing.landing_url(request.user))
     province = province_get()
     districts = list(districts_with_commune_counts(province)) if province else []
+    # The total row adds up every column of the districts' table.
+    totals = {
+        name: sum(getattr(d, name) for d in districts)
+        for name in ("commune_count", "rural_commune_count", "ward_count", "township_count")
+    }
     context = {
         "province": province,
         "districts": districts,
-        "commune_total": sum(d.commune_count for d in districts),
+        "totals": totals,
+        "commune_total": totals["commune_count"],
     }
     if request.user.is_authenticated:
-        context["user_scope"] = scope_for(request.user)
+        context["user_scope"] = scope
         context["user_commune_count"] = context["user_scope"].communes().count()
     return render(request, "home.html", context)
 

@@ -7,3 +7,6 @@ class CoreConfig(AppConfig):
 
     name = "core"
     verbose_name = _("Shared plumbing")
+
+    def ready(self) -> None:
+        from . import lookups  # noqa: F401 - registers `__any` on every field

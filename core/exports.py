@@ -7,11 +7,14 @@ so an export re-imports as is)."""
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import openpyxl
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone, translation
 
 BOM = "\ufeff"
@@ -20,6 +23,9 @@ FORMULA_FIRST = frozenset(FORMULA_STARTS)
 DATE_FORMAT = "%d/%m/%Y"
 XLSX_DATE_FORMAT = "DD/MM/YYYY"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# The rows of one sheet, its header included: Excel's limit, and so the longest list an
+# XLSX export holds. Read when a list is shown or exported (tests make it small).
+XLSX_MAX_ROWS = 1_048_576
 
 
 def neutralise(value: Any) -> Any:
@@ -108,3 +114,47 @@ def export_response(request, fmt: str, name: str, header: list[str], rows, title
     # Rosters hold phone numbers: not for shared caches or the browser's disk.
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def xlsx_holds(count: int) -> bool:
+    """Whether `count` rows and their header fit in one sheet."""
+    return count + 1 <= XLSX_MAX_ROWS
+
+
+@dataclass(frozen=True)
+class ExportLinks:
+    """A list's download links, with its filters. `xlsx` is None when the list is longer
+    than a sheet holds: the page then says so and offers the CSV alone."""
+
+    csv: str
+    xlsx: str | None
+    count: int
+    limit: int
+
+
+def export_links(request: HttpRequest, url_name: str, count: int, **kwargs) -> ExportLinks:
+    """The links of the export `url_name` (a route with a `fmt` of csv or xlsx) for the
+    list the request shows, `count` rows long: its filters, not its page."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    suffix = f"?{query.urlencode()}" if query else ""
+
+    def link(fmt: str) -> str:
+        return reverse(url_name, kwargs={**kwargs, "fmt": fmt}) + suffix
+
+    fits = xlsx_holds(count)
+    return ExportLinks(
+        csv=link("csv"), xlsx=link("xlsx") if fits else None, count=count, limit=XLSX_MAX_ROWS
+    )
+
+
+def xlsx_refusal(request: HttpRequest, count: int) -> HttpResponse | None:
+    """None when `count` rows fit a sheet; else the page that says why there is no XLSX
+    and links the CSV of the same list (an XLSX link kept from a shorter list)."""
+    if xlsx_holds(count):
+        return None
+    query = request.GET.urlencode()
+    csv_url = request.path.removesuffix(".xlsx") + ".csv" + (f"?{query}" if query else "")
+    context = {"count": count, "limit": XLSX_MAX_ROWS, "csv_url": csv_url}
+    # Not a 2xx: the downloads script hands a failed fetch to the browser, which shows it.
+    return render(request, "core/xlsx_too_long.html", context, status=422)

@@ -23,6 +23,9 @@ class ChangeSource(models.TextChoices):
     """Which figures changed: a visit never changes who was trained in the year."""
 
     OUTREACH = "outreach", _("Outreach")
+    # Teams formed or dissolved, members who joined or left: outreach's figures too,
+    # and the roster's, which visits never change.
+    ROSTER = "roster", _("Teams and members")
     TRAININGS = "trainings", _("Trainings")
     # Households' current checklist answers: recounted only when one changed.
     READINESS = "readiness", _("Readiness")

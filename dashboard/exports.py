@@ -38,6 +38,9 @@ def _area_header(first: list[str]) -> list[str]:
 
 
 def _area_values(row: AreaRow) -> list[Any]:
+    if row.level:
+        # Sessions held above the table's units: they have no other figure (empty, not 0).
+        return ["", "", "", "", "", "", "", row.sessions_held]
     return [
         row.teams,
         row.members,
@@ -52,12 +55,14 @@ def _area_values(row: AreaRow) -> list[Any]:
 
 def _districts(figures: Figures) -> tuple[list[str], Rows]:
     rows = [[row.code, row.name, *_area_values(row)] for row in figures.districts]
+    rows += [["", row.name, *_area_values(row)] for row in figures.districts_above]
     rows.append(["", _("Total"), *_area_values(figures.districts_total)])
     return _area_header([_("Code"), _("District")]), rows
 
 
 def _communes(figures: Figures) -> tuple[list[str], Rows]:
-    """Communes ranked by coverage, the lowest flagged; those without a household count last."""
+    """Communes ranked by coverage, the lowest flagged; those without a household count
+    last, then the sessions held above the communes, which the total counts too."""
     lowest = _("among the 10 lowest")
     rows = [
         [
@@ -70,6 +75,7 @@ def _communes(figures: Figures) -> tuple[list[str], Rows]:
         ]
         for row in [*figures.ranking, *figures.unranked]
     ]
+    rows += [["", "", row.name, "", *_area_values(row), ""] for row in figures.communes_above]
     rows.append(["", "", _("Total"), "", *_area_values(figures.communes_total), ""])
     header = _area_header([_("Rank"), _("Code"), _("Commune"), _("District")])
     return [*header, _("Note")], rows

@@ -109,6 +109,29 @@ class ServiceHeartbeat(models.Model):
         return f"{self.process} {self.seen_at:%Y-%m-%d %H:%M:%S}"
 
 
+def summary_key(model, *, null: bool = False, indexed: bool = True, unique: bool = False):
+    """A summary row's reference to a place, a team or a service.
+
+    Not a constraint in the database: the roll-up writes these rows from raw rows that
+    hold the constraints, and checking each reference at the run's commit (a lock on
+    the commune or team row for each of thousands of rows) cost a third of a run's
+    writes. Django's collector still deletes the rows with what they name. Not indexed
+    by itself where the model's key or one of its indexes starts with it (`indexed`):
+    another index to keep at every write, which no query needs."""
+    if unique:
+        return models.OneToOneField(
+            model, on_delete=models.CASCADE, related_name="+", db_constraint=False
+        )
+    return models.ForeignKey(
+        model,
+        on_delete=models.CASCADE,
+        null=null,
+        related_name="+",
+        db_constraint=False,
+        db_index=indexed,
+    )
+
+
 class Computed(models.Model):
     """A summary row, which only the roll-up writes.
 
@@ -135,13 +158,8 @@ class CommuneDay(Computed):
     """A commune's door-to-door work and roster changes on one day."""
 
     KEY_FIELDS = ("commune", "day")
-    FIGURE_FIELDS = (
-        "visits",
-        "households_first",
-        "return_visits",
-        "residents_helped",
-        "teams_visiting",
-        "members_visiting",
+    # The figures that change with the teams and members, not with visits.
+    ROSTER = (
         "teams_formed",
         "teams_dissolved",
         "members_joined",
@@ -149,10 +167,19 @@ class CommuneDay(Computed):
         "zalo_joined",
         "zalo_left",
     )
+    FIGURE_FIELDS = (
+        "visits",
+        "households_first",
+        "return_visits",
+        "residents_helped",
+        "teams_visiting",
+        "members_visiting",
+        *ROSTER,
+    )
 
-    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    commune = summary_key(Commune, indexed=False)
     # Copied from the commune so that district and province sums need no join.
-    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    district = summary_key(District, indexed=False)
     day = models.DateField()
     visits = models.PositiveIntegerField(default=0)
     households_first = models.PositiveIntegerField(
@@ -206,10 +233,10 @@ class CommuneDayService(Computed):
     KEY_FIELDS = ("commune", "day", "service")
     FIGURE_FIELDS = ("visits",)
 
-    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
-    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    commune = summary_key(Commune, indexed=False)
+    district = summary_key(District, indexed=False)
     day = models.DateField()
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    service = summary_key(Service)
     visits = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -230,21 +257,17 @@ class CommuneMonth(Computed):
     rows than the days. Kept by the roll-up from CommuneDay, never from raw rows."""
 
     KEY_FIELDS = ("commune", "month")
+    # The day's figures that add up over a month (teams and members out do not).
     FIGURE_FIELDS = (
         "visits",
         "households_first",
         "return_visits",
         "residents_helped",
-        "teams_formed",
-        "teams_dissolved",
-        "members_joined",
-        "members_left",
-        "zalo_joined",
-        "zalo_left",
+        *CommuneDay.ROSTER,
     )
 
-    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
-    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    commune = summary_key(Commune, indexed=False)
+    district = summary_key(District, indexed=False)
     month = models.DateField(help_text="The month's first day.")
     visits = models.PositiveIntegerField(default=0)
     households_first = models.PositiveIntegerField(default=0)
@@ -273,10 +296,10 @@ class CommuneMonthService(Computed):
     KEY_FIELDS = ("commune", "month", "service")
     FIGURE_FIELDS = ("visits",)
 
-    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
-    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    commune = summary_key(Commune, indexed=False)
+    district = summary_key(District, indexed=False)
     month = models.DateField(help_text="The month's first day.")
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    service = summary_key(Service)
     visits = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -297,8 +320,8 @@ class HamletDay(Computed):
     KEY_FIELDS = ("hamlet", "day")
     FIGURE_FIELDS = ("visits", "households_first", "residents_helped")
 
-    hamlet = models.ForeignKey(Hamlet, on_delete=models.CASCADE, related_name="+")
-    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    hamlet = summary_key(Hamlet, indexed=False)
+    commune = summary_key(Commune, indexed=False)
     day = models.DateField()
     visits = models.PositiveIntegerField(default=0)
     households_first = models.PositiveIntegerField(default=0)
@@ -320,8 +343,8 @@ class TeamDay(Computed):
     KEY_FIELDS = ("team", "day")
     FIGURE_FIELDS = ("visits", "households", "residents_helped", "households_new")
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
-    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    team = summary_key(Team, indexed=False)
+    commune = summary_key(Commune, indexed=False)
     day = models.DateField()
     visits = models.PositiveIntegerField(default=0)
     households = models.PositiveIntegerField(default=0)
@@ -348,8 +371,8 @@ class TeamTotal(Computed):
     FIGURE_FIELDS = ("visits", "households_reached", "last_visited_on")
 
     # One-to-one: unique on its key, the team.
-    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="+")
-    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    team = summary_key(Team, unique=True)
+    commune = summary_key(Commune)
     visits = models.PositiveIntegerField(default=0)
     households_reached = models.PositiveIntegerField(default=0)
     last_visited_on = models.DateField(null=True)
@@ -366,8 +389,8 @@ class CommuneReadiness(Computed):
 
     ITEMS = READINESS_FIELDS
 
-    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
-    district = models.ForeignKey(District, on_delete=models.CASCADE, related_name="+")
+    commune = summary_key(Commune, indexed=False)
+    district = summary_key(District)
     item = models.CharField(max_length=30)
     households_yes = models.PositiveIntegerField(default=0)
     households_answered = models.PositiveIntegerField(default=0)
@@ -393,8 +416,8 @@ class TrainingDay(Computed):
     FIGURE_FIELDS = ("sessions_held", "attendees", "course_completions")
 
     level = models.CharField(max_length=10, choices=Level.choices)
-    district = models.ForeignKey(District, on_delete=models.CASCADE, null=True, related_name="+")
-    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, null=True, related_name="+")
+    district = summary_key(District, null=True, indexed=False)
+    commune = summary_key(Commune, null=True, indexed=False)
     day = models.DateField()
     audience = models.CharField(max_length=20, choices=Audience.choices)
     sessions_held = models.PositiveIntegerField(default=0)
@@ -430,8 +453,8 @@ class TrainingYear(Computed):
     FIGURE_FIELDS = ("people_trained", "officials_trained")
 
     year = models.PositiveSmallIntegerField()
-    district = models.ForeignKey(District, on_delete=models.CASCADE, null=True, related_name="+")
-    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, null=True, related_name="+")
+    district = summary_key(District, null=True)
+    commune = summary_key(Commune, null=True)
     people_trained = models.PositiveIntegerField(default=0)
     officials_trained = models.PositiveIntegerField(default=0)
 

@@ -1,7 +1,8 @@
 """The monthly report of one district, as an XLSX workbook.
 
 Four sheets: the district's figures against its targets ("Summary"), the same figures
-for each of its communes with their coverage ("Communes"), visits by service
+for each of its communes with their coverage, the district's own trainings (in no
+commune) and the total the rows add up to ("Communes"), visits by service
 ("Services") and trainings by audience ("Trainings").
 
 Like the dashboards, the report reads only the summary tables (CommuneDay,
@@ -327,16 +328,20 @@ def _communes(workbook, report: DistrictMonth) -> None:
     sheet.freeze_panes = "C2"
     for commune, figures in report.communes:
         sheet.append(_commune_row(commune.code, commune.name, commune.households, figures))
-    # Only trainings happen at district level: the other columns stay empty, not zero.
-    sheet.append(
-        _commune_row(
-            None,
-            _("District level (in no commune)"),
-            None,
-            report.district_level,
-            keys=TRAINING_DAY_SUMS,
+    # What the district held or completed itself belongs to no commune: a row of its own
+    # makes the rows add up to the total, as on the district's page (and, as there, none
+    # when there is nothing to show). Only trainings happen at district level: the other
+    # columns stay empty, not zero.
+    if any(report.district_level.sums.values()):
+        sheet.append(
+            _commune_row(
+                None,
+                _("District level, not in any commune"),
+                None,
+                report.district_level,
+                keys=TRAINING_DAY_SUMS,
+            )
         )
-    )
     _bold_row(
         sheet,
         _commune_row(report.district.code, report.district.name, report.households, report.total),

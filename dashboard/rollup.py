@@ -36,6 +36,7 @@ from django.db.models import (
     DateField,
     F,
     Max,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -194,12 +195,17 @@ def _lock() -> RollupState:
 
 def _bulk_settings() -> None:
     """PostgreSQL settings for the rest of the run's transaction: room for its sorts and
-    hashes (with the default they spill to disk), and no JIT compilation, which takes
-    seconds on statements this large and saves less than that."""
+    hashes (with the default they spill to disk), no JIT compilation, which takes
+    seconds on statements this large and saves less than that, and a commit that does
+    not wait for the disk. A run lost to a crash after its commit is lost whole, with
+    the marks it deleted: they come back and the next run redoes it, so only the wait
+    for the write-ahead log's flush (tens of milliseconds, most of a small run's
+    commit) is saved. The writers' transactions keep waiting for it."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL work_mem = %s", [WORK_MEMORY])
             cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def _finish(*, full: bool, started: float) -> None:
@@ -240,9 +246,9 @@ class Cells:
 
     def narrow(self, queryset: QuerySet, place: str | None) -> QuerySet:
         if place and self.places is not None:
-            queryset = queryset.filter(**{f"{place}__in": list(self.places)})
+            queryset = queryset.filter(**{f"{place}__any": list(self.places)})
         if self.days is not None:
-            queryset = queryset.filter(day__in=list(self.days))
+            queryset = queryset.filter(day__any=list(self.days))
         if self.start is not None:
             queryset = queryset.filter(day__gte=self.start)
         if self.end is not None:
@@ -300,16 +306,29 @@ def _new_rows(model, sources: Source | list[Source]) -> tuple[str, list] | None:
     parts = [part for part in map(_sql, sources) if part is not None]
     if not parts:
         return None
-    sql = " UNION ALL ".join(part for part, _params in parts)
     params = [param for _part, part_params in parts for param in part_params]
-    # Figures are added up (they are counts); the other columns are grouped by.
-    figure = {f.column: _is_figure(model, f) for f in fields}
-    select = ", ".join(
-        f"SUM(q.{quote(column)}) AS {quote(column)}" if is_figure else f"q.{quote(column)}"
+    # Figures are added up (they are counts); the other columns are grouped by. Each
+    # source is named with the table's columns (a WITH's column list: the sources'
+    # own names vary), and its counts made integers, so that every branch of the
+    # UNION ALL has the same types: PostgreSQL then reads them as one list of rows,
+    # where branches of differing types nest, a projection each (which took two
+    # thirds of a full run's commune days), and adds bigint counts up as numeric.
+    columns = [quote(f.column) for f in fields]
+    figure = {quote(f.column): _is_figure(model, f) for f in fields}
+    named = ", ".join(
+        f"s{i}({', '.join(columns)}) AS ({part})" for i, (part, _params) in enumerate(parts)
+    )
+    branch = ", ".join(
+        f"CAST({column} AS integer) AS {column}" if is_figure else column
         for column, is_figure in figure.items()
     )
-    keys = ", ".join(f"q.{quote(column)}" for column, is_figure in figure.items() if not is_figure)
-    return f"SELECT {select} FROM ({sql}) q GROUP BY {keys}", params  # noqa: S608
+    union = " UNION ALL ".join(f"SELECT {branch} FROM s{i}" for i in range(len(parts)))
+    select = ", ".join(
+        f"SUM(q.{column}) AS {column}" if is_figure else f"q.{column}"
+        for column, is_figure in figure.items()
+    )
+    keys = ", ".join(f"q.{column}" for column, is_figure in figure.items() if not is_figure)
+    return f"WITH {named} SELECT {select} FROM ({union}) q GROUP BY {keys}", params  # noqa: S608
 
 
 def _replace(model, old: QuerySet, sources: Source | list[Source], now: datetime) -> None:
@@ -348,6 +367,9 @@ def _replace(model, old: QuerySet, sources: Source | list[Source], now: datetime
         n, o = f"n.{quote(f.column)}", f"o.{quote(f.column)}"
         return f"COALESCE({n}, -1) = COALESCE({o}, -1)" if f.null else f"{n} = {o}"
 
+    # The update finds its rows by id through the key's index (the ids as an array),
+    # not by a hash join that reads the whole table, as the planner chooses once the
+    # changed rows are more than a few hundred.
     present = quote(next(f.column for f in keys if not f.null))
     changed = ", ".join(f"{quote(f.column)} = d.{quote(f.column)}" for f in others)
     sql = f"""
@@ -364,6 +386,7 @@ def _replace(model, old: QuerySet, sources: Source | list[Source], now: datetime
         changed AS (
             UPDATE {table} t SET {changed}, computed_at = %s
             FROM diff d WHERE t.id = d.old_id AND NOT d.gone
+            AND t.id = ANY(ARRAY(SELECT old_id FROM diff WHERE old_id IS NOT NULL AND NOT gone))
         ),
         gone AS (DELETE FROM {table} WHERE id IN (SELECT old_id FROM diff WHERE gone))
         INSERT INTO {table} ({columns}, computed_at)
@@ -407,29 +430,84 @@ def _commune_days_from_summaries(cells: Cells) -> list[QuerySet]:
     ]
 
 
-def _team_sums(team_days: QuerySet) -> dict[int, tuple[int, int]]:
-    """Per team, its visits and households reached over the given day rows."""
-    rows = team_days.order_by().values("team_id").annotate(v=Sum("visits"), h=Sum("households_new"))
-    return {row["team_id"]: (row["v"], row["h"]) for row in rows}
+def _roster_kept(cells: Cells) -> QuerySet:
+    """The roster changes the cells' commune days have, in CommuneDay's columns with
+    zeros in the others; a day with none gives no row (a day whose visits all went
+    must go too)."""
+    kept = {
+        f"kept_{name}": F(name) if name in CommuneDay.ROSTER else Value(0)
+        for name in CommuneDay.FIGURE_FIELDS
+    }
+    some = Q()
+    for name in CommuneDay.ROSTER:
+        some |= Q(**{f"{name}__gt": 0})
+    return (
+        cells.narrow(CommuneDay.objects.order_by(), "commune_id")
+        .filter(some)
+        .annotate(**kept)
+        .values_list("commune_id", "district_id", "day", *kept)
+    )
 
 
-def _commune_cells(cells: Cells, now: datetime) -> dict[int, tuple[int, int]]:
-    """Recompute the outreach rows of the cells: team and hamlet days first, as the
-    commune days are partly their sums. Returns, per team that worked in the cells
-    before or now, how much its visits and households reached changed: what its total
-    changes by."""
-    lookups = {"communes": cells.places, **cells.lookups()}
-    team_days = cells.narrow(TeamDay.objects.all(), "commune_id")
-    before = _team_sums(team_days)
-    _replace(TeamDay, team_days, outreach.team_day_figures(**lookups), now)
-    after = _team_sums(team_days)
-    changes = {
-        team: (
-            after.get(team, (0, 0))[0] - before.get(team, (0, 0))[0],
-            after.get(team, (0, 0))[1] - before.get(team, (0, 0))[1],
+@dataclass
+class TeamChange:
+    """What a team's total changes by: its visits and households reached in the
+    recomputed cells, after less before; its last day with visits among them now; and
+    whether it had any there before (a visit of it may have gone or moved: its last
+    visit is then looked up again)."""
+
+    visits: int = 0
+    reached: int = 0
+    last: date | None = None
+    had_days: bool = False
+
+    def add(self, other: "TeamChange") -> None:
+        self.visits += other.visits
+        self.reached += other.reached
+        self.last = max(filter(None, (self.last, other.last)), default=None)
+        self.had_days = self.had_days or other.had_days
+
+
+def _team_sums(team_days: QuerySet) -> dict[int, tuple[int, int, date]]:
+    """Per team, its visits, households reached and last day over the given day rows."""
+    rows = (
+        team_days.order_by()
+        .values("team_id")
+        .annotate(v=Sum("visits"), h=Sum("households_new"), last=Max("day"))
+        .values_list("team_id", "v", "h", "last")
+    )
+    return {team: (v, h, last) for team, v, h, last in rows}
+
+
+def _team_changes(before: dict, after: dict) -> dict[int, TeamChange]:
+    nothing = (0, 0, None)
+    return {
+        team: TeamChange(
+            visits=after.get(team, nothing)[0] - before.get(team, nothing)[0],
+            reached=after.get(team, nothing)[1] - before.get(team, nothing)[1],
+            last=after.get(team, nothing)[2],
+            had_days=team in before,
         )
         for team in before.keys() | after.keys()
     }
+
+
+def _commune_cells(cells: Cells, now: datetime, *, roster: bool = True) -> dict[int, TeamChange]:
+    """Recompute the outreach rows of the cells: team and hamlet days first, as the
+    commune days are partly their sums. Returns, per team that worked in the cells
+    before or now, what its total changes by.
+
+    `roster=False`: only visits changed in the cells, so the commune days keep the
+    roster changes (teams formed and dissolved, members who joined and left) they
+    have, instead of reading them again from the teams and members."""
+    lookups = {"communes": cells.places, **cells.lookups()}
+    team_days = cells.narrow(TeamDay.objects.all(), "commune_id")
+    # A full run adds every team's days up again (_all_totals): no change to work out.
+    whole = cells.places is None and cells.days is None
+    before = {} if whole else _team_sums(team_days)
+    _replace(TeamDay, team_days, outreach.team_day_figures(**lookups), now)
+    after = {} if whole else _team_sums(team_days)
+    changes = _team_changes(before, after)
     _replace(
         HamletDay,
         cells.narrow(HamletDay.objects.all(), "commune_id"),
@@ -441,7 +519,8 @@ def _commune_cells(cells: Cells, now: datetime) -> dict[int, tuple[int, int]]:
         cells.narrow(CommuneDay.objects.all(), "commune_id"),
         [
             *_commune_days_from_summaries(cells),
-            *outreach.members_and_roster_by_commune_day(**lookups),
+            outreach.members_by_commune_day(**lookups),
+            *(outreach.roster_by_commune_day(**lookups) if roster else [_roster_kept(cells)]),
         ],
         now,
     )
@@ -471,8 +550,8 @@ def _months(day_model, month_model, cells: Cells, now: datetime) -> None:
     days = day_model.objects.order_by()
     old = month_model.objects.all()
     if cells.places is not None:
-        days = days.filter(commune_id__in=list(cells.places))
-        old = old.filter(commune_id__in=list(cells.places))
+        days = days.filter(commune_id__any=list(cells.places))
+        old = old.filter(commune_id__any=list(cells.places))
     days = days.annotate(month=TruncMonth("day", output_field=DateField()))
     if cells.days is not None:
         months = sorted({day.replace(day=1) for day in cells.days})
@@ -481,8 +560,8 @@ def _months(day_model, month_model, cells: Cells, now: datetime) -> None:
         # December 9999).
         last = months[-1]
         end = last.replace(day=calendar.monthrange(last.year, last.month)[1])
-        days = days.filter(day__gte=months[0], day__lte=end, month__in=months)
-        old = old.filter(month__in=months)
+        days = days.filter(day__gte=months[0], day__lte=end, month__any=months)
+        old = old.filter(month__any=months)
     keys = [f.attname for f in _keys(month_model) if f.name != "month"]
     figures = list(month_model.FIGURE_FIELDS)
     rows = (
@@ -501,46 +580,113 @@ def running_totals_refresh(since: dict[int, date] | None = None) -> None:
     written."""
     if since is not None and not since:
         return
+    if since is None:
+        _running_totals_all()
+    elif connection.vendor == "postgresql":
+        _running_totals_since(since)
+    else:
+        _running_totals_joined(since)
+
+
+def _running(base: str | None) -> tuple[str, str]:
+    """The running totals' select list over the day rows `d` (each added to the base
+    row `b`'s totals when given), and the list of their names."""
+    quote = connection.ops.quote_name
+    columns = []
+    for name, (added, removed) in CommuneDay.RUNNING_TOTALS.items():
+        change = f"d.{quote(added)}" + (f" - d.{quote(removed)}" if removed else "")
+        start = f"COALESCE({base}.{quote(name)}, 0) + " if base else ""
+        columns.append(f"{start}SUM({change}) OVER w AS {quote(name)}")
+    return ", ".join(columns), ", ".join(quote(name) for name in CommuneDay.RUNNING_TOTALS)
+
+
+WINDOW = "WINDOW w AS (PARTITION BY d.commune_id ORDER BY d.day)"
+
+
+def _running_totals_update(sql: str, params: list) -> None:
+    """Write the rows (id, *totals) of `sql` whose totals differ from the stored ones."""
     quote = connection.ops.quote_name
     table = quote(CommuneDay._meta.db_table)
     totals = CommuneDay.RUNNING_TOTALS
-    base = "COALESCE(b.{name}, 0) + " if since is not None else ""
-
-    def running(name: str, added: str, removed: str | None) -> str:
-        change = f"d.{quote(added)}" + (f" - d.{quote(removed)}" if removed else "")
-        return f"{base.format(name=quote(name))}SUM({change}) OVER w AS {quote(name)}"
-
-    columns = ", ".join(running(name, *parts) for name, parts in totals.items())
     assign = ", ".join(f"{quote(name)} = r.{quote(name)}" for name in totals)
     differ = " OR ".join(f"{table}.{quote(name)} <> r.{quote(name)}" for name in totals)
-    window = "WINDOW w AS (PARTITION BY d.commune_id ORDER BY d.day)"
-    if since is None:
-        sql = f"WITH r AS (SELECT d.id, {columns} FROM {table} d {window}) "  # noqa: S608
-        params: list = []
-    else:
-        starts = ", ".join(["(%s, %s)"] * len(since))
-        sql = f"""
-            WITH starts(commune_id, since) AS (VALUES {starts}),
-            base AS (
-                SELECT s.commune_id, s.since, (
-                    SELECT p.id FROM {table} p WHERE p.commune_id = s.commune_id
-                    AND p.day < s.since ORDER BY p.day DESC LIMIT 1
-                ) AS base_id
-                FROM starts s
-            ),
-            r AS (
-                SELECT d.id, {columns}
-                FROM {table} d
-                JOIN base ON d.commune_id = base.commune_id AND d.day >= base.since
-                LEFT JOIN {table} b ON b.id = base.base_id
-                {window}
-            )
-        """  # noqa: S608 - names from the model, values are parameters
-        params = [value for pair in sorted(since.items()) for value in pair]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{sql} UPDATE {table} SET {assign} FROM r WHERE {table}.id = r.id AND ({differ})",
+            f"WITH r AS ({sql}) UPDATE {table} SET {assign} FROM r "  # noqa: S608
+            f"WHERE {table}.id = r.id AND ({differ})",
             params,
+        )
+
+
+def _running_totals_all() -> None:
+    table = connection.ops.quote_name(CommuneDay._meta.db_table)
+    columns, _names = _running(None)
+    _running_totals_update(f"SELECT d.id, {columns} FROM {table} d {WINDOW}", [])  # noqa: S608
+
+
+def _running_totals_joined(since: dict[int, date]) -> None:
+    """From each commune's day on, in a join any database runs (SQLite's path)."""
+    table = connection.ops.quote_name(CommuneDay._meta.db_table)
+    columns, _names = _running("b")
+    starts = ", ".join(["(%s, %s)"] * len(since))
+    sql = f"""
+        WITH starts(commune_id, since) AS (VALUES {starts}),
+        base AS (
+            SELECT s.commune_id, s.since, (
+                SELECT p.id FROM {table} p WHERE p.commune_id = s.commune_id
+                AND p.day < s.since ORDER BY p.day DESC LIMIT 1
+            ) AS base_id
+            FROM starts s
+        )
+        SELECT d.id, {columns}
+        FROM {table} d
+        JOIN base ON d.commune_id = base.commune_id AND d.day >= base.since
+        LEFT JOIN {table} b ON b.id = base.base_id
+        {WINDOW}
+    """  # noqa: S608 - names from the model, values are parameters
+    _running_totals_update(sql, [value for pair in sorted(since.items()) for value in pair])
+
+
+def _running_totals_since(since: dict[int, date]) -> None:
+    """From each commune's day on, on PostgreSQL: each commune's rows from its day, and
+    the row before them, read through the (commune, day) index (LATERAL; OFFSET 0 keeps
+    the planner from flattening it into a join, which it plans as a scan of the whole
+    table: a hundred milliseconds at 150,000 rows for a day's change); then the rows
+    whose totals changed are written by id. Both take their rows as arrays, a few
+    parameters however many communes and rows."""
+    quote = connection.ops.quote_name
+    table = quote(CommuneDay._meta.db_table)
+    totals = list(CommuneDay.RUNNING_TOTALS)
+    columns, names = _running("b")
+    stored = ", ".join(f"d.{quote(name)} AS {quote('old_' + name)}" for name in totals)
+    sql = f"""
+        SELECT id, {names} FROM (
+            SELECT d.id, {columns}, {stored}
+            FROM unnest(%s::bigint[], %s::date[]) AS s(commune_id, since)
+            CROSS JOIN LATERAL (
+                SELECT * FROM {table} p WHERE p.commune_id = s.commune_id AND p.day >= s.since
+                OFFSET 0
+            ) d
+            LEFT JOIN LATERAL (
+                SELECT * FROM {table} p WHERE p.commune_id = s.commune_id AND p.day < s.since
+                ORDER BY p.day DESC LIMIT 1
+            ) b ON TRUE
+            {WINDOW}
+        ) r
+        WHERE ({names}) IS DISTINCT FROM ({", ".join(quote("old_" + name) for name in totals)})
+    """  # noqa: S608 - names from the model, values are parameters
+    communes = sorted(since)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [communes, [since[pk] for pk in communes]])
+        rows = cursor.fetchall()
+        if not rows:
+            return
+        assign = ", ".join(f"{quote(name)} = r.{quote(name)}" for name in totals)
+        arrays = ", ".join(["%s::bigint[]"] * (len(totals) + 1))
+        cursor.execute(
+            f"UPDATE {table} SET {assign} FROM unnest({arrays}) "  # noqa: S608
+            f"AS r(id, {names}) WHERE {table}.id = r.id",
+            [list(column) for column in zip(*rows, strict=True)],
         )
 
 
@@ -557,42 +703,62 @@ def _training_cells(level: str | None, cells: Cells, now: datetime) -> None:
 
 
 def _team_totals_change(
-    communes: Collection[int], changes: dict[int, tuple[int, int]], now: datetime
+    communes: Collection[int], changes: dict[int, TeamChange], now: datetime
 ) -> None:
     """Add to the teams' totals what their recomputed days changed by, and give a total
     to the communes' teams that have none yet (new teams; their few days added up).
 
     By the changed days only: summing every day of every team that worked would read
-    a year of day rows for one new visit. A team's last visit is looked up on its days'
-    (team, day) index."""
-    totalled = TeamTotal.objects.filter(commune_id__in=list(communes))
-    missing = outreach.team_ids_in(communes) - set(totalled.values_list("team_id", flat=True))
-    missing |= set(changes) - set(
-        TeamTotal.objects.filter(team_id__in=list(changes)).values_list("team_id", flat=True)
-    )
+    a year of day rows for one new visit. A team's last visit is the later of its last
+    and its new days' when it had no days among the cells before (new days only add);
+    otherwise it is looked up again on its days' (team, day) index."""
+    missing = outreach.teams_without_total(communes, changes)
     if missing:
         _replace(
-            TeamTotal, TeamTotal.objects.filter(team_id__in=missing), _team_totals(missing), now
+            TeamTotal,
+            TeamTotal.objects.filter(team_id__any=list(missing)),
+            _team_totals(missing),
+            now,
         )
-    rows = sorted((team, *change) for team, change in changes.items() if team not in missing)
+    rows = [
+        (team, change.visits, change.reached, change.last, change.had_days)
+        for team, change in sorted(changes.items())
+        if team not in missing
+    ]
     if not rows:
         return
     table = connection.ops.quote_name(TeamTotal._meta.db_table)
     days = connection.ops.quote_name(TeamDay._meta.db_table)
-    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    values, params = _rows(rows, ("bigint", "bigint", "bigint", "date", "boolean"))
     computed_at = TeamTotal._meta.get_field("computed_at").get_db_prep_save(now, connection)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            WITH d(team_id, visits, reached) AS (VALUES {values})
+            WITH d(team_id, visits, reached, last, had_days) AS ({values})
             UPDATE {table} SET visits = {table}.visits + d.visits,
                 households_reached = {table}.households_reached + d.reached,
-                last_visited_on = (SELECT MAX(day) FROM {days} WHERE team_id = d.team_id),
+                last_visited_on = CASE
+                    WHEN d.had_days THEN (SELECT MAX(day) FROM {days} WHERE team_id = d.team_id)
+                    WHEN {table}.last_visited_on IS NULL OR d.last > {table}.last_visited_on
+                        THEN d.last
+                    ELSE {table}.last_visited_on
+                END,
                 computed_at = %s
             FROM d WHERE {table}.team_id = d.team_id
             """,  # noqa: S608 - names from the models, values are parameters
-            [value for row in rows for value in row] + [computed_at],
+            [*params, computed_at],
         )
+
+
+def _rows(rows: list[tuple], types: tuple[str, ...]) -> tuple[str, list]:
+    """A query of the rows, to name in a WITH: on PostgreSQL their columns as arrays of
+    the given types (a parameter a column, which parses in microseconds however many
+    rows); elsewhere a VALUES list."""
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        return f"SELECT * FROM unnest({arrays})", [list(c) for c in zip(*rows, strict=True)]
+    values = ", ".join(["(" + ", ".join(["%s"] * len(types)) + ")"] * len(rows))
+    return f"VALUES {values}", [value for row in rows for value in row]
 
 
 def _readiness(communes: Collection[int], now: datetime) -> None:
@@ -600,7 +766,7 @@ def _readiness(communes: Collection[int], now: datetime) -> None:
     communes where a household's checklist changed."""
     _replace(
         CommuneReadiness,
-        CommuneReadiness.objects.filter(commune_id__in=list(communes)),
+        CommuneReadiness.objects.filter(commune_id__any=list(communes)),
         outreach.readiness_figures(communes),
         now,
     )
@@ -613,7 +779,7 @@ def _team_totals(teams: Collection[int] | None = None) -> tuple[str, list]:
     teams_sql, teams_params = outreach.team_rows(teams)
     days = TeamDay.objects.order_by()
     if teams is not None:
-        days = days.filter(team_id__in=list(teams))
+        days = days.filter(team_id__any=list(teams))
     days_sql, days_params = (
         days.values("team_id")
         .annotate(visits_sum=Sum("visits"), reached=Sum("households_new"), last=Max("day"))
@@ -655,7 +821,11 @@ def _chunks(places_by_day: dict[date, set[int]]) -> Iterator[Cells]:
 
 
 def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
-    commune_days: dict[date, set[int]] = defaultdict(set)
+    # Commune days by what changed in them: visits (outreach), the roster (also
+    # outreach's figures, with the roster's), trainings.
+    outreach_days: dict[date, set[int]] = defaultdict(set)
+    roster_days: set[tuple[int, date]] = set()
+    training_days: dict[date, set[int]] = defaultdict(set)
     district_days: dict[date, set[int]] = defaultdict(set)
     province_days: set[date] = set()
     years: set[int] = set()
@@ -663,8 +833,12 @@ def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
     for _pk, commune_id, district_id, day, source in claimed:
         if source == ChangeSource.READINESS:
             readiness.add(commune_id)
+        elif commune_id and source == ChangeSource.TRAININGS:
+            training_days[day].add(commune_id)
         elif commune_id:
-            commune_days[day].add(commune_id)
+            outreach_days[day].add(commune_id)
+            if source == ChangeSource.ROSTER:
+                roster_days.add((commune_id, day))
         elif district_id:
             district_days[day].add(district_id)
         else:
@@ -672,21 +846,26 @@ def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
         if source == ChangeSource.TRAININGS:
             years.add(day.year)
     result = RollupResult(claimed=len(claimed), years=len(years))
-    teams: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
-    for cells in _chunks(commune_days):
-        for team, (visits, reached) in _commune_cells(cells, now).items():
-            teams[team] = (teams[team][0] + visits, teams[team][1] + reached)
-        _training_cells(Level.COMMUNE, cells, now)
+    teams: dict[int, TeamChange] = defaultdict(TeamChange)
+    for cells in _chunks(outreach_days):
+        roster = any(
+            (commune_id, day) in roster_days for day in cells.days for commune_id in cells.places
+        )
+        for team, change in _commune_cells(cells, now, roster=roster).items():
+            teams[team].add(change)
         result.cells += len(cells.places) * len(cells.days)
-    if commune_days:
-        _team_totals_change(set().union(*commune_days.values()), teams, now)
+    if outreach_days:
+        _team_totals_change(set().union(*outreach_days.values()), teams, now)
         since: dict[int, date] = {}
-        for day, communes in commune_days.items():
+        for day, communes in outreach_days.items():
             for commune_id in communes:
                 since[commune_id] = min(day, since.get(commune_id, day))
         running_totals_refresh(since)
     if readiness:
         _readiness(readiness, now)
+    for cells in _chunks(training_days):
+        _training_cells(Level.COMMUNE, cells, now)
+        result.cells += len(cells.places) * len(cells.days)
     for cells in _chunks(district_days):
         _training_cells(Level.DISTRICT, cells, now)
         result.cells += len(cells.places) * len(cells.days)
@@ -705,10 +884,13 @@ def _pending_delete(ids: list[int]) -> None:
     """Delete exactly the claimed marks; on PostgreSQL as one array parameter, which
     parses in a fraction of the time of thousands of placeholders."""
     if connection.vendor == "postgresql":
+        # The range lets the key's index find them whatever the planner believes of the
+        # table (empty between runs, by its statistics).
         with connection.cursor() as cursor:
             cursor.execute(
-                f"DELETE FROM {PendingRollup._meta.db_table} WHERE id = ANY(%s)",  # noqa: S608
-                [ids],
+                f"DELETE FROM {PendingRollup._meta.db_table} "  # noqa: S608
+                f"WHERE id BETWEEN %s AND %s AND id = ANY(%s)",
+                [min(ids), max(ids), ids],
             )
     else:
         for start in range(0, len(ids), 500):

@@ -34,7 +34,13 @@ NO_AREA = gettext_lazy(
 # Every permission the cached part of a dashboard page asks (`perms.` in
 # templates/dashboard/): they are part of the rendered tables' key. A test holds this
 # list to the templates.
-TABLES_PERMISSIONS = ("dashboard.view_target", "dashboard.view_provincialindicator")
+TABLES_PERMISSIONS = (
+    "dashboard.view_target",
+    "dashboard.view_provincialindicator",
+    # The team page's links to the team's visits and to its own page.
+    "outreach.view_visit",
+    "outreach.view_team",
+)
 
 
 def _sees_something(scope: Scope) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.utils import translation
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
 
 from accounts.models import User
 from accounts.roles import role_groups_sync
@@ -132,6 +132,15 @@ def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
     page.locator("input[name=password]").fill(password)
     page.locator("main button[type=submit]").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def menu(page: Page) -> Locator:
+    """The header's menu, opened through its button where the screen folds it away (a
+    phone); on a wider screen it is always shown."""
+    button = page.locator("header summary.menu-button")
+    if button.is_visible() and page.locator("header details.menu-toggle[open]").count() == 0:
+        button.click()
+    return page.locator("header nav.site-nav")
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -36,6 +36,7 @@ from .conftest import (
     fill_visit,
     log_in,
     make_leader,
+    menu,
     screenshot,
     serious_accessibility_violations,
     vi,
@@ -118,7 +119,7 @@ def _visit_page(frame) -> bool:
 def test_leader_logs_a_visit_on_a_phone_and_a_double_tap_stores_one_visit(open_page, leader):
     page = open_page(viewport=PHONE)
     log_in(page, leader.user.username, leader.password)
-    page.get_by_role("navigation").get_by_role("link", name=vi("Log a visit")).click()
+    menu(page).get_by_role("link", name=vi("Log a visit")).click()
 
     fill_visit(
         page,
@@ -139,12 +140,12 @@ def test_leader_logs_a_visit_on_a_phone_and_a_double_tap_stores_one_visit(open_p
     }
     assert Household.objects.get().head_name == "Nguyễn Văn An"
 
-    page.get_by_role("navigation").get_by_role("link", name=vi("Visits"), exact=True).click()
+    menu(page).get_by_role("link", name=vi("Visits"), exact=True).click()
     expect(page.locator("table.data tbody tr", has_text="Số 12, ngõ 3")).to_have_count(1)
 
     # A second visit on a slow connection: the answer takes a second to come back, and
     # the leader taps Save again meanwhile. Two posts reach the server; one visit is kept.
-    page.get_by_role("navigation").get_by_role("link", name=vi("Log a visit")).click()
+    menu(page).get_by_role("link", name=vi("Log a visit")).click()
     fill_visit(page, leader, address="Số 14, ngõ 3", head="Đỗ Thị Thu", services=["ecommerce"])
     posts = []
     page.on("request", lambda request: request.method == "POST" and posts.append(request))
@@ -162,7 +163,7 @@ def test_leader_logs_a_visit_on_a_phone_and_a_double_tap_stores_one_visit(open_p
     assert Visit.objects.filter(household__address_label="Số 14, ngõ 3").count() == 1
     assert Visit.objects.count() == 2
     expect(page.get_by_text(vi("Visit saved."))).to_be_visible()
-    page.get_by_role("navigation").get_by_role("link", name=vi("Visits"), exact=True).click()
+    menu(page).get_by_role("link", name=vi("Visits"), exact=True).click()
     rows = page.locator("table.data tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.filter(has_text="Số 14, ngõ 3")).to_have_count(1)
@@ -268,7 +269,7 @@ def test_official_imports_a_member_list_fixes_the_bad_row_and_sees_the_members(o
     expect(page.locator("#done-title")).to_be_visible()
 
     assert Member.objects.filter(team__commune__code=HAI_DONG).count() == 3
-    page.get_by_role("navigation").get_by_role("link", name=vi("Members"), exact=True).click()
+    menu(page).get_by_role("link", name=vi("Members"), exact=True).click()
     for name in ("Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường"):
         expect(page.get_by_text(name, exact=True)).to_be_visible()
     screenshot(page, "journey-3-imported-members")
@@ -420,12 +421,12 @@ def test_switching_to_english_and_back_keeps_the_user_on_the_same_page(
     heading = page.get_by_role("heading", level=1)
     expect(heading).to_have_text(vi("Door-to-door visits"))
 
-    page.get_by_role("button", name="English").click()
+    menu(page).get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(heading).to_have_text("Door-to-door visits")
     assert page.url == f"{live_server.url}{where}"
 
-    page.get_by_role("button", name="Tiếng Việt").click()
+    menu(page).get_by_role("button", name="Tiếng Việt").click()
     expect(page.locator("html")).to_have_attribute("lang", "vi")
     expect(heading).to_have_text(vi("Door-to-door visits"))
     assert page.url == f"{live_server.url}{where}"

@@ -16,7 +16,7 @@ from accounts.tests.factories import commune_official
 from communes.models import Commune
 from outreach.models import Household, Visit
 
-from .conftest import HAI_DONG, PHONE, fill_visit, log_in, screenshot, vi
+from .conftest import HAI_DONG, PHONE, fill_visit, log_in, menu, screenshot, vi
 
 pytestmark = pytest.mark.e2e
 
@@ -95,7 +95,7 @@ def test_a_leader_logs_a_visit_with_javascript_turned_off(open_page, leader):
     expect(page.locator("html")).not_to_have_attribute("data-scripts", "on")  # scripts are off
 
     log_in(page, leader.user.username, leader.password)
-    page.get_by_role("navigation").get_by_role("link", name=vi("Log a visit")).click()
+    menu(page).get_by_role("link", name=vi("Log a visit")).click()
     fill_visit(
         page,
         leader,

@@ -7,13 +7,13 @@ catalogue is reference data that admins keep here.
 
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, TranslatedHistoryMixin
 
 from .models import Household, Member, MemberImport, Service, Team, Visit
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(TranslatedHistoryMixin, admin.ModelAdmin):
     list_display = ("code", "name", "sort_order", "is_active")
     list_editable = ("sort_order", "is_active")
 

@@ -1,5 +1,6 @@
-"""Exports of the members, teams and visits a user can see, in the shape the import reads
-(the files are written by core/exports.py), and the member import's template."""
+"""Exports of the lists of members, teams, hamlets, households and visits, each with its
+list's filters and scope (the members and teams in the shape the import reads; the files
+are written by core/exports.py), and the member import's template."""
 
 import io
 from collections.abc import Iterator
@@ -7,16 +8,16 @@ from datetime import date
 from typing import Any
 
 import openpyxl
-from django.db.models import Case, Count, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from communes.models import Hamlet
 from core.exports import XLSX_DATE_FORMAT
 
 from .imports import COLUMNS_BY_KEY, NO, TEMPLATE_COLUMNS, YES
 from .models import Household, Member, Service, Team, Visit
-from .selectors import members_visible, teams_visible
+from .selectors import with_visits_counted
 
 MEMBER_COLUMNS = (*TEMPLATE_COLUMNS, "left_on")
 
@@ -29,26 +30,10 @@ def member_header() -> list[str]:
     return [capfirst(str(COLUMNS_BY_KEY[key].label)) for key in MEMBER_COLUMNS]
 
 
-def member_rows(user: User) -> Iterator[list[Any]]:
-    """One row per member the user can see, grouped by commune and team, leaders first."""
-    role_rank = Case(
-        When(role=Member.Role.LEADER, then=Value(0)),
-        When(role=Member.Role.DEPUTY, then=Value(1)),
-        default=Value(2),
-    )
-    members = (
-        members_visible(user)
-        .select_related("team__hamlet")
-        .order_by(
-            "team__commune__code",
-            "team__name_folded",
-            "team_id",
-            "-is_active",
-            role_rank,
-            "full_name_folded",
-            "pk",
-        )
-    )
+def member_rows(members: QuerySet[Member]) -> Iterator[list[Any]]:
+    """One row per member of `members` (the member list's, scoped and filtered), in the
+    list's order."""
+    members = members.select_related(None).select_related("team__commune", "team__hamlet")
     for member in members.iterator(chunk_size=2000):
         team = member.team
         yield [
@@ -84,19 +69,14 @@ def team_header() -> list[str]:
     ]
 
 
-def team_rows(user: User) -> Iterator[list[Any]]:
+def team_rows(teams: QuerySet[Team]) -> Iterator[list[Any]]:
+    """One row per team of `teams` (the team list's, scoped, filtered, with their active
+    members counted and their leader named: outreach.selectors.teams_listed), in the
+    list's order, with the leader's phone."""
     leader = Member.objects.filter(
         team=OuterRef("pk"), role=Member.Role.LEADER, is_active=True
     ).order_by("pk")
-    teams = (
-        teams_visible(user)
-        .annotate(
-            active_members=Count("members", filter=Q(members__is_active=True)),
-            leader_name=Subquery(leader.values("full_name")[:1]),
-            leader_phone=Subquery(leader.values("phone")[:1]),
-        )
-        .order_by("commune__code", "name_folded", "pk")
-    )
+    teams = teams.annotate(leader_phone=Subquery(leader.values("phone")[:1]))
     for team in teams.iterator(chunk_size=2000):
         yield [
             team.commune.code,
@@ -105,10 +85,63 @@ def team_rows(user: User) -> Iterator[list[Any]]:
             team.hamlet.name if team.hamlet else "",
             team.formed_on,
             team.dissolved_on,
-            team.active_members,
+            team.active_member_count,
             team.leader_name or "",
             team.leader_phone or "",
         ]
+
+
+def hamlet_header() -> list[str]:
+    return [
+        capfirst(str(COLUMNS_BY_KEY["commune_code"].label)),
+        capfirst(str(COLUMNS_BY_KEY["commune_name"].label)),
+        _("Hamlet"),
+        _("Active teams"),
+        _("Households"),
+        _("Status"),
+    ]
+
+
+def hamlet_rows(hamlets: QuerySet[Hamlet]) -> Iterator[list[Any]]:
+    """One row per hamlet of `hamlets` (the hamlet list's, with their active teams and
+    households counted: outreach.selectors.hamlets_listed), in the list's order."""
+    active, inactive = _("Active"), _("Inactive")
+    for hamlet in hamlets.iterator(chunk_size=2000):
+        yield [
+            hamlet.commune.code,
+            hamlet.commune.name,
+            hamlet.name,
+            hamlet.team_count,
+            hamlet.household_count,
+            active if hamlet.is_active else inactive,
+        ]
+
+
+def household_header() -> list[str]:
+    return [
+        capfirst(str(COLUMNS_BY_KEY["commune_code"].label)),
+        capfirst(str(COLUMNS_BY_KEY["commune_name"].label)),
+        _("Hamlet"),
+        _("Address"),
+        _("Visits"),
+        _("Last visit"),
+    ]
+
+
+def household_rows(households: QuerySet[Household]) -> Iterator[list[Any]]:
+    """One row per household of `households` (the household list's, scoped and
+    filtered), in the list's order, with its visits counted. Like the visits' export, no
+    household head's name or phone: an export leaves the portal's access control."""
+    rows = with_visits_counted(households.select_related(None)).values_list(
+        "commune__code",
+        "commune__name",
+        "hamlet__name",
+        "address_label",
+        "visit_count",
+        "last_visit",
+    )
+    for row in rows.iterator(chunk_size=2000):
+        yield list(row)
 
 
 # Visits read per query: the rows of a chunk and their services are all that is held.

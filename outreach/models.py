@@ -184,6 +184,12 @@ class Member(DerivedTextModel):
                 violation_error_message=_("Give the Zalo OA date only for a member who joined."),
             ),
         ]
+        # The roll-up's roster changes of a day: who joined, left or joined the Zalo OA.
+        indexes = [
+            models.Index(fields=["joined_on"], name="member_joined"),
+            models.Index(fields=["left_on"], name="member_left"),
+            models.Index(fields=["zalo_joined_on"], name="member_zalo_joined"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name
@@ -443,6 +449,26 @@ class ReadinessDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.commune_id} {self.day} {self.item}"
+
+
+class ReadinessLevel(models.Model):
+    """A write-time fact: a commune's households' current checklist answers per item,
+    the sum of its readiness days, kept by the visit services in the same statement
+    batch as the days. The dashboard copies a commune's few rows when its readiness
+    changed instead of adding up every day since the campaign began."""
+
+    commune = models.ForeignKey(Commune, on_delete=models.CASCADE, related_name="+")
+    item = models.CharField(max_length=20)
+    yes = models.IntegerField(default=0)
+    answered = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["commune", "item"], name="readiness_level_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.commune_id} {self.item}"
 
 
 class MemberImport(FileImport):

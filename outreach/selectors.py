@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db.models import (
     Case,
     Count,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -258,17 +259,29 @@ def hamlets_listed(user: User) -> QuerySet[Hamlet]:
     return hamlets.order_by("commune__code", "-is_active", VietnameseOrder("name"), "pk")
 
 
-def households_listed(user: User, *, text: str = "", hamlet_id: int | None = None):
-    """Households in scope whose address or head's name contains `text`, by hamlet."""
-    households = households_visible(user)
-    if hamlet_id:
-        households = households.filter(hamlet_id=hamlet_id)
-    if text := text.strip():
-        folded = " ".join(fold(text).replace(",", " ").split())
-        households = households.filter(
-            Q(address_folded__contains=folded) | Q(head_name__icontains=text)
-        )
-    return households.order_by("hamlet__name_folded", "address_folded")
+def households_listed(user: User) -> QuerySet[Household]:
+    """The household list: households in scope, by hamlet and address.
+
+    The list's filter bar (outreach.filters.HouseholdFilter) narrows it."""
+    return households_visible(user).order_by("hamlet__name_folded", "address_folded", "pk")
+
+
+def with_visits_counted(households: QuerySet[Household]) -> QuerySet[Household]:
+    """`households` with their visits counted (`visit_count`) and their last visit's day
+    (`last_visit`), each a subquery: counting the list leaves them out, and a page works
+    them out for its own rows only."""
+    visits = Visit.objects.filter(household=OuterRef("pk")).order_by().values("household")
+    return households.annotate(
+        visit_count=Coalesce(Subquery(visits.annotate(n=Count("pk")).values("n")), 0),
+        last_visit=Subquery(visits.annotate(day=Max("visited_on")).values("day")),
+    )
+
+
+def households_searched(queryset: QuerySet[Household], text: str) -> QuerySet[Household]:
+    """Households whose address (ignoring accents) or head's name contains `text`."""
+    text = text.strip()
+    folded = " ".join(fold(text).replace(",", " ").split())
+    return queryset.filter(Q(address_folded__contains=folded) | Q(head_name__icontains=text))
 
 
 # --- Histories -------------------------------------------------------------------------

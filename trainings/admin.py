@@ -2,13 +2,13 @@
 
 from django.contrib import admin
 
-from core.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin, TranslatedHistoryMixin
 
 from .models import Attendance, CourseEnrolment, CourseImport, Headcount, Topic, TrainingSession
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(TranslatedHistoryMixin, admin.ModelAdmin):
     list_display = ("code", "name", "kind", "sort_order")
     list_filter = ("kind",)
 

@@ -5,14 +5,17 @@ Generated, not real, marked as demo, and dated in 2026 up to 15 November whateve
 runs. A year as ../shared/DOMAIN.md tells it: the 10 thematic conferences for key
 officials, the sector conferences, hands-on coaching of the officials of every commune
 (named lists), community trainings for residents in many communes (headcounts, more in
-communes building advanced or model new-rural status), a few district sessions, and
-about 20,000 officials' records on the online-course platform, 85% completed.
+communes building advanced or model new-rural status), a few district sessions (those
+for the community tech teams name some of the district's team members, so that people
+trained are more than the officials trained among them), and about 20,000 officials'
+records on the online-course platform, 85% completed.
 
 Everything is drawn in memory first, each commune and district from a random stream of
-its own, so the data depends on the seed alone and a commune's data does not change
-with the scale. Rows are then written in bulk; the place-days they touch are marked for
-the roll-up. Sessions are added only when no demo session exists, course records only
-when no demo record exists, so a second run changes nothing.
+its own, so the data depends on the seed alone (and on the team members the outreach
+demo added) and a commune's data does not change with the scale. Rows are then written
+in bulk; the place-days they touch are marked for the roll-up. Sessions are added only
+when no demo session exists, course records only when no demo record exists, so a
+second run changes nothing.
 """
 
 import datetime as dt
@@ -35,6 +38,7 @@ from .models import (
     Topic,
     TrainingSession,
 )
+from .selectors import members_on
 from .services import person_key, place_from_agency, place_index
 
 FIRST_DAY = dt.date(2026, 1, 5)
@@ -222,6 +226,8 @@ class _Session:
     session: TrainingSession
     topics: list[str]
     people: list[_Person] = field(default_factory=list)
+    # Team members on the list, as outreach's member records (members_on).
+    members: list = field(default_factory=list)
     headcount: dict[str, int] | None = None
 
 
@@ -331,6 +337,11 @@ def _district_sessions(rng, district: District) -> list[_Session]:
         topics=["ecommerce", "mobile_banking"],
         district=district,
     )
+    if teams.session.status == TrainingSession.Status.HELD:
+        # Some of the members in the district's teams that day, by name: people trained
+        # who are no officials, so that officials trained are fewer than people trained.
+        members = list(members_on(teams.session.starts_on, district_id=district.pk))
+        teams.members = rng.sample(members, min(len(members), rng.randint(20, 40)))
     for planned in (teams, firms):
         if planned.session.status == TrainingSession.Status.HELD:
             planned.headcount = _headcount(rng, rng.randint(80, 200))
@@ -563,6 +574,22 @@ def _write_sessions(sessions: list[_Session], marks: dict[str, set]) -> str:
         )
         for s in sessions
         for person in s.people
+    ]
+    # As attendance_add lists a member: their name and phone, their team as the agency.
+    attendances += [
+        Attendance(
+            session=s.session,
+            member=member,
+            full_name=member.full_name,
+            agency=str(member.team),
+            phone=member.phone,
+            person_key=person_key(
+                phone=member.phone, member_id=member.pk, full_name=member.full_name
+            ),
+            is_demo=True,
+        )
+        for s in sessions
+        for member in s.members
     ]
     Attendance.objects.bulk_create(attendances, batch_size=2000)
     for s in sessions:

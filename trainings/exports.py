@@ -1,4 +1,5 @@
-"""Exports of training sessions and of a session's named attendance list.
+"""Exports of training sessions, of a session's named attendance list and of the online
+courses' learners.
 
 The files are written by the outreach exports' helpers (CSV with a byte-order mark,
 streamed; XLSX through openpyxl's write-only workbook; formula-like text neutralised):
@@ -15,7 +16,8 @@ from django.utils.translation import ngettext
 
 from core.file_imports.cells import NO, YES
 
-from .models import Attendance, Topic, TrainingSession
+from .imports import COLUMNS as COURSE_COLUMNS
+from .models import Attendance, CourseEnrolment, Topic, TrainingSession
 from .selectors import AttendanceList, with_attendees
 
 
@@ -121,3 +123,21 @@ def attendance_rows(readable: AttendanceList) -> Iterator[list[Any]]:
             readable.others,
         ) % {"count": readable.others}
         yield ["", note, "", "", "", "", ""]
+
+
+def course_header() -> list[str]:
+    # The import's columns, so that a file re-imports; where the record counts, for the
+    # reader.
+    return [*(capfirst(str(column.label)) for column in COURSE_COLUMNS), _("Counted in")]
+
+
+def course_rows(enrolments: QuerySet[CourseEnrolment]) -> Iterator[list[Any]]:
+    """One row per course record of `enrolments` (the learners' list, scoped and
+    filtered), in the list's order."""
+    province = _("Province")
+    for enrolment in enrolments.iterator(chunk_size=2000):
+        place = enrolment.commune or enrolment.district
+        yield [
+            *(getattr(enrolment, column.key) for column in COURSE_COLUMNS),
+            place.name if place else province,
+        ]

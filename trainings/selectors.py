@@ -202,6 +202,17 @@ def members_to_pick(user: User, session: TrainingSession) -> QuerySet[Member] | 
     )
 
 
+def members_on(day: date, *, district_id: int) -> QuerySet[Member]:
+    """The members of the district's teams on the day: joined by then and not yet left
+    (so of teams formed by then and not yet dissolved), in the order they were added."""
+    return (
+        Member.objects.select_related("team")
+        .filter(team__commune__district_id=district_id, joined_on__lte=day)
+        .filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
+        .order_by("pk")
+    )
+
+
 def sessions_held(start: date, end: date) -> QuerySet[TrainingSession]:
     """Sessions held that started in the period; a cancelled or planned one counts for nothing."""
     return TrainingSession.objects.filter(

@@ -21,11 +21,13 @@ from outreach.models import (
     Member,
     MemberDay,
     ReadinessDay,
+    ReadinessLevel,
     Team,
     Visit,
     normalize_address,
 )
 from outreach.services.facts import facts_check
+from outreach.services.visits import visit_outcome_errors
 from trainings.models import Attendance, CourseEnrolment, Headcount, TrainingSession
 
 # The benchmark's tool, loading thousands of rows per test: make test runs it, make check
@@ -96,6 +98,15 @@ def test_visits_are_valid_as_the_visit_form_would_accept_them(divisions):
     )
     assert per_visit == {"low": 0, "high": 0}
     assert not Visit.objects.annotate(s=Count("services")).filter(s__gt=3).exists()
+    # What each says agrees with its outcome, as the visit services require.
+    for visit in Visit.objects.prefetch_related("services"):
+        readiness = {item: getattr(visit, item) for item in READINESS_FIELDS}
+        assert not visit_outcome_errors(
+            outcome=visit.outcome,
+            residents_helped=visit.residents_helped,
+            services=list(visit.services.all()),
+            readiness=readiness,
+        ), visit.pk
     # Households come back: more visits than households visited.
     assert Visit.objects.values("household").distinct().count() < 2_000
 
@@ -145,7 +156,9 @@ def test_the_load_records_the_facts_the_visit_services_would(divisions):
         "visit_ranks": 0,
         "member_days": 0,
         "readiness_days": 0,
+        "readiness_levels": 0,
     }
+    assert ReadinessLevel.objects.filter(answered__gt=0).exists()
 
 
 @pytest.mark.django_db

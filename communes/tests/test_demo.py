@@ -3,6 +3,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Sum
 from django.urls import reverse
 
+from accounts.demo import DEMO_PASSWORD
 from accounts.models import ScopeLevel, User
 from communes.models import Commune, Hamlet
 
@@ -48,17 +49,24 @@ def test_seed_demo_creates_a_login_for_each_role_with_a_scope(divisions, capsys)
     call_command("seed_demo", scale=0.02)
 
     out = capsys.readouterr().out
-    users = {u.username: u for u in User.objects.filter(is_demo=True)}
+    printed = [line.strip().split(" / ")[0] for line in out.splitlines() if DEMO_PASSWORD in line]
+    users = {u.username: u for u in User.objects.filter(username__in=printed)}
+    assert set(users) == set(printed)
     assert {u.scope_level for u in users.values()} == {
         ScopeLevel.PROVINCE,
         ScopeLevel.DISTRICT,
         ScopeLevel.COMMUNE,
         ScopeLevel.TEAM,
     }
-    for username, user in users.items():
-        assert username in out
+    for user in users.values():
+        assert user.is_demo
         assert user.groups.count() == 1
-        assert user.check_password("demo-namdinh-2026")
+        assert user.check_password(DEMO_PASSWORD)
+    # The other team leaders' logins are demo logins too, with no password anyone knows.
+    others = User.objects.filter(scope_level=ScopeLevel.TEAM).exclude(username__in=printed)
+    assert others.exists()
+    assert not others.filter(is_demo=False).exists()
+    assert not any(user.has_usable_password() for user in others)
 
 
 @pytest.mark.django_db

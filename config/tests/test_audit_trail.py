@@ -195,10 +195,16 @@ def test_history_pages_follow_the_scope_and_the_role(divisions, official, hai_do
 @pytest.mark.django_db
 def test_exports_of_personal_data_are_recorded_without_the_query_string(signed_in, official):
     signed_in.get(reverse("outreach:member_export", args=["csv"]))
-    response = signed_in.get(reverse("outreach:visit_export") + "?q=0912000111")
+    response = signed_in.get(reverse("outreach:visit_export", args=["csv"]) + "?q=0912000111")
     b"".join(response.streaming_content)
+    households = signed_in.get(reverse("outreach:household_export", args=["xlsx"]) + "?q=Số 1")
+    assert households.status_code == 200
     exported = AuditEntry.objects.filter(action=Action.EXPORTED, actor=official)
-    assert sorted(e.subject for e in exported) == ["/members/export.csv", "/visits/export.csv"]
+    assert sorted(e.subject for e in exported) == [
+        "/households/export.xlsx",
+        "/members/export.csv",
+        "/visits/export.csv",
+    ]
     assert not AuditEntry.objects.filter(subject__contains="0912000111").exists()
 
 
@@ -317,6 +323,7 @@ def test_a_visit_history_reads_as_before_the_trails_were_one(signed_in, official
             members=[leader],
             services=[account],
             residents_helped=1,
+            outcome="helped",
             readiness={"has_smartphone": True},
         ),
     )
@@ -330,6 +337,7 @@ def test_a_visit_history_reads_as_before_the_trails_were_one(signed_in, official
             members=[leader, other],
             services=[account],
             residents_helped=3,
+            outcome="helped",
             readiness={"has_smartphone": True},
         ),
     )

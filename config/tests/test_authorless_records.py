@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory, commune_official
 from communes.models import Commune
-from outreach.models import Member, Team, Visit
+from outreach.models import Member, Service, Team, Visit
 from outreach.services import member_login_create, visit_record
 from outreach.services.visits import VisitData
 from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory
@@ -91,6 +91,7 @@ def _visit_form(visit: Visit, **overrides) -> dict:
         "address_label": visit.household.address_label,
         "members": [str(m.pk) for m in visit.members.all()],
         "residents_helped": "3",
+        "services": [str(Service.objects.get(code="portal_account").pk)],
         "outcome": Visit.Outcome.HELPED,
         "notes": "Cài VNeID cho hai người",
     }

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory, commune_official
 from communes.models import Commune
-from outreach.models import Member
+from outreach.models import Member, Service
 from outreach.services import member_login_create
 from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory
 
@@ -191,6 +191,7 @@ def test_a_form_sent_back_with_errors_announces_them_beside_each_field(place):
         "address_label": "Số 1, ngõ 2",
         "members": [place["member"].pk],
         "residents_helped": "1",
+        "services": [Service.objects.get(code="portal_account").pk],
         "outcome": "helped",
     }
     sent = {

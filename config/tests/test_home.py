@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.tests.factories import district_staff
+from accounts.tests.factories import UserFactory, district_staff
 from communes.models import District
 
 
@@ -31,10 +31,25 @@ def test_home_page_shows_the_province_and_its_10_districts_with_commune_counts(c
 
 
 @pytest.mark.django_db
-def test_home_page_tells_a_logged_in_user_what_they_see(client, divisions):
-    client.force_login(district_staff(District.objects.get(code=366)))
+def test_home_page_s_total_row_adds_up_every_column(client, divisions):
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "You see the figures of 34 communes." in html
+    footer = html.split("<tfoot>")[1].split("</tfoot>")[0]
+    cells = [
+        re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>.*?</t[hd]>", footer)
+    ]
+    # 226 communes: 188 rural communes, 22 wards and 16 townships (DOMAIN.md).
+    assert cells == ["Total", "226", "188", "22", "16"]
+    columns = zip(*(row[2:] for row in _rows(html)), strict=True)
+    assert [str(sum(int(n) for n in column)) for column in columns] == cells[1:]
+
+
+@pytest.mark.django_db
+def test_home_page_sends_a_logged_in_user_where_their_work_is(client, divisions):
+    # Each role's page: config/tests/test_landing.py.
+    client.force_login(district_staff(District.objects.get(code=366)))
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/district/366/"
 
 
 @pytest.mark.django_db
@@ -53,10 +68,11 @@ def test_home_page_makes_a_fixed_number_of_queries(client, divisions):
     # province, districts with their counts
     assert len(anonymous) == 2
 
-    client.force_login(district_staff(District.objects.get(code=366)))
+    # A login that sees nothing stays on this page; anyone else is sent on.
+    client.force_login(UserFactory())
     client.get("/")
     with CaptureQueriesContext(connection) as logged_in:
         client.get("/")
-    # + session, user, the count of communes in scope (the permissions the menu asks
-    # for were read by the first page and kept in the cache)
-    assert len(logged_in) == 5
+    # + session, user (the permissions the menu asks for were read by the first page
+    # and kept in the cache; a scope that sees nothing has no communes to count)
+    assert len(logged_in) == 4

@@ -299,7 +299,7 @@ def _pages(w) -> dict[str, tuple[str, str]]:
     commune, team = w["commune"], w["team"]
     return {
         "home": ("anonymous", reverse("home")),
-        "home, logged in": ("official", reverse("home")),
+        "home, a team leader's page": ("leader", reverse("home")),
         "login": ("anonymous", reverse("login")),
         "visit form": ("leader", reverse("outreach:visit_new")),
         "visit list": ("leader", reverse("outreach:visit_list")),

@@ -738,6 +738,12 @@ SESSION_PROBES = [
     *theirs(district=lambda s: s.commune.district_id),
 ]
 DISTRICT_PROBES = theirs(district=lambda s: s.commune.district.code)
+# The visit and household lists' places: a district, a commune and one of its hamlets.
+PLACE_PROBES = [
+    *theirs(district=lambda s: s.commune.district_id),
+    *theirs(commune=lambda s: s.commune.pk),
+    *theirs(commune=lambda s: s.commune.pk, hamlet=lambda s: s.hamlet.pk),
+]
 
 ROUTES: dict[str, Route] = {
     # Project pages: open to everybody.
@@ -843,6 +849,11 @@ ROUTES: dict[str, Route] = {
     "outreach:hamlet_list": Route(
         probing(page(), *theirs(commune=lambda s: s.commune.pk)), VIEWERS, shows=kinds("HAMLET")
     ),
+    "outreach:hamlet_export": Route(
+        probing(formats(), *theirs(commune=lambda s: s.commune.pk)),
+        VIEWERS,
+        shows=kinds("HAMLET"),
+    ),
     "outreach:hamlet_create": Route(page(), roles(OFFICIAL), writes=True),
     "outreach:hamlet_edit": Route(
         per_side(lambda s: {"pk": s.hamlet.pk}, lambda s: s.hamlet.name, commune=True),
@@ -852,12 +863,12 @@ ROUTES: dict[str, Route] = {
     ),
     # Visits and households.
     "outreach:visit_list": Route(
-        probing(page(), *theirs(hamlet=lambda s: s.hamlet.pk, member=lambda s: s.member.pk)),
+        probing(page(), *PLACE_PROBES, *theirs(member=lambda s: s.member.pk)),
         VIEWERS,
         shows=visible_visits,
     ),
     "outreach:visit_export": Route(
-        probing(page(), *theirs(hamlet=lambda s: s.hamlet.pk, member=lambda s: s.member.pk)),
+        probing(formats(), *PLACE_PROBES, *theirs(member=lambda s: s.member.pk)),
         VIEWERS,
         shows=visible_visits,
     ),
@@ -887,9 +898,15 @@ ROUTES: dict[str, Route] = {
         writes=True,
     ),
     "outreach:household_list": Route(
-        probing(page(), *theirs(hamlet=lambda s: s.hamlet.pk, q=lambda s: "PV")),
+        probing(page(), *PLACE_PROBES, *theirs(hamlet=lambda s: s.hamlet.pk, q=lambda s: "PV")),
         VIEWERS,
         shows=kinds("HOUSEHOLD", "HEAD"),
+    ),
+    # Without the heads' names: a file leaves the portal's access control.
+    "outreach:household_export": Route(
+        probing(formats(), *PLACE_PROBES, *theirs(q=lambda s: "PV")),
+        VIEWERS,
+        shows=kinds("HOUSEHOLD"),
     ),
     # Erasing personal data: for personal data officers (none of the walk's roles but the
     # superuser), within their scope.
@@ -962,6 +979,11 @@ ROUTES: dict[str, Route] = {
     "trainings:course_list": Route(
         probing(page(), lambda w: {"q": "PV_LEARNER"}), TRAINING_READERS, shows=kinds("LEARNER")
     ),
+    "trainings:course_export": Route(
+        probing(formats(), lambda w: {"q": "PV_LEARNER"}),
+        TRAINING_READERS,
+        shows=kinds("LEARNER"),
+    ),
     "trainings:course_import_new": Route(page(), PROVINCIAL, writes=True, shows=own("COURSEFILE")),
     "trainings:course_import_detail": Route(imports("course"), uploader),
     "trainings:course_import_apply": Route(imports("course"), uploader, post_only=True),
@@ -1008,6 +1030,9 @@ LANDING = {
     # Commune officials and team leaders land on their own dashboard.
     ("dashboard:overview", OFFICIAL): 302,
     ("dashboard:overview", LEADER): 302,
+    # The home page sends a signed-in user where their work is (config/landing.py); a
+    # team leader's is the home page itself, and a login without a scope stays there.
+    **{("home", role): 302 for role in (PROVINCE, DISTRICT, OFFICIAL, SUPER)},
 }
 
 
@@ -1455,6 +1480,7 @@ def _visit_form(side: Side, **extra) -> dict:
         "address_label": "Số 7, ngõ 7",
         "members": [side.member.pk],
         "residents_helped": 1,
+        "services": [Service.objects.get(code="portal_account").pk],
         "outcome": Visit.Outcome.HELPED,
         **extra,
     }

@@ -20,9 +20,9 @@ def in_cells(
     """Narrow the rows to the cells' places (the `place` path; None or no `places`: every
     place) and days (`days`, and `start`/`end` for a range), unordered for grouping."""
     if place is not None and places is not None:
-        queryset = queryset.filter(**{f"{place}__in": list(places)})
+        queryset = queryset.filter(**{f"{place}__any": list(places)})
     if days is not None:
-        queryset = queryset.filter(**{f"{day}__in": list(days)})
+        queryset = queryset.filter(**{f"{day}__any": list(days)})
     if start is not None:
         queryset = queryset.filter(**{f"{day}__gte": start})
     if end is not None:

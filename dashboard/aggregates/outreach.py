@@ -8,12 +8,12 @@ no roll-up code.
 
 from collections.abc import Collection
 
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from outreach.models import Member, MemberDay, ReadinessDay, Team, Visit
+from outreach.models import Member, MemberDay, ReadinessLevel, Team, Visit
 
-from ..models import CommuneDay
+from ..models import CommuneDay, TeamTotal
 from . import in_cells
 
 # Each returns a grouped query (a queryset, or SQL and its parameters) whose columns carry
@@ -49,51 +49,61 @@ def _visits_in(**cells) -> QuerySet[Visit]:
     return _cells(Visit.objects.all(), commune="commune_id", day="visited_on", **cells)
 
 
-def members_and_roster_by_commune_day(**cells) -> list[QuerySet]:
-    """Per (commune, day), to add up by key: commune_id, district_id, day and the
-    COMMUNE_DAY_FIGURES, of which these sources give members out and the roster changes
-    (teams formed and dissolved, members who joined and left, members who joined and left
-    the Zalo OA channel); the others are zeros. (The dashboard sums visits, first visits
-    and teams out from its team and hamlet days.)
+def _commune_day_source(queryset, day: str, keys: dict[str, str], cells: dict, **figures):
+    """Rows grouped by (commune, district, day) with the figures, in COMMUNE_DAY_FIGURES'
+    columns, zeros in the others."""
+    return _grouped(
+        _cells(queryset, commune=keys["commune_id"], day=day, **cells),
+        {**keys, "day": day},
+        figures,
+        COMMUNE_DAY_FIGURES,
+    )
+
+
+def members_by_commune_day(**cells) -> QuerySet:
+    """Per (commune, day), to add up by key with the dashboard's other sources of
+    CommuneDay (commune_id, district_id, day and the COMMUNE_DAY_FIGURES): members out,
+    a count of the member days; zeros in the other figures."""
+    keys = {"commune_id": "commune_id", "district_id": "commune__district_id"}
+    return _commune_day_source(
+        MemberDay.objects.all(), "day", keys, cells, members_visiting=Count("pk")
+    )
+
+
+def roster_by_commune_day(**cells) -> list[QuerySet]:
+    """Per (commune, day), as members_by_commune_day: the roster changes (teams formed
+    and dissolved, members who joined and left, members who joined and left the Zalo OA
+    channel), one source each.
 
     A member counts on the Zalo OA from the later of joining the team and joining the
     channel (the channel date may be unknown) until they leave the team.
     """
     keys = {"commune_id": "team__commune_id", "district_id": "team__commune__district_id"}
-
-    def source(queryset, day, keys=keys, **figures):
-        return _grouped(
-            _cells(queryset, commune=keys["commune_id"], day=day, **cells),
-            {**keys, "day": day},
-            figures,
-            COMMUNE_DAY_FIGURES,
-        )
-
-    sources = [
-        source(
-            MemberDay.objects.all(),
-            "day",
-            keys={"commune_id": "commune_id", "district_id": "commune__district_id"},
-            members_visiting=Count("pk"),
-        ),
-    ]
     zalo = Member.objects.filter(on_zalo_oa=True).annotate(
         zalo_from=Greatest("joined_on", Coalesce("zalo_joined_on", "joined_on"))
     )
     zalo = zalo.filter(Q(left_on__isnull=True) | Q(left_on__gte=F("zalo_from")))
+    zalo_joined = zalo
+    if (days := cells.get("days")) is not None:
+        # The day a member counts from is one of the two dates: a filter their indexes
+        # answer, before the computed one.
+        days = list(days)
+        zalo_joined = zalo.filter(Q(joined_on__any=days) | Q(zalo_joined_on__any=days))
     team_keys = {"commune_id": "commune_id", "district_id": "commune__district_id"}
     changes = {
         "teams_formed": (Team.objects.all(), team_keys, "formed_on"),
         "teams_dissolved": (Team.objects.all(), team_keys, "dissolved_on"),
         "members_joined": (Member.objects.all(), keys, "joined_on"),
         "members_left": (Member.objects.all(), keys, "left_on"),
-        "zalo_joined": (zalo, keys, "zalo_from"),
+        "zalo_joined": (zalo_joined, keys, "zalo_from"),
         "zalo_left": (zalo, keys, "left_on"),
     }
-    for name, (queryset, place, day) in changes.items():
-        queryset = queryset.filter(**{f"{day}__isnull": False})
-        sources.append(source(queryset, day, keys=place, **{name: Count("pk")}))
-    return sources
+    return [
+        _commune_day_source(
+            queryset.filter(**{f"{day}__isnull": False}), day, place, cells, **{name: Count("pk")}
+        )
+        for name, (queryset, place, day) in changes.items()
+    ]
 
 
 def commune_day_service_figures(**cells) -> QuerySet:
@@ -151,26 +161,34 @@ def team_rows(teams: Collection[int] | None = None) -> tuple[str, list]:
     """SQL and parameters for the rows (id, commune_id) of the teams (None: every team)."""
     rows = Team.objects.order_by()
     if teams is not None:
-        rows = rows.filter(pk__in=list(teams))
+        rows = rows.filter(pk__any=list(teams))
     sql, params = rows.values_list("id", "commune_id").query.sql_with_params()
     return sql, list(params)
 
 
-def team_ids_in(communes: Collection[int]) -> set[int]:
-    return set(Team.objects.filter(commune_id__in=list(communes)).values_list("pk", flat=True))
+def teams_without_total(communes: Collection[int], teams: Collection[int]) -> set[int]:
+    """The teams of the communes, and the given teams, that have no TeamTotal yet, in
+    one query."""
+    totalled = TeamTotal.objects.filter(team_id=OuterRef("pk"))
+    rows = (
+        Team.objects.order_by()
+        .filter(Q(commune_id__any=list(communes)) | Q(pk__any=list(teams)))
+        .filter(~Exists(totalled))
+    )
+    return set(rows.values_list("pk", flat=True))
 
 
 def readiness_figures(communes: Collection[int] | None = None) -> QuerySet:
     """Rows (commune_id, district_id, item, households_yes, households_answered): per
     commune and readiness item, households whose current answer is yes, and households
-    with any answer: the sums of the commune's readiness days. An item nobody in the
-    commune has answered has no row."""
-    days = ReadinessDay.objects.order_by()
+    with any answer: the commune's readiness levels (the sums of its readiness days,
+    kept as they change), a few rows a commune. An item nobody in the commune has
+    answered has no row."""
+    levels = ReadinessLevel.objects.order_by().filter(answered__gt=0)
     if communes is not None:
-        days = days.filter(commune_id__in=list(communes))
-    return (
-        days.values("commune_id", "item", district_id=F("commune__district_id"))
-        .annotate(households_yes=Sum("yes"), households_answered=Sum("answered"))
-        .filter(households_answered__gt=0)
-        .values_list("commune_id", "district_id", "item", "households_yes", "households_answered")
-    )
+        levels = levels.filter(commune_id__any=list(communes))
+    return levels.annotate(
+        district_id=F("commune__district_id"),
+        households_yes=F("yes"),
+        households_answered=F("answered"),
+    ).values_list("commune_id", "district_id", "item", "households_yes", "households_answered")

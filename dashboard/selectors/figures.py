@@ -88,6 +88,13 @@ TRAINING_STOCKS: dict[str, Any] = {
     "attendees": F("attendees"),
     "course_completions": F("course_completions"),
 }
+# A session held by a district belongs to none of its communes, one held by the province
+# to none of its districts: a table of communes or districts shows them as a row of
+# their own, so that its rows add up to its total, the place's figure on every page.
+ABOVE_LABELS = {
+    Level.DISTRICT: _("District level, not in any commune"),
+    Level.PROVINCE: _("Province level, not in any district"),
+}
 
 
 # --- What the pages show -----------------------------------------------------------------
@@ -133,6 +140,9 @@ class AreaRow:
     new_rural_status: str = ""
     rank: int | None = None
     lowest: bool = False
+    # Set on the row of what was held at that level (Level), above the table's units: it
+    # has sessions and attendees only, and no page of its own.
+    level: str = ""
 
     @property
     def coverage(self) -> float | None:
@@ -224,8 +234,13 @@ class Figures:
 
     tiles: list[Tile] = field(default_factory=list)
     districts: list[AreaRow] = field(default_factory=list)
+    # The province's own sessions, in no district (shown only when there are some).
+    districts_above: list[AreaRow] = field(default_factory=list)
+    # The total of the districts and of the row above them.
     districts_total: AreaRow | None = None
     communes: list[AreaRow] = field(default_factory=list)
+    # The districts' own sessions, and the province's on the province's list.
+    communes_above: list[AreaRow] = field(default_factory=list)
     communes_total: AreaRow | None = None
     ranking: list[AreaRow] = field(default_factory=list)
     unranked: list[AreaRow] = field(default_factory=list)
@@ -765,6 +780,23 @@ def _district_rows(
     return list(by_id.values())
 
 
+def _rows_above(cells: Iterable[TrainingCell], levels: Iterable[str]) -> list[AreaRow]:
+    """A row for each of `levels` of the training rows kept at that level (a district's
+    own sessions, the province's): only for a level with sessions or attendees in the
+    period, since a row of zeros says nothing."""
+    cells = list(cells)
+    rows = []
+    for level in levels:
+        row = AreaRow(code=0, name=str(ABOVE_LABELS[level]), level=level)
+        for cell in cells:
+            if cell.level == level:
+                row.sessions_held += cell.marks["sessions_held"].change
+                row.attendees += cell.marks["attendees"].change
+        if row.sessions_held or row.attendees:
+            rows.append(row)
+    return rows
+
+
 def _priority(communes: list[CommuneUnit], rows: list[AreaRow]) -> list[AreaRow]:
     """The communes building advanced or model new-rural status, with their rows."""
     codes = {c.code for c in communes if c.new_rural_status in PRIORITY_STATUSES}
@@ -778,11 +810,14 @@ def _with_communes(
     period: Period,
     rows: list[AreaRow],
     year: PlaceYear,
+    cells: list[TrainingCell],
 ) -> Figures:
-    """The tables of a province or district: communes, ranking, priority communes, trend,
-    services and readiness (two more queries)."""
+    """The tables of a province or district: communes (with the sessions held above
+    them), ranking, priority communes, trend, services and readiness (two more
+    queries)."""
     figures.communes = rows
-    figures.communes_total = _total_row(rows)
+    figures.communes_above = _rows_above(cells, (Level.DISTRICT, Level.PROVINCE))
+    figures.communes_total = _total_row([*rows, *figures.communes_above])
     # The ranking flags rows: rank copies, so the communes table stays unflagged.
     figures.ranking, figures.unranked = _rank([replace(row) for row in rows])
     figures.priority = _priority(place.communes, rows)
@@ -827,7 +862,9 @@ def overview_figures(
             focus_cells = [cell for cell in cells if cell.district_id == district.id]
         year = _place_year(snap, focus, period.year)
         tiles, rows = _area(units, focus, period, days=days, cells=focus_cells, year=year)
-        figures = _with_communes(Figures(tiles=tiles), units, focus, period, rows, year)
+        figures = _with_communes(
+            Figures(tiles=tiles), units, focus, period, rows, year, focus_cells
+        )
         province_rows = rows
         if district is not None:
             sessions = _commune_sessions(cells)
@@ -835,7 +872,8 @@ def overview_figures(
         figures.districts = _district_rows(
             units, units.districts_of(province_id), province_rows, cells
         )
-        figures.districts_total = _total_row(figures.districts)
+        figures.districts_above = _rows_above(cells, (Level.PROVINCE,))
+        figures.districts_total = _total_row([*figures.districts, *figures.districts_above])
         return figures
 
     place_key = f"{province_id}:{district.code if district else ''}:{int(tiles_only)}"
@@ -854,7 +892,7 @@ def district_figures(user: User, snap: Snapshot, district: DistrictUnit, period:
         cells = _training_days(place.training, period)
         year = _place_year(snap, place, period.year)
         tiles, rows = _area(units, place, period, days=days, cells=cells, year=year)
-        figures = _with_communes(Figures(tiles=tiles), units, place, period, rows, year)
+        figures = _with_communes(Figures(tiles=tiles), units, place, period, rows, year, cells)
         figures.audiences = _district_audiences(district, period)
         return figures
 
@@ -992,7 +1030,11 @@ def _teams(commune: CommuneUnit, period: Period) -> list[TeamRow]:
 
 def team_figures(user: User, snap: Snapshot, team: TeamUnit, period: Period) -> Figures:
     """A team's visits, households and residents helped in the period, its totals and
-    last visit, and its monthly trend (three queries)."""
+    last visit, and its monthly trend (three queries).
+
+    Two household figures of the period: the households visited, counted again on each
+    day they were visited (which can exceed the total since the team was founded), and
+    those the team visited for the first time, which add up to that total."""
     district = snap.units.district_by_id[team.commune.district_id]
     if not reaches(scope_for(user), district, commune=team.commune, team_id=team.id):
         raise Http404
@@ -1001,7 +1043,10 @@ def team_figures(user: User, snap: Snapshot, team: TeamUnit, period: Period) -> 
         done = TeamDay.objects.filter(
             team_id=team.id, day__gte=period.start, day__lte=period.end
         ).aggregate(
-            visits=Sum("visits"), households=Sum("households"), residents=Sum("residents_helped")
+            visits=Sum("visits"),
+            households=Sum("households"),
+            households_new=Sum("households_new"),
+            residents=Sum("residents_helped"),
         )
         total = next(
             iter(
@@ -1014,6 +1059,7 @@ def team_figures(user: User, snap: Snapshot, team: TeamUnit, period: Period) -> 
         summary = {
             "visits": done["visits"] or 0,
             "households": done["households"] or 0,
+            "households_new": done["households_new"] or 0,
             "residents_helped": done["residents"] or 0,
             "visits_total": total.get("visits") or 0,
             "households_reached": total.get("households_reached") or 0,
@@ -1028,7 +1074,7 @@ def team_figures(user: User, snap: Snapshot, team: TeamUnit, period: Period) -> 
         return Figures(
             team=summary,
             trend=trend,
-            trend_households_label=str(_("Households visited")),
+            trend_households_label=str(_("Households visited, counted once a day")),
         )
 
     return figures_cached(snap, user, "team", team.id, period, compute)

@@ -29,6 +29,12 @@ CACHE_SECONDS = 60 * 60
 # --- The units, cached with the figures ----------------------------------------------
 
 
+# Renewed whenever the cached figures or the tables rendered from them change shape:
+# entries the code wrote before a deploy are then never read by the code after it (an
+# export would fail on a figure the old entry lacks) while their run's key lasts.
+CACHED_SHAPE = 2
+
+
 @dataclass(frozen=True)
 class DistrictUnit:
     id: int
@@ -128,14 +134,14 @@ class Snapshot:
 
 def snapshot() -> Snapshot:
     version, last_run_at, pending_since = rollup_state()
-    units = _cached(f"dashboard:{version}:units", _units_load)
+    units = _cached(f"dashboard:{CACHED_SHAPE}:{version}:units", _units_load)
     return Snapshot(version, last_run_at, units, pending_since)
 
 
 def version_cached(snap: Snapshot, name: str, compute: Callable[[], Any]) -> Any:
     """A value that changes only with the roll-up version (and what `name` says: a
     place, a year), read once per version and cached as long as the figures."""
-    return _cached(f"dashboard:{snap.version}:{name}", compute)
+    return _cached(f"dashboard:{CACHED_SHAPE}:{snap.version}:{name}", compute)
 
 
 def _cached(key: str, compute: Callable[[], Any]) -> Any:
@@ -165,7 +171,7 @@ def figures_cached(
     parts = [page, str(place), period.key, language or "", today.isoformat()]
     parts.append(scope_for(user).cache_key)
     digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
-    key = f"dashboard:{snap.version}:{digest}"
+    key = f"dashboard:{CACHED_SHAPE}:{snap.version}:{digest}"
 
     def load() -> Any:
         # In the language the key names, whenever the figures are first used.

@@ -3,14 +3,26 @@ added once, then a roll-up of everything."""
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Sum
 from django.utils import timezone
 
 from communes.demo import seed_demo as communes_seed_demo
 from communes.models import Commune, District
 from dashboard import services
 from dashboard.demo import seed_demo
-from dashboard.models import CommuneDay, Figure, ProvincialIndicator, RollupState, Target
+from dashboard.models import (
+    CommuneDay,
+    CommuneMonth,
+    Figure,
+    ProvincialIndicator,
+    RollupState,
+    Target,
+    TrainingYear,
+)
 from dashboard.targets import targets_by_place, targets_for
+from outreach.services.facts import facts_check
+
+from .exact import assert_figures_exact
 
 
 @pytest.fixture
@@ -125,3 +137,33 @@ def test_seed_demo_ends_with_a_full_roll_up_of_the_other_apps_demo_data(division
     assert ProvincialIndicator.objects.count() == 3
     assert RollupState.objects.get().last_full_at is not None
     assert CommuneDay.objects.filter(visits__gt=0).exists()
+
+
+@pytest.mark.django_db
+def test_after_seed_demo_every_figure_moves_over_the_years_and_is_exact(divisions):
+    call_command("seed_demo", scale=0.05)
+
+    # The facts the demo wrote are those the services would have, and the roll-up's
+    # figures those of the raw rows.
+    assert set(facts_check(repair=False).values()) == {0}
+    assert_figures_exact()
+    sums = {figure: Sum(figure) for figure in CommuneMonth.FIGURE_FIELDS}
+    months = list(CommuneMonth.objects.values("month").annotate(**sums))
+    years = {figure: {m["month"].year for m in months if m[figure]} for figure in sums}
+    this_year = timezone.localdate().year
+    for figure in ("members_joined", "members_left", "zalo_joined", "zalo_left"):
+        assert years[figure] >= set(range(2024, this_year + 1)), figure
+    assert years["teams_formed"] > {2023}
+    assert years["teams_dissolved"]
+    assert len({m["month"] for m in months if m["visits"]}) >= 4
+    # Officials trained are some of the people trained, wherever they are counted.
+    trained = list(
+        TrainingYear.objects.values_list(
+            "district_id", "commune_id", "people_trained", "officials_trained"
+        )
+    )
+    assert all(officials <= people for _d, _c, people, officials in trained)
+    province = [
+        (p, o) for district, commune, p, o in trained if district is None and commune is None
+    ]
+    assert len(province) == 1 and province[0][1] < province[0][0]

@@ -205,6 +205,7 @@ def figures(ours, theirs, our_team, their_team):
         day=dt.date(2025, 3, 5),
         visits=1_500,
         households=1_100,
+        households_new=600,
         residents_helped=900,
         computed_at=COMPUTED,
     )
@@ -316,10 +317,12 @@ def test_overview_tables_show_districts_services_readiness_and_trend(client, fig
     assert row_cells(districts, "Thành phố Nam Định")[1:] == [
         "4", "27", "80", "4,0%", "100", "90", "0",
     ]  # fmt: skip
-    # Ten districts, and the total row adds them up (province sessions belong to none).
+    # Ten districts, the province's own session (in none of them), and the total row
+    # adds them all up: the province's figures, as on its tiles.
     assert districts.count('<th scope="row"><a href="/dashboard/district/') == 10
+    assert districts.count('<tr class="above">') == 1
     assert row_cells(districts, "Total" if "Total" in districts else "Tổng")[1:] == [
-        "6", "37", "930", "31,0%", "1.900", "1.390", "3",
+        "6", "37", "930", "31,0%", "1.900", "1.390", "4",
     ]  # fmt: skip
     with translation.override("vi"):
         banking = str(SERVICE_LABELS["mobile_banking"])
@@ -496,7 +499,8 @@ def test_the_communes_page_narrowed_to_a_district_lists_its_communes_only(
     ).content.decode()
     assert "Communes of Huyện Hải Hậu" in html
     ranking = section(html, "communes-heading")
-    assert ranking.count("<tr") == 34 + 2
+    # 34 communes, the district's own session, the header and the total
+    assert ranking.count("<tr") == 34 + 3
     assert "Phường Trần Tế Xương" not in ranking
     # teams, members, reached, households, coverage, visits, residents, sessions
     assert row_cells(ranking, "Xã Hải Đông")[2:] == [
@@ -538,13 +542,138 @@ def test_district_page_shows_its_communes_and_own_trainings(client, figures, pro
     assert row_cells(communes, "Xã Hải Đông")[1:] == [
         "2", "10", "850", "85,0%", "1.800", "1.300", "2",
     ]  # fmt: skip
-    assert communes.count("<tr") == 34 + 2  # 34 communes, the header and the total
+    # 34 communes, the district's own session (in none of them), the header and the total
+    assert communes.count("<tr") == 34 + 3
     link = url("commune", OURS, period="custom", start="2025-01-01", end="2025-03-31")
     assert link.replace("&", "&amp;") in communes
     with translation.override("vi"):
         officials = str(Audience.COMMUNE_OFFICIALS.label)
     # Only the district's own session: its commune's are on the commune's page.
     assert row_cells(section(html, "trainings-heading"), officials) == [officials, "1", "40", "0"]
+
+
+# --- Tables whose rows add up to their totals ------------------------------------------------
+
+
+def body_rows(table: str) -> list[list[str]]:
+    """The cells' texts of every row of a table between its header and its total."""
+    body = table.split("<tbody>")[1].split("</tbody>")[0]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)
+    cells = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S) for row in rows]
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in row] for row in cells]
+
+
+def whole(text: str) -> int:
+    """A number as a page writes it in English (1,800), an empty cell as nothing."""
+    return int(text.replace(",", "") or 0)
+
+
+def adds_up(table: str) -> tuple[int, int]:
+    """The sessions column summed over the table's rows, and its total row's."""
+    footer = table.split("<tfoot>")[1].split("</tfoot>")[0]
+    total = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", footer, re.S)[-1]
+    return sum(whole(row[-1]) for row in body_rows(table)), whole(total)
+
+
+@pytest.mark.django_db
+def test_a_district_s_own_sessions_are_a_row_of_its_communes_table_which_adds_up(
+    client, figures, provincial
+):
+    client.force_login(provincial)
+    page = url("district", OUR_DISTRICT, **Q1_2025)
+    html = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    communes = section(html, "communes-heading")
+    # The district's session for commune officials belongs to none of its communes.
+    assert body_rows(communes)[-1] == ["District level, not in any commune", *[""] * 6, "1"]
+    assert adds_up(communes) == (3, 3)
+    assert tile(html, "sessions_held") == "3"
+    # The same district on the province's page has the same figure.
+    overview = client.get(url("overview", **Q1_2025), HTTP_ACCEPT_LANGUAGE="en")
+    hai_hau = row_cells(section(overview.content.decode(), "districts-heading"), "Huyện Hải Hậu")
+    assert hai_hau[-1] == "3"
+
+
+@pytest.mark.django_db
+def test_the_province_s_own_sessions_are_a_row_of_its_districts_table_which_adds_up(
+    client, figures, provincial
+):
+    client.force_login(provincial)
+    html = client.get(url("overview", **Q1_2025), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    districts = section(html, "districts-heading")
+    assert body_rows(districts)[-1] == ["Province level, not in any district", *[""] * 6, "1"]
+    assert adds_up(districts) == (4, 4)
+    assert tile(html, "sessions_held") == "4"
+    # Every commune of the province: the district's session and the province's, in none.
+    everyone = client.get(url("communes", **Q1_2025), HTTP_ACCEPT_LANGUAGE="en")
+    communes = section(everyone.content.decode(), "communes-heading")
+    assert [row[1] for row in body_rows(communes)[-2:]] == [
+        "District level, not in any commune",
+        "Province level, not in any district",
+    ]
+    assert adds_up(communes) == (4, 4)
+    # The overview narrowed to a district: its communes and its own session.
+    narrowed = client.get(
+        url("communes", district=OUR_DISTRICT, **Q1_2025), HTTP_ACCEPT_LANGUAGE="en"
+    )
+    communes = section(narrowed.content.decode(), "communes-heading")
+    assert body_rows(communes)[-1][1] == "District level, not in any commune"
+    assert adds_up(communes) == (3, 3)
+
+
+@pytest.mark.django_db
+def test_a_period_without_sessions_above_the_units_shows_no_row_of_zeros(
+    client, figures, provincial
+):
+    client.force_login(provincial)
+    # January: neither the district's session (March) nor the province's (February).
+    for page in [
+        url("overview", **JANUARY_2025),
+        url("communes", **JANUARY_2025),
+        url("district", OUR_DISTRICT, **JANUARY_2025),
+    ]:
+        html = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert 'class="above"' not in html, page
+        assert "not in any" not in html, page
+    rows = csv_rows(client.get(export_url("districts.csv", **JANUARY_2025)))
+    assert len(rows) == 1 + 10 + 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("table", "query", "name_column", "above"),
+    [
+        ("districts", {}, 1, ["Province level, not in any district"]),
+        (
+            "communes",
+            {},
+            2,
+            ["District level, not in any commune", "Province level, not in any district"],
+        ),
+        ("communes", {"district": OUR_DISTRICT}, 2, ["District level, not in any commune"]),
+    ],
+)
+def test_the_exports_rows_add_up_to_their_total(
+    client, figures, provincial, table, query, name_column, above
+):
+    client.force_login(provincial)
+    response = client.get(export_url(f"{table}.csv", **query, **Q1_2025), HTTP_ACCEPT_LANGUAGE="en")
+    header, *rows, total = csv_rows(response)
+    sessions = header.index("Sessions held in the period")
+    assert [row[name_column] for row in rows[-len(above) :]] == above
+    assert sum(int(row[sessions]) for row in rows) == int(total[sessions])
+    for column in ("Active teams", "Visits in the period", "Residents helped in the period"):
+        index = header.index(column)
+        assert sum(int(row[index] or 0) for row in rows) == int(total[index]), column
+
+
+@pytest.mark.django_db
+def test_the_rows_above_the_units_are_named_in_vietnamese(client, figures, provincial):
+    """Waits on the catalogue (locale/vi) for its two new names."""
+    client.force_login(provincial)
+    district = client.get(url("district", OUR_DISTRICT, **Q1_2025)).content.decode()
+    assert "Cấp huyện, không thuộc xã nào" in section(district, "communes-heading")
+    overview = client.get(url("overview", **Q1_2025)).content.decode()
+    assert "Cấp tỉnh, không thuộc huyện nào" in section(overview, "districts-heading")
 
 
 @pytest.mark.django_db
@@ -564,9 +693,62 @@ def test_team_page_shows_the_team_s_work_and_last_visit(client, figures, our_tea
     client.force_login(our_team.leader_user)
     html = client.get(url("team", our_team.pk, **Q1_2025)).content.decode()
     assert tile(html, "visits") == "1.500"
+    assert tile(html, "households_new") == "600"
     assert tile(html, "households") == "1.100"
     assert tile(html, "residents_helped") == "900"
+    assert tile(html, "households_reached") == "850"
     assert tile(html, "last_visit") == "05/03/2025"
+
+
+def tile_label(html: str, figure: str) -> str:
+    match = re.search(rf'data-figure="{figure}"><span class="tile-label">([^<]*)<', html)
+    assert match, f"no tile {figure}"
+    return match.group(1).strip()
+
+
+@pytest.mark.django_db
+def test_team_page_names_its_household_figures_so_they_cannot_be_confused(
+    client, figures, our_team
+):
+    client.force_login(our_team.leader_user)
+    response = client.get(url("team", our_team.pk, **Q1_2025), HTTP_ACCEPT_LANGUAGE="en")
+    html = response.content.decode()
+    # 1,100 households visited in the quarter, 850 reached since the team was founded:
+    # the first is counted again each day, which its name says.
+    assert tile_label(html, "households") == "Households visited in the period, counted once a day"
+    assert tile_label(html, "households_new") == (
+        "Households visited for the first time in the period"
+    )
+    assert tile_label(html, "households_reached") == (
+        "Households reached since the team was founded"
+    )
+    assert tile_label(html, "visits_total") == "Visits since the team was founded"
+    formed = our_team.formed_on.strftime("%d/%m/%Y")
+    assert f"Since the team was founded on {formed}" in html
+    assert "The team's work from 01/01/2025 to 31/03/2025" in html
+
+
+@pytest.mark.django_db
+def test_team_page_links_to_the_team_s_visits_and_its_page(client, figures, our_team):
+    client.force_login(our_team.leader_user)
+    html = client.get(url("team", our_team.pk, **Q1_2025)).content.decode()
+    visits = reverse("outreach:visit_list")
+    in_period = f"{visits}?team={our_team.pk}&amp;start=2025-01-01&amp;end=2025-03-31"
+    every = f"{visits}?team={our_team.pk}"
+    page = reverse("outreach:team_detail", args=[our_team.pk])
+    for link in (in_period, f'{every}"', page):
+        assert f'href="{link}' in html, link
+    # The links lead to the team's visits and its page.
+    listed = client.get(in_period.replace("&amp;", "&"), HTTP_ACCEPT_LANGUAGE="en")
+    assert listed.status_code == 200
+    assert f"Team: {our_team.name}" in listed.content.decode()
+    assert client.get(page).status_code == 200
+    # Provincial staff whose role lost the outreach permissions see the figures only.
+    reader = province_staff(Province.objects.get())
+    reader.groups.clear()
+    client.force_login(reader)
+    html = client.get(url("team", our_team.pk, **Q1_2025)).content.decode()
+    assert visits not in html and page not in html
 
 
 # --- Who sees what -------------------------------------------------------------------------
@@ -684,8 +866,9 @@ def test_the_districts_export_totals_equal_the_page(client, figures, provincial)
     assert response.status_code == 200
     rows = csv_rows(response)
     assert rows[0][:3] == ["Code", "District", "Active teams"]
-    assert len(rows) == 1 + 10 + 1
-    assert rows[-1] == ["", "Total", "6", "37", "930", "3000", "31.0", "1900", "1390", "3"]
+    assert len(rows) == 1 + 10 + 1 + 1
+    assert rows[-2] == ["", "Province level, not in any district", *[""] * 7, "1"]
+    assert rows[-1] == ["", "Total", "6", "37", "930", "3000", "31.0", "1900", "1390", "4"]
     ours = next(row for row in rows if row[0] == str(OUR_DISTRICT))
     assert ours[2:] == ["2", "10", "850", "1000", "85.0", "1800", "1300", "3"]
 
@@ -699,9 +882,11 @@ def test_the_communes_export_is_ranked_and_flags_the_lowest(client, figures, pro
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[1][:4] == (1, OURS, "Xã Hải Đông", "Huyện Hải Hậu")
-    assert len(rows) == 1 + 34 + 1
+    assert len(rows) == 1 + 34 + 1 + 1
+    assert rows[-2][2] == "District level, not in any commune"
+    assert rows[-2][4:12] == (None,) * 7 + (1,)  # empty cells, not zeros
     assert rows[-1][2] == "Total"
-    assert rows[-1][4:11] == (2, 10, 850, 1000, 85.0, 1800, 1300)
+    assert rows[-1][4:12] == (2, 10, 850, 1000, 85.0, 1800, 1300, 3)
 
 
 @pytest.mark.django_db

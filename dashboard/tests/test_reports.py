@@ -246,6 +246,7 @@ def test_the_report_gives_the_summary_rows_figures(hai_hau, hai_dong, neighbour,
     # Every commune of the district has a row, a row for the district level, then the total.
     assert len(sheets["Communes"]) == 1 + Commune.objects.filter(district=hai_hau).count() + 2
     district_level = dict(zip(header, sheets["Communes"][-2], strict=True))
+    assert district_level["Commune"] == "District level, not in any commune"
     assert district_level["Sessions held: in the month"] == 1
     assert district_level["Course completions: cumulative"] == 40
     assert district_level["Visits: in the month"] is None
@@ -253,6 +254,13 @@ def test_the_report_gives_the_summary_rows_figures(hai_hau, hai_dong, neighbour,
     assert total["Code"] == 366
     assert total["Visits: cumulative"] == 17
     assert total["Officials trained: cumulative"] == 70
+    # The communes' rows and the district's own add up to the total, in every column
+    # that counts (distinct people trained and coverage do not add up).
+    rows = [dict(zip(header, row, strict=True)) for row in sheets["Communes"][1:-1]]
+    for column in header[3:]:
+        if column.startswith("Officials trained") or column == "Coverage":
+            continue
+        assert sum(row[column] or 0 for row in rows) == total[column], column
 
     services_sheet = _by_first_cell(sheets["Services"])
     portal = str(Service.objects.get(code="online_application"))
@@ -266,6 +274,30 @@ def test_the_report_gives_the_summary_rows_figures(hai_hau, hai_dong, neighbour,
     assert trainings["Civil servants and public employees"][1:] == (0, 0, 0, 0, 0, 40)
     assert trainings["Key officials"][1:] == (0, 0, 0, 0, 0, 0)  # the province's session
     assert trainings["All audiences"][1:] == (2, 55, 0, 2, 55, 40)
+
+
+@pytest.mark.django_db
+def test_a_district_that_trained_nobody_itself_has_no_district_level_row(summary_rows):
+    """The city's June: work in one of its wards, no training of its own; a row of zeros
+    would say nothing."""
+    city = District.objects.get(code=356)
+    response = _client(province_staff(Province.objects.get())).get(_url(city))
+    communes = _sheets(response)["Communes"]
+    assert len(communes) == 1 + Commune.objects.filter(district=city).count() + 1
+    assert not any(row[1] == "District level, not in any commune" for row in communes)
+    header, total = communes[0], dict(zip(communes[0], communes[-1], strict=True))
+    assert total["Code"] == 356
+    visits = header.index("Visits: in the month")
+    assert sum(row[visits] for row in communes[1:-1]) == total["Visits: in the month"] == 50
+
+
+@pytest.mark.django_db
+def test_the_district_level_row_is_named_in_vietnamese(settings, hai_hau, summary_rows):
+    """Waits on the catalogue (locale/vi) for the row's name."""
+    settings.LANGUAGE_CODE = "vi"
+    response = _client(province_staff(Province.objects.get())).get(_url(hai_hau))
+    communes = list(_sheets(response).values())[1]
+    assert communes[-2][1] == "Cấp huyện, không thuộc xã nào"
 
 
 @pytest.mark.django_db

@@ -398,7 +398,8 @@ def test_a_failed_run_leaves_the_figures_and_the_marks_as_they_were(divisions, m
     def killed(*args, **kwargs):
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(rollup, "_training_cells", killed)
+    # Killed after the day rows were written, before the running totals.
+    monkeypatch.setattr(rollup, "running_totals_refresh", killed)
     with pytest.raises(RuntimeError):
         rollup.rollup_pending()
     assert stored_figures() == before
@@ -569,3 +570,20 @@ def test_a_day_typed_in_the_year_9999_does_not_stop_the_roll_up(divisions):
 
     assert not PendingRollup.objects.exists()
     assert_figures_exact(CODES)
+
+
+def test_marks_left_by_the_code_before_the_roster_was_told_apart_count_as_the_roster(divisions):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("dashboard.migrations.0014_roster_marks")
+    commune = Commune.objects.get(code=CODES[0])
+    day = dt.date(2026, 5, 4)
+    for source in (ChangeSource.OUTREACH, ChangeSource.TRAININGS):
+        PendingRollup.objects.create(commune=commune, day=day, source=source)
+    migration.pending_as_roster(apps, None)
+    assert sorted(PendingRollup.objects.values_list("source", flat=True)) == [
+        ChangeSource.ROSTER,
+        ChangeSource.TRAININGS,
+    ]

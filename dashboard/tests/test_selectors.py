@@ -121,7 +121,7 @@ def test_coverage_counts_only_communes_with_a_household_count(snap, provincial):
 
 
 @pytest.mark.django_db
-def test_a_district_s_sessions_are_its_own_and_its_communes_the_province_s_are_nobody_s(
+def test_a_district_s_sessions_are_its_own_and_its_communes_the_province_s_a_row_of_its_own(
     snap, provincial
 ):
     commune = Commune.objects.select_related("district").get(code=OURS)
@@ -135,9 +135,22 @@ def test_a_district_s_sessions_are_its_own_and_its_communes_the_province_s_are_n
     assert _tile(figures, "sessions_held").value == 10
     district = next(row for row in figures.districts if row.code == OUR_DISTRICT)
     assert district.sessions_held == 5
-    assert figures.districts_total.sessions_held == 5
+    # The province's own sessions are in no district: a row of their own, in the total.
+    assert [(row.level, row.sessions_held) for row in figures.districts_above] == [("province", 5)]
+    assert figures.districts_total.sessions_held == 10
     ours = next(row for row in figures.communes if row.code == OURS)
     assert ours.sessions_held == 2
+    # Every commune of the province: the district's own and the province's, in none.
+    assert [(row.level, row.sessions_held) for row in figures.communes_above] == [
+        ("district", 3),
+        ("province", 5),
+    ]
+    assert figures.communes_total.sessions_held == 10
+    # The district's page: its communes, and its own sessions in none of them.
+    unit = selectors.snapshot().units.district_by_code[OUR_DISTRICT]
+    own = selectors.district_figures(provincial, selectors.snapshot(), unit, period)
+    assert [(row.level, row.sessions_held) for row in own.communes_above] == [("district", 3)]
+    assert own.communes_total.sessions_held == _tile(own, "sessions_held").value == 5
 
 
 @pytest.mark.django_db

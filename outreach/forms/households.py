@@ -2,15 +2,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 
-class HouseholdSearchForm(forms.Form):
-    q = forms.CharField(label=_("Address or head of household"), required=False, max_length=100)
-    hamlet = forms.TypedChoiceField(label=_("Hamlet"), required=False, coerce=int, empty_value=None)
-
-    def __init__(self, *args, hamlets, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["hamlet"].choices = [("", _("All hamlets"))] + [(h.pk, str(h)) for h in hamlets]
-
-
 class HouseholdMergeForm(forms.Form):
     """Two records of one household: the one kept and the one whose visits move to it."""
 

@@ -27,7 +27,7 @@ from ..selectors import (
     visit_choices,
 )
 from ..services.households import NOT_LOOKED_UP, household_at
-from ..services.visits import VisitData
+from ..services.visits import VisitData, visit_outcome_errors
 
 # How a readiness answer travels in the form: the checklist stores yes, no or not known.
 YES, NO, NOT_ASKED = "yes", "no", ""
@@ -164,6 +164,21 @@ class VisitForm(forms.Form):
                 widget=forms.RadioSelect,
             )
 
+    def clean(self):
+        data = super().clean()
+        # The outcome's rule, as the service applies it, beside the fields that break
+        # it; only once the fields it reads are valid, so that each error says one thing.
+        if all(name in data for name in ("outcome", "residents_helped", "services")):
+            contradictions = visit_outcome_errors(
+                outcome=data["outcome"],
+                residents_helped=data["residents_helped"],
+                services=data["services"],
+                readiness={item: data.get(item) for item in READINESS_FIELDS},
+            )
+            for name, message in contradictions.items():
+                self.add_error(name, message)
+        return data
+
     def readiness_fields(self):
         """The checklist's bound fields, for the template's own section."""
         return [self[item] for item in READINESS_FIELDS]
@@ -224,6 +239,15 @@ class NewVisitForm(VisitForm):
         ),
     )
 
+    # The answer that keeps the address and name out (visit-form.js watches for it).
+    declined_value = Household.Consent.DECLINED
+    # Ticked once the leader has been told that a declining household's address and
+    # name are not kept (the page shows it beside them when the household declines).
+    drop_address = forms.BooleanField(
+        label=_("Save the visit without the address and name"),
+        required=False,
+    )
+
     def __init__(self, *args, team: Team, choices: VisitChoices | None = None, **kwargs):
         # A new visit is its team's: the cached choices, unless the caller has them.
         choices = choices if choices is not None else visit_choices(team.pk)
@@ -231,11 +255,25 @@ class NewVisitForm(VisitForm):
         # Required unless the household declined: checked in clean().
         self.fields["address_label"].required = False
         self.household_found = NOT_LOOKED_UP
+        self.warned_address_dropped = False
 
     def clean(self):
         data = super().clean()
         consent = data.get("consent", "")
         if consent == Household.Consent.DECLINED:
+            typed = [name for name in ("address_label", "head_name") if data.get(name)]
+            if typed and not data.get("drop_address"):
+                # Never dropped silently: the leader is told first, and confirms.
+                self.warned_address_dropped = True
+                self.add_error(
+                    typed[0],
+                    _(
+                        "The household declined to be recorded: the address and name will "
+                        "not be kept. Tick the box below to save the visit without them, or "
+                        "clear them."
+                    ),
+                )
+                return data
             data["address_label"] = data["head_name"] = ""
             return data
         address = data.get("address_label", "")

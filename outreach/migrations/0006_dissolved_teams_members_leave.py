@@ -51,7 +51,9 @@ def members_of_dissolved_teams_leave(apps, schema_editor):
     AuditEntry.objects.bulk_create(entries, batch_size=1000)
     PendingRollup.objects.bulk_create(
         [
-            PendingRollup(commune_id=commune_id, day=day, source="outreach")
+            # Members who left: the roster's figures (marked "outreach" before the
+            # roll-up told the two apart, which dashboard 0014 reads as the roster).
+            PendingRollup(commune_id=commune_id, day=day, source="roster")
             for commune_id, day in sorted(by_day)
         ]
     )

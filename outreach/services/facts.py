@@ -18,7 +18,7 @@ from django.db.models import Case, Value, When
 from core.marks import ChangeSource, mark_changed
 
 from ..facts import HouseholdFacts, VisitRow
-from ..models import READINESS_FIELDS, Household, MemberDay, ReadinessDay, Visit
+from ..models import READINESS_FIELDS, Household, MemberDay, ReadinessDay, ReadinessLevel, Visit
 
 
 def households_locked(
@@ -131,26 +131,51 @@ READINESS_BATCH = 2000
 
 def readiness_add(rows: Iterable[tuple[int, date, str, int, int]]) -> None:
     """Add the changes (commune, day, item, yes, answered) to the communes' readiness
-    days, in key order (two writers never wait on each other)."""
-    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    days and to their levels, in key order (two writers never wait on each other: both
+    lock the days before the levels)."""
+    days: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    levels: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for commune_id, day, item, yes, answered in rows:
-        totals[(commune_id, day, item)][0] += yes
-        totals[(commune_id, day, item)][1] += answered
-    values = [(*key, *sums) for key, sums in sorted(totals.items()) if sums != [0, 0]]
-    table = ReadinessDay._meta.db_table
+        for sums in (days[(commune_id, day, item)], levels[(commune_id, item)]):
+            sums[0] += yes
+            sums[1] += answered
+    statements = [
+        *_added(ReadinessDay, ("commune_id", "day", "item"), days),
+        *_added(ReadinessLevel, ("commune_id", "item"), levels),
+    ]
     with connection.cursor() as cursor:
-        # A visit's few rows in one statement; a bulk writer's in batches that keep
-        # under SQLite's limit of parameters.
-        for start in range(0, len(values), READINESS_BATCH):
-            batch = values[start : start + READINESS_BATCH]
-            placeholders = ", ".join(["(%s, %s, %s, %s, %s)"] * len(batch))
+        if connection.vendor == "postgresql" and len(statements) == 2:
+            # A visit's days and levels in one round trip, run in this order.
             cursor.execute(
-                f"INSERT INTO {table} (commune_id, day, item, yes, answered) "  # noqa: S608 - names from the model
-                f"VALUES {placeholders} ON CONFLICT (commune_id, day, item) DO UPDATE "
-                f"SET yes = {table}.yes + excluded.yes, "
+                ";\n".join(sql for sql, _params in statements),
+                [value for _sql, params in statements for value in params],
+            )
+            return
+        for sql, params in statements:
+            cursor.execute(sql, params)
+
+
+def _added(model, keys: tuple[str, ...], sums: dict[tuple, list[int]]) -> list[tuple[str, list]]:
+    """Statements that add (yes, answered) to the model's rows by key, creating the
+    missing ones: a visit's few rows in one, a bulk writer's in batches that keep under
+    SQLite's limit of parameters."""
+    values = [(*key, *pair) for key, pair in sorted(sums.items()) if pair != [0, 0]]
+    table = model._meta.db_table
+    columns = ", ".join((*keys, "yes", "answered"))
+    placeholders = "(" + ", ".join(["%s"] * (len(keys) + 2)) + ")"
+    statements = []
+    for start in range(0, len(values), READINESS_BATCH):
+        batch = values[start : start + READINESS_BATCH]
+        statements.append(
+            (
+                f"INSERT INTO {table} ({columns}) "  # noqa: S608 - names from the model
+                f"VALUES {', '.join([placeholders] * len(batch))} ON CONFLICT ({', '.join(keys)}) "
+                f"DO UPDATE SET yes = {table}.yes + excluded.yes, "
                 f"answered = {table}.answered + excluded.answered",
                 [value for row in batch for value in row],
             )
+        )
+    return statements
 
 
 def member_days_add(commune_id: int, day: date, member_ids: Iterable[int]) -> None:
@@ -264,6 +289,7 @@ def _tables() -> dict[str, str]:
         "household": Household._meta.db_table,
         "member_day": MemberDay._meta.db_table,
         "readiness_day": ReadinessDay._meta.db_table,
+        "readiness_level": ReadinessLevel._meta.db_table,
         "hamlet": Visit._meta.get_field("hamlet").related_model._meta.db_table,
         "team": Visit._meta.get_field("team").related_model._meta.db_table,
     }
@@ -304,13 +330,32 @@ def _member_days_differ() -> tuple[str, str]:
 NONZERO = "WHERE yes <> 0 OR answered <> 0"
 
 
+def _levels_sql() -> str:
+    """Each commune's levels as the sums of its (checked) readiness days."""
+    return (
+        f"SELECT commune_id, item, SUM(yes) AS yes, SUM(answered) AS answered "  # noqa: S608
+        f"FROM {ReadinessDay._meta.db_table} GROUP BY commune_id, item"
+    )
+
+
+def _levels_differ() -> str:
+    """The (commune, item) whose stored level is not the sum of the commune's days."""
+    kept = f"SELECT commune_id, item, yes, answered FROM {ReadinessLevel._meta.db_table} {NONZERO}"  # noqa: S608
+    summed = f"SELECT * FROM ({_levels_sql()}) s {NONZERO}"  # noqa: S608
+    return f"""
+        SELECT commune_id, item FROM ({summed} EXCEPT {kept}) a
+        UNION
+        SELECT commune_id, item FROM ({kept} EXCEPT {summed}) b
+    """  # noqa: S608
+
+
 @transaction.atomic
 def facts_check(*, repair: bool = True) -> dict[str, int]:
     """Every write-time fact recomputed from the raw rows and compared with the stored
     one: per kind, how many differ (visits whose place or rank is wrong, member days
-    missing or extra, readiness days that differ). With `repair`, the stored facts are
-    made the recomputed ones (facts_rebuild). Differences are a bug in a writer: the
-    caller logs them.
+    missing or extra, readiness days that differ, readiness levels that are not the sums
+    of their days). With `repair`, the stored facts are made the recomputed ones
+    (facts_rebuild). Differences are a bug in a writer: the caller logs them.
 
     Comparing blocks nobody. Repairing (only when something differs) first stops the
     writers of visits and facts until the transaction ends, then recomputes: a visit
@@ -335,9 +380,17 @@ def facts_check(*, repair: bool = True) -> dict[str, int]:
             SELECT commune_id, day, item FROM ({kept} EXCEPT SELECT * FROM r) b
         """  # noqa: S608
         found["readiness_days"] = _count(cursor, differ, params)
+        found["readiness_levels"] = _count(cursor, _levels_differ())
     if repair and any(found.values()):
         if connection.vendor == "postgresql":
-            tables = [Visit, Visit.members.through, MemberDay, ReadinessDay, Household]
+            tables = [
+                Visit,
+                Visit.members.through,
+                MemberDay,
+                ReadinessDay,
+                ReadinessLevel,
+                Household,
+            ]
             with connection.cursor() as cursor:
                 cursor.execute(
                     "LOCK TABLE "  # noqa: S608 - names from the models
@@ -349,10 +402,12 @@ def facts_check(*, repair: bool = True) -> dict[str, int]:
 
 
 @transaction.atomic
-def facts_rebuild() -> None:
+def facts_rebuild(*, levels: bool = True) -> None:
     """Make every write-time fact the one recomputed from the raw rows, writing only
-    what differs (the readiness days, a small table, whole): the check's repair, and
-    how bulk writers (the demo data, a migration) get the facts of what they wrote."""
+    what differs (the readiness days and levels, small tables, whole): the check's
+    repair, and how bulk writers (the demo data, a migration) get the facts of what
+    they wrote. `levels=False`: not the readiness levels (the migration that came
+    before their table)."""
     t = _tables()
     with connection.cursor() as cursor:
         _bulk_settings(cursor)
@@ -376,4 +431,11 @@ def facts_rebuild() -> None:
             f"INSERT INTO {t['readiness_day']} (commune_id, day, item, yes, answered) "  # noqa: S608
             f"SELECT * FROM ({readiness}) r {NONZERO}",
             params,
+        )
+        if not levels:
+            return
+        cursor.execute(f"DELETE FROM {t['readiness_level']}")  # noqa: S608
+        cursor.execute(
+            f"INSERT INTO {t['readiness_level']} (commune_id, item, yes, answered) "  # noqa: S608
+            f"SELECT * FROM ({_levels_sql()}) l {NONZERO}"
         )

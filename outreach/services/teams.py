@@ -90,7 +90,7 @@ def team_create(
         commune_id=team.commune_id,
         after=audit_snapshot(team, TEAM_AUDITED),
     )
-    mark_changed(source=ChangeSource.OUTREACH, commune_days=_team_days(team))
+    mark_changed(source=ChangeSource.ROSTER, commune_days=_team_days(team))
     return team
 
 
@@ -119,7 +119,7 @@ def team_update(*, by: User, team: Team, **changes) -> Team:
         before=audited,
         after=audit_snapshot(team, TEAM_AUDITED),
     )
-    mark_changed(source=ChangeSource.OUTREACH, commune_days=before | _team_days(team))
+    mark_changed(source=ChangeSource.ROSTER, commune_days=before | _team_days(team))
     return team
 
 
@@ -193,7 +193,7 @@ def _members_leave(by: User, members: list[Member], left_on: date) -> None:
         _member_leaves(by, member, left_on)
     User.objects.filter(pk__in=[m.user_id for m in members if m.user_id]).update(is_active=False)
     mark_changed(
-        source=ChangeSource.OUTREACH, commune_days={(m.team.commune_id, left_on) for m in members}
+        source=ChangeSource.ROSTER, commune_days={(m.team.commune_id, left_on) for m in members}
     )
 
 
@@ -275,7 +275,7 @@ def member_create(*, by: User, team: Team, is_demo: bool = False, **fields) -> M
         commune_id=team.commune_id,
         after=audit_snapshot(member, MEMBER_AUDITED),
     )
-    mark_changed(source=ChangeSource.OUTREACH, commune_days=_member_days(member, team.commune_id))
+    mark_changed(source=ChangeSource.ROSTER, commune_days=_member_days(member, team.commune_id))
     return member
 
 
@@ -344,7 +344,7 @@ def member_create_many(*, by: User, entries: list[tuple[Team, dict]]) -> list[Me
     days = set()
     for member in created:
         days |= _member_days(member, member.team.commune_id)
-    mark_changed(source=ChangeSource.OUTREACH, commune_days=days)
+    mark_changed(source=ChangeSource.ROSTER, commune_days=days)
     return created
 
 
@@ -410,7 +410,7 @@ def member_update(*, by: User, member: Member, team: Team | None = None, **chang
     member.save(update_fields=update_fields)
     _member_changed(by, member, audited)
     after = _member_days(member, member.team.commune_id)
-    mark_changed(source=ChangeSource.OUTREACH, commune_days=before | after)
+    mark_changed(source=ChangeSource.ROSTER, commune_days=before | after)
     if member.user_id and "role" in changes:
         _login_follow_role(member)
     return member
@@ -429,7 +429,7 @@ def member_deactivate(*, by: User, member: Member, left_on: date) -> Member:
     if member.user_id:
         User.objects.filter(pk=member.user_id).update(is_active=False)
     mark_changed(
-        source=ChangeSource.OUTREACH, commune_days=_member_days(member, member.team.commune_id)
+        source=ChangeSource.ROSTER, commune_days=_member_days(member, member.team.commune_id)
     )
     return member
 

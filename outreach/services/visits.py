@@ -3,6 +3,7 @@
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.access import ensure_can
 from accounts.models import AuditEntry, User
@@ -40,6 +42,80 @@ class VisitConflict(Exception):
         self.visit = visit
 
 
+@dataclass(frozen=True)
+class OutcomeRule:
+    """What a visit's outcome says of its other answers.
+
+    `helped`: True, at least one resident was helped with at least one service; False,
+    nobody and nothing; None, either (informing a household may or may not end in
+    hands-on help). `answered`: whether anyone was there to answer the readiness
+    checklist (a household that declined help may still say what it already uses).
+    """
+
+    helped: bool | None
+    answered: bool = True
+
+
+# The one statement of the outcomes' rules: the visit form, the services (and so every
+# import or other writer) and the demo and benchmark data all follow it.
+OUTCOME_RULES = {
+    Visit.Outcome.HELPED: OutcomeRule(helped=True),
+    Visit.Outcome.INFORMED: OutcomeRule(helped=None),
+    Visit.Outcome.NOT_HOME: OutcomeRule(helped=False, answered=False),
+    Visit.Outcome.DECLINED: OutcomeRule(helped=False),
+}
+
+
+# What a visit says that its outcome contradicts, by the field that says it and what the
+# outcome expects of it (True: some, False: none).
+_CONTRADICTIONS = {
+    ("residents_helped", True): gettext_lazy(
+        "“%(outcome)s” means at least one resident was helped: enter how many, or choose "
+        "another outcome."
+    ),
+    ("residents_helped", False): gettext_lazy(
+        "“%(outcome)s” means no resident was helped: enter 0, or choose another outcome."
+    ),
+    ("services", True): gettext_lazy(
+        "“%(outcome)s” means you helped with something: tick what, or choose another outcome."
+    ),
+    ("services", False): gettext_lazy(
+        "“%(outcome)s” means you helped with nothing: untick these, or choose another outcome."
+    ),
+    ("readiness", False): gettext_lazy(
+        "“%(outcome)s” means nobody could answer: leave “Not asked”, or choose another outcome."
+    ),
+}
+
+
+def visit_outcome_errors(
+    *,
+    outcome: str,
+    residents_helped: int,
+    services: Sequence[Service],
+    readiness: Mapping[str, bool | None],
+) -> dict[str, str]:
+    """What contradicts the outcome, by the field that says it (none for an outcome that
+    is not one of the choices: the field's own validation refuses it)."""
+    rule = OUTCOME_RULES.get(outcome)
+    if rule is None:
+        return {}
+    broken = {}
+    if rule.helped is not None:
+        for name, some in (
+            ("residents_helped", residents_helped > 0),
+            ("services", bool(services)),
+        ):
+            if some != rule.helped:
+                broken[name] = _CONTRADICTIONS[name, rule.helped]
+    if not rule.answered:
+        for item in READINESS_FIELDS:
+            if readiness.get(item) is not None:
+                broken[item] = _CONTRADICTIONS["readiness", False]
+    named = {"outcome": Visit.Outcome(outcome).label}
+    return {name: str(message) % named for name, message in broken.items()}
+
+
 @dataclass
 class VisitData:
     """What a visit says, as the form (or an import) hands it over."""
@@ -48,7 +124,9 @@ class VisitData:
     members: list[Member]
     services: list[Service] = field(default_factory=list)
     residents_helped: int = 0
-    outcome: str = Visit.Outcome.HELPED
+    # A writer that states no outcome claims the least: informing the household, which
+    # the other defaults (nobody helped, no service) do not contradict.
+    outcome: str = Visit.Outcome.INFORMED
     notes: str = ""
     readiness: dict[str, bool | None] = field(default_factory=dict)
 
@@ -77,7 +155,8 @@ def _validate(
     data: VisitData,
     already_on_visit: frozenset[int] = frozenset(),
 ) -> None:
-    """The visit's rules; members who went on it before they left stay valid on an edit."""
+    """The visit's rules, its outcome's among them (an edit must keep them, whatever the
+    visit said before); members who went on it before they left stay valid on an edit."""
     errors = {}
     today = timezone.localdate()
     if data.visited_on > today:
@@ -99,6 +178,13 @@ def _validate(
     unknown = set(data.readiness) - set(READINESS_FIELDS)
     if unknown:
         raise TypeError(f"unknown readiness items {sorted(unknown)}")
+    contradictions = visit_outcome_errors(
+        outcome=data.outcome,
+        residents_helped=data.residents_helped,
+        services=data.services,
+        readiness=data.readiness,
+    )
+    errors = {**contradictions, **errors}
     if errors:
         raise ValidationError(errors)
 

@@ -189,6 +189,7 @@ def test_a_leader_posting_another_teams_id_in_a_hidden_field_still_logs_for_thei
         "address_label": "Số 9",
         "members": [ours["member"].pk],
         "residents_helped": 1,
+        "services": [Service.objects.get(code="ecommerce").pk],
         "outcome": "helped",
         "team": theirs["team"].pk,
         **{name: "" for name in form.fields if name.startswith("readiness_")},

@@ -78,16 +78,19 @@ def test_an_agreeing_household_is_recorded_with_the_notice_who_asked_and_when(pl
 @pytest.mark.django_db
 def test_a_declining_household_is_kept_with_its_hamlet_only_and_its_visit_counts(place):
     client, _user, team, hamlet = place
-    response = client.post(
-        NEW,
-        _visit(
-            team,
-            hamlet,
-            consent=Household.Consent.DECLINED,
-            address_label="Số 8, ngõ Chợ",
-            head_name="Trần Thị Lụa",
-        ),
+    declined = _visit(
+        team,
+        hamlet,
+        consent=Household.Consent.DECLINED,
+        address_label="Số 8, ngõ Chợ",
+        head_name="Trần Thị Lụa",
     )
+    # What was typed is not dropped silently: the leader is told first, and confirms.
+    warned = client.post(NEW, declined)
+    assert warned.status_code == 200
+    assert "address_label" in warned.context["form"].errors
+    assert not Visit.objects.exists() and not Household.objects.exists()
+    response = client.post(NEW, {**declined, "drop_address": "on"})
     assert response.status_code == 302
     household = Household.objects.get()
     assert household.address_label == f"#{household.pk}"
@@ -99,7 +102,8 @@ def test_a_declining_household_is_kept_with_its_hamlet_only_and_its_visit_counts
 
     # Declining needs no address; a second household that declines is one of its own.
     other = client.post(
-        NEW, _visit(team, hamlet, consent=Household.Consent.DECLINED, address_label="")
+        NEW,
+        _visit(team, hamlet, consent=Household.Consent.DECLINED, address_label="", head_name=""),
     )
     assert other.status_code == 302
     assert Household.objects.filter(consent=Household.Consent.DECLINED).count() == 2

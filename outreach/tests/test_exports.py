@@ -1,4 +1,5 @@
-"""Exports of members and teams: the user's scope only, Excel-friendly, safe, re-importable."""
+"""Exports of members, teams and visits: the user's scope only, Excel-friendly, safe,
+re-importable. (Every list's export with its filters: test_list_exports.py.)"""
 
 import csv
 import datetime as dt
@@ -70,8 +71,14 @@ def _xlsx_rows(response) -> list[tuple]:
     return list(sheet.iter_rows(values_only=True))
 
 
-def _get(client, name, fmt):
-    return client.get(reverse(f"outreach:{name}", kwargs={"fmt": fmt}), HTTP_ACCEPT_LANGUAGE="en")
+def _get(client, name, fmt, query=None):
+    return client.get(
+        reverse(f"outreach:{name}", kwargs={"fmt": fmt}), query or {}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+
+# The member list's filters, with the members who left: the export is the list's.
+EVERY_MEMBER = {"status": "all"}
 
 
 @pytest.mark.django_db
@@ -79,7 +86,7 @@ def test_member_csv_holds_only_the_officials_commune_and_starts_with_a_bom(
     client, official, roster
 ):
     client.force_login(official)
-    response = _get(client, "member_export", "csv")
+    response = _get(client, "member_export", "csv", EVERY_MEMBER)
 
     assert response.status_code == 200
     assert response.streaming
@@ -134,7 +141,7 @@ def test_cells_that_start_a_formula_are_neutralised(client, official, roster):
 @pytest.mark.django_db
 def test_member_xlsx_holds_only_the_scope_with_real_dates(client, official, roster):
     client.force_login(official)
-    response = _get(client, "member_export", "xlsx")
+    response = _get(client, "member_export", "xlsx", EVERY_MEMBER)
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     rows = _xlsx_rows(response)
     names = [row[4] for row in rows[1:]]
@@ -223,7 +230,9 @@ def test_a_member_export_reimports_without_changes(
 ):
     client.force_login(official)
     response = client.get(
-        reverse("outreach:member_export", kwargs={"fmt": fmt}), HTTP_ACCEPT_LANGUAGE=language
+        reverse("outreach:member_export", kwargs={"fmt": fmt}),
+        EVERY_MEMBER,
+        HTTP_ACCEPT_LANGUAGE=language,
     )
     content = b"".join(response.streaming_content) if fmt == "csv" else response.content
 
@@ -295,7 +304,8 @@ def visits(roster, tran_te_xuong):
 
 
 def _visit_export(client, query: str = ""):
-    return client.get(f"{reverse('outreach:visit_export')}{query}", HTTP_ACCEPT_LANGUAGE="en")
+    url = reverse("outreach:visit_export", kwargs={"fmt": "csv"})
+    return client.get(f"{url}{query}", HTTP_ACCEPT_LANGUAGE="en")
 
 
 @pytest.mark.django_db

@@ -7,7 +7,14 @@ import uuid
 import pytest
 
 from outreach.facts import VisitRow, readiness_changes, visit_ranks
-from outreach.models import READINESS_FIELDS, Household, MemberDay, ReadinessDay, Visit
+from outreach.models import (
+    READINESS_FIELDS,
+    Household,
+    MemberDay,
+    ReadinessDay,
+    ReadinessLevel,
+    Visit,
+)
 from outreach.services import households_merge, visit_delete, visit_record, visit_update
 from outreach.services.facts import facts_check
 from outreach.tests.factories import HamletFactory, MemberFactory
@@ -61,7 +68,14 @@ def _readiness(commune_id) -> dict:
     ):
         was = totals.get(item, (0, 0))
         totals[item] = (was[0] + yes, was[1] + answered)
-    return {item: sums for item, sums in totals.items() if sums != (0, 0)}
+    summed = {item: sums for item, sums in totals.items() if sums != (0, 0)}
+    # The levels the dashboard copies are kept equal to the days' sums as they change.
+    levels = ReadinessLevel.objects.filter(commune_id=commune_id).exclude(yes=0, answered=0)
+    assert {
+        item: (yes, answered)
+        for item, yes, answered in levels.values_list("item", "yes", "answered")
+    } == summed
+    return summed
 
 
 def _visit(leader, team, hamlet, address, day, **readiness):
@@ -194,7 +208,19 @@ def test_the_check_finds_and_repairs_facts_a_writer_got_wrong(leader, team, haml
         "visit_ranks": 1,
         "member_days": 2,
         "readiness_days": 1,
+        # The levels still add up the days as they were.
+        "readiness_levels": 1,
     }
     assert (_stored(first), _stored(second)) == ((True, True), (False, False))
     assert set(facts_check(repair=False).values()) == {0}
     assert _readiness(team.commune_id) == {"has_smartphone": (1, 1)}
+
+
+@pytest.mark.django_db
+def test_the_check_repairs_a_readiness_level_that_is_not_its_days_sum(leader, team, hamlet):
+    _visit(leader, team, hamlet, "Số 1", DAY, has_smartphone=True, knows_scams=False)
+    ReadinessLevel.objects.filter(item="has_smartphone").update(yes=7)
+    found = facts_check(repair=True)
+    assert found["readiness_levels"] == 1 and found["readiness_days"] == 0
+    assert _readiness(team.commune_id) == {"has_smartphone": (1, 1), "knows_scams": (0, 1)}
+    assert set(facts_check(repair=False).values()) == {0}

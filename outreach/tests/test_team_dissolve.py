@@ -371,8 +371,8 @@ def test_the_migration_makes_members_of_dissolved_teams_leave_on_the_day(
     assert (stays.is_active, stays.left_on) == (True, None)
     assert not _fresh(leader).is_active
     assert set(PendingRollup.objects.values_list("commune_id", "day", "source")) == {
-        (hai_dong.pk, DISSOLVED, "outreach"),
-        (hai_dong.pk, dt.date(2025, 8, 1), "outreach"),
+        (hai_dong.pk, DISSOLVED, "roster"),
+        (hai_dong.pk, dt.date(2025, 8, 1), "roster"),
     }
     entry = _last_change(members[2])
     assert entry.changes == {"is_active": [True, False], "left_on": [None, "2025-06-30"]}

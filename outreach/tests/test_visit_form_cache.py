@@ -87,7 +87,7 @@ def _post(team, hamlet, members, **overrides) -> dict:
         "members": [str(m.pk) for m in members],
         "residents_helped": "1",
         "services": [],
-        "outcome": Visit.Outcome.HELPED,
+        "outcome": Visit.Outcome.INFORMED,
     }
     values.update(overrides)
     return values

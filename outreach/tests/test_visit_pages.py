@@ -552,6 +552,28 @@ def test_the_visit_list_filters_offer_only_what_is_in_scope(
 
 
 @pytest.mark.django_db
+def test_a_team_s_link_lists_that_team_s_visits_only(
+    client, official, leader, team, hamlet, day, elsewhere, other_team_visit
+):
+    _record(leader, team, hamlet, day, "A1")
+    client.force_login(official)
+    assert _addresses(client.get(LIST)) == {"A1", "Số 99, ngõ 9"}
+
+    # The link of the team's dashboard: its visits, the team named, the filter kept.
+    response = client.get(LIST, {"team": team.pk})
+    assert _addresses(response) == {"A1"}
+    html = response.content.decode()
+    assert f"Team: {team.name}" in html
+    assert f'type="hidden" name="team" value="{team.pk}"' in html
+    # A team outside the scope is refused, said so, and lists nothing less.
+    stranger = TeamFactory(commune=elsewhere)
+    refused = client.get(LIST, {"team": stranger.pk})
+    assert "team" in refused.context["form"].errors
+    assert 'class="form-errors" role="alert">Team:' in refused.content.decode()
+    assert _addresses(refused) == {"A1", "Số 99, ngõ 9"}
+
+
+@pytest.mark.django_db
 def test_the_visit_list_is_paginated_by_50(client, leader, team, hamlet, day):
     for number in range(51):
         _record(leader, team, hamlet, day, f"Số {number}")

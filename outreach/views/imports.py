@@ -1,4 +1,4 @@
-"""Bulk import of teams and members, and the exports of members and teams.
+"""Bulk import of teams and members (the lists' exports are beside the lists, in teams.py).
 
 URLs (namespace "outreach"):
 - imports/new/                 member_import_new       upload a file
@@ -7,8 +7,6 @@ URLs (namespace "outreach"):
 - imports/<id>/apply/          member_import_apply     POST: apply a checked file
 - imports/<id>/check/          member_import_check     POST: check the file again
 - imports/<id>/logins.csv      member_import_logins    POST: the new passwords, once
-- members/export.<csv|xlsx>    member_export           (kwarg fmt)
-- teams/export.<csv|xlsx>      team_export             (kwarg fmt)
 """
 
 import csv
@@ -18,7 +16,7 @@ from datetime import date
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, re_path
+from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -29,7 +27,7 @@ from accounts.models import AuditEntry, ScopeLevel
 from accounts.scopes import Scope, scope_for
 from accounts.services import audit_access
 from communes.models import Commune
-from core.exports import BOM, XLSX_CONTENT_TYPE, export_response, neutralise
+from core.exports import BOM, XLSX_CONTENT_TYPE, neutralise
 from core.file_imports import detail_context
 
 from .. import exports
@@ -177,33 +175,6 @@ def member_import_template(request):
     return response
 
 
-# --- Exports ---------------------------------------------------------------------------
-
-
-@permission_needed("outreach.view_member")
-@require_GET
-def member_export(request, fmt: str):
-    audit_access(by=request.user, action=AuditEntry.Action.EXPORTED, subject=request.path)
-    return export_response(
-        request,
-        fmt,
-        "members",
-        exports.member_header(),
-        exports.member_rows(request.user),
-        _("Members"),
-    )
-
-
-@permission_needed("outreach.view_team")
-@require_GET
-def team_export(request, fmt: str):
-    # Teams' exports carry their leaders' names and phone numbers.
-    audit_access(by=request.user, action=AuditEntry.Action.EXPORTED, subject=request.path)
-    return export_response(
-        request, fmt, "teams", exports.team_header(), exports.team_rows(request.user), _("Teams")
-    )
-
-
 urlpatterns = [
     path("imports/new/", member_import_new, name="member_import_new"),
     path("imports/template.xlsx", member_import_template, name="member_import_template"),
@@ -211,6 +182,4 @@ urlpatterns = [
     path("imports/<int:pk>/apply/", member_import_apply, name="member_import_apply"),
     path("imports/<int:pk>/check/", member_import_check, name="member_import_check"),
     path("imports/<int:pk>/logins.csv", member_import_logins, name="member_import_logins"),
-    re_path(r"^members/export\.(?P<fmt>csv|xlsx)$", member_export, name="member_export"),
-    re_path(r"^teams/export\.(?P<fmt>csv|xlsx)$", team_export, name="team_export"),
 ]

@@ -17,7 +17,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, re_path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -30,9 +30,10 @@ from accounts.models import AuditEntry, ScopeLevel, User
 from accounts.scopes import Scope, scope_for
 from accounts.services import audit_access
 from communes.models import Commune, Hamlet, VietnameseOrder
+from core.exports import export_links, export_response, xlsx_refusal
 from core.forms import errors_to_form
 
-from .. import services
+from .. import exports, services
 from ..filters import HamletFilter, MemberFilter, TeamFilter
 from ..forms.teams import (
     HamletForm,
@@ -106,7 +107,39 @@ def _post_data(request: HttpRequest):
     return request.POST if request.method == "POST" else None
 
 
+def _export(
+    request: HttpRequest,
+    fmt: str,
+    queryset: QuerySet,
+    name: str,
+    header,
+    rows,
+    title,
+    *,
+    personal: bool,
+):
+    """The download of a list's rows (`rows(queryset)`), or, for an XLSX longer than a
+    sheet, the page that offers the CSV instead. A file of `personal` data is recorded
+    in the audit trail."""
+    if fmt == "xlsx" and (refusal := xlsx_refusal(request, queryset.count())):
+        return refusal
+    if personal:
+        audit_access(by=request.user, action=AuditEntry.Action.EXPORTED, subject=request.path)
+    return export_response(request, fmt, name, header(), rows(queryset), title)
+
+
 # --- Teams ---------------------------------------------------------------------------
+
+
+def _team_filter(request: HttpRequest) -> TeamFilter:
+    """The team list's filter bar over the user's teams (the list's and its export's)."""
+    user = request.user
+    return TeamFilter(
+        request.GET,
+        teams_listed(user),
+        communes=_commune_filter_choices(user),
+        hamlets=hamlets_visible(user),
+    )
 
 
 @login_required
@@ -114,20 +147,35 @@ def _post_data(request: HttpRequest):
 @permission_needed("outreach.view_team", refusal=NOT_YOUR_ROLE)
 def team_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    filters = TeamFilter(
-        request.GET,
-        teams_listed(user),
-        communes=_commune_filter_choices(user),
-        hamlets=hamlets_visible(user),
-    )
+    filters = _team_filter(request)
+    page = _page(request, filters.qs)
     context = {
         "form": filters.form,
-        "page_obj": _page(request, filters.qs),
+        "page_obj": page,
+        "exports": export_links(request, "outreach:team_export", page.paginator.count),
         "show_commune": "commune" in filters.form.fields,
         "can_add": user.has_perm("outreach.add_team")
         and scope_for(user).level == ScopeLevel.COMMUNE,
     }
     return render(request, "outreach/teams/team_list.html", context)
+
+
+@login_required
+@require_GET
+@permission_needed("outreach.view_team", refusal=NOT_YOUR_ROLE)
+def team_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    teams = _team_filter(request).qs
+    # Teams' exports carry their leaders' names and phone numbers.
+    return _export(
+        request,
+        fmt,
+        teams,
+        "teams",
+        exports.team_header,
+        exports.team_rows,
+        _("Teams"),
+        personal=True,
+    )
 
 
 @login_required
@@ -239,26 +287,51 @@ def team_dissolve(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Members -------------------------------------------------------------------------
 
 
-@login_required
-@require_GET
-@permission_needed("outreach.view_member", refusal=NOT_YOUR_ROLE)
-def member_list(request: HttpRequest) -> HttpResponse:
+def _member_filter(request: HttpRequest) -> MemberFilter:
+    """The member list's filter bar over the user's members (the list's and its
+    export's)."""
     user = request.user
-    filters = MemberFilter(
+    return MemberFilter(
         request.GET,
         members_listed(user),
         communes=_commune_filter_choices(user),
         teams=teams_visible(user),
     )
-    members = filters.qs
+
+
+@login_required
+@require_GET
+@permission_needed("outreach.view_member", refusal=NOT_YOUR_ROLE)
+def member_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    filters = _member_filter(request)
     audit_access(by=user, action=VIEWED, subject=request.path)
+    page = _page(request, filters.qs)
     context = {
         "form": filters.form,
-        "page_obj": _page(request, members),
+        "page_obj": page,
+        "exports": export_links(request, "outreach:member_export", page.paginator.count),
         "show_commune": "commune" in filters.form.fields,
         "chosen_team": filters.applied.get("team"),
     }
     return render(request, "outreach/teams/member_list.html", context)
+
+
+@login_required
+@require_GET
+@permission_needed("outreach.view_member", refusal=NOT_YOUR_ROLE)
+def member_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    members = _member_filter(request).qs
+    return _export(
+        request,
+        fmt,
+        members,
+        "members",
+        exports.member_header,
+        exports.member_rows,
+        _("Members"),
+        personal=True,
+    )
 
 
 @login_required
@@ -395,23 +468,47 @@ def member_login_reset(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Hamlets -------------------------------------------------------------------------
 
 
+def _hamlet_filter(request: HttpRequest) -> HamletFilter:
+    """The hamlet list's filter bar over the user's hamlets (the list's and its
+    export's)."""
+    user = request.user
+    return HamletFilter(request.GET, hamlets_listed(user), communes=_commune_filter_choices(user))
+
+
 @login_required
 @require_GET
 @permission_needed("communes.view_hamlet", refusal=NOT_YOUR_ROLE)
 def hamlet_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    filters = HamletFilter(
-        request.GET, hamlets_listed(user), communes=_commune_filter_choices(user)
-    )
+    filters = _hamlet_filter(request)
+    page = _page(request, filters.qs)
     context = {
         "form": filters.form,
-        "page_obj": _page(request, filters.qs),
+        "page_obj": page,
+        "exports": export_links(request, "outreach:hamlet_export", page.paginator.count),
         "show_commune": "commune" in filters.form.fields,
         "can_add": user.has_perm("communes.add_hamlet")
         and scope_for(user).level == ScopeLevel.COMMUNE,
         "can_change": user.has_perm("communes.change_hamlet"),
     }
     return render(request, "outreach/teams/hamlet_list.html", context)
+
+
+@login_required
+@require_GET
+@permission_needed("communes.view_hamlet", refusal=NOT_YOUR_ROLE)
+def hamlet_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    hamlets = _hamlet_filter(request).qs
+    return _export(
+        request,
+        fmt,
+        hamlets,
+        "hamlets",
+        exports.hamlet_header,
+        exports.hamlet_rows,
+        _("Hamlets"),
+        personal=False,
+    )
 
 
 @login_required
@@ -460,18 +557,21 @@ def hamlet_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 urlpatterns = [
     path("teams/", team_list, name="team_list"),
+    re_path(r"^teams/export\.(?P<fmt>csv|xlsx)$", team_export, name="team_export"),
     path("teams/new/", team_create, name="team_create"),
     path("teams/<int:pk>/", team_detail, name="team_detail"),
     path("teams/<int:pk>/edit/", team_edit, name="team_edit"),
     path("teams/<int:pk>/dissolve/", team_dissolve, name="team_dissolve"),
     path("teams/<int:team_id>/members/new/", member_create, name="member_create"),
     path("members/", member_list, name="member_list"),
+    re_path(r"^members/export\.(?P<fmt>csv|xlsx)$", member_export, name="member_export"),
     path("members/<int:pk>/", member_detail, name="member_detail"),
     path("members/<int:pk>/edit/", member_edit, name="member_edit"),
     path("members/<int:pk>/deactivate/", member_deactivate, name="member_deactivate"),
     path("members/<int:pk>/login/", member_login_create, name="member_login_create"),
     path("members/<int:pk>/login/reset/", member_login_reset, name="member_login_reset"),
     path("hamlets/", hamlet_list, name="hamlet_list"),
+    re_path(r"^hamlets/export\.(?P<fmt>csv|xlsx)$", hamlet_export, name="hamlet_export"),
     path("hamlets/new/", hamlet_create, name="hamlet_create"),
     path("hamlets/<int:pk>/edit/", hamlet_edit, name="hamlet_edit"),
 ]

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, re_path
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -19,7 +19,7 @@ from accounts.access import NotAllowed, can, ensure_can, get_for_user
 from accounts.decorators import permission_needed
 from accounts.models import AuditEntry
 from accounts.services import audit_access
-from core.exports import export_response
+from core.exports import export_links, export_response, xlsx_refusal
 
 from .. import exports
 from ..catalogue import SERVICE_LABELS
@@ -35,6 +35,7 @@ from ..selectors import (
     visits_visible,
 )
 from ..services import VisitConflict, visit_delete, visit_record, visit_update
+from ..services.access import visit_edit_window
 
 VISITS_PER_PAGE = 50
 HOUSEHOLD_MATCHES = 10
@@ -233,6 +234,8 @@ def visit_detail(request, pk: int):
         # Whether to offer the buttons (a leader has 7 days); the services decide for real.
         "can_change": can_change,
         "can_delete": can_change and can(request.user, "outreach.delete_visit", visit),
+        # Until when a leader may, or since when they may no longer.
+        "edit_window": visit_edit_window(request.user, visit),
     }
     return render(request, "outreach/visits/detail.html", context)
 
@@ -299,8 +302,9 @@ def visit_list(request):
     context = {
         "form": filters.form,
         "page": page,
-        "show_commune": filters.narrow,
-        "members_wait_for_hamlet": filters.members_wait_for_hamlet,
+        # The paginator's count is the list's total: the links need no other.
+        "exports": export_links(request, "outreach:visit_export", page.paginator.count),
+        "chosen_team": filters.applied.get("team"),
         "can_add": request.user.has_perm("outreach.add_visit"),
     }
     return render(request, "outreach/visits/list.html", context)
@@ -308,18 +312,20 @@ def visit_list(request):
 
 @require_GET
 @permission_needed("outreach.view_visit")
-def visit_export(request):
-    """The visits of the list's filters as CSV, streamed: a province's year of visits is
-    millions of rows, more than a spreadsheet (XLSX) holds."""
+def visit_export(request, fmt: str):
+    """The visits of the list's filters: CSV streamed, since a province's year of visits
+    is millions of rows; XLSX while they fit in a sheet."""
     filters = VisitFilter(request.GET, visits_visible(request.user), user=request.user)
+    if fmt == "xlsx" and (refusal := xlsx_refusal(request, filters.qs.count())):
+        return refusal
     rows = exports.visit_rows(filters.qs)
     audit_access(by=request.user, action=AuditEntry.Action.EXPORTED, subject=request.path)
-    return export_response(request, "csv", "visits", exports.visit_header(), rows, "")
+    return export_response(request, fmt, "visits", exports.visit_header(), rows, _("Visits"))
 
 
 urlpatterns = [
     path("visits/", visit_list, name="visit_list"),
-    path("visits/export.csv", visit_export, name="visit_export"),
+    re_path(r"^visits/export\.(?P<fmt>csv|xlsx)$", visit_export, name="visit_export"),
     path("visits/new/", visit_new, name="visit_new"),
     path("visits/households/", household_search, name="household_search"),
     path("visits/<int:pk>/", visit_detail, name="visit_detail"),

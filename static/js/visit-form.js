@@ -52,3 +52,27 @@
   });
   hamlet.addEventListener("change", function () { fill([]); search(); });
 })();
+
+// Says, as soon as the household declines to be recorded with an address or a name typed,
+// that they will not be kept, and offers the box that confirms it. Without this the
+// server says the same when the form is sent, and saves nothing until the box is ticked.
+(function () {
+  "use strict";
+  var form = document.querySelector("form.visit-form");
+  var notice = document.getElementById("address-dropped");
+  if (!form || !notice) { return; }
+  var declined = notice.getAttribute("data-declined");
+  var typed = [form.querySelector("[name=address_label]"), form.querySelector("[name=head_name]")]
+    .filter(function (field) { return field; });
+
+  function update() {
+    var answer = form.querySelector("[name=consent]:checked");
+    notice.hidden = !(answer && answer.value === declined && typed.some(function (field) {
+      return field.value.trim() !== "";
+    }));
+  }
+
+  form.addEventListener("input", update);
+  form.addEventListener("change", update);
+  update();
+})();

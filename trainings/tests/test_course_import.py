@@ -550,3 +550,22 @@ def test_the_page_follows_a_waiting_check_and_the_check_can_be_asked_again(
     course_import.refresh_from_db()
     assert course_import.status == CourseImport.Status.CHECKED
     assert course_import.result["counts"]["create"] == 4
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("language", ["en", "vi"])
+def test_the_learners_export_reimports_without_changes(
+    signed_in, divisions, django_capture_on_commit_callbacks, fmt, language
+):
+    _imported(signed_in, django_capture_on_commit_callbacks, _xlsx(_clean_rows()))
+    response = signed_in.get(
+        reverse("trainings:course_export", kwargs={"fmt": fmt}), HTTP_ACCEPT_LANGUAGE=language
+    )
+    content = b"".join(response.streaming_content) if fmt == "csv" else response.content
+
+    again = _upload(signed_in, django_capture_on_commit_callbacks, content, name=f"list.{fmt}")
+
+    assert again.status == CourseImport.Status.CHECKED, again.result
+    counts = again.result["counts"]
+    assert (counts["create"], counts["update"], counts["unchanged"]) == (0, 0, 4)

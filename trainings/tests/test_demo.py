@@ -167,3 +167,21 @@ def test_the_seed_demo_command_runs_the_trainings_demo(divisions):
 
     assert TrainingSession.objects.filter(is_demo=True, format=Format.COACHING).exists()
     assert CourseEnrolment.objects.filter(is_demo=True).exists()
+
+
+@pytest.mark.django_db
+def test_officials_trained_are_some_of_the_people_trained(divisions):
+    call_command("seed_demo", scale=0.05)
+
+    # The district trainings of the community tech teams name some of their members, as
+    # the attendance list names a member: people trained who are no officials.
+    named = Attendance.objects.exclude(member=None).select_related("member__team", "session")
+    assert named.exists()
+    assert {a.session.audience for a in named} == {Audience.TEAM_MEMBERS}
+    for attendance in named:
+        member = attendance.member
+        assert (attendance.full_name, attendance.phone) == (member.full_name, member.phone)
+        assert attendance.agency == member.team.name
+    figures = training_figures(2026)
+    members = {a.member_id for a in named if a.session.status == TrainingSession.Status.HELD}
+    assert figures.distinct_people - figures.officials_trained == len(members) > 0

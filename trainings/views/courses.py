@@ -2,6 +2,7 @@
 
 URLs (namespace "trainings", under /trainings/):
 - courses/                          course_list            learners the user can see
+- courses/export.<csv|xlsx>         course_export          the list's, with its filters
 - courses/import/                   course_import_new      upload a file
 - courses/import/<id>/              course_import_detail   progress, errors or preview
 - courses/import/<id>/apply/        course_import_apply    POST: apply a checked file
@@ -16,15 +17,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, re_path
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import permission_needed
+from accounts.models import AuditEntry
+from accounts.services import audit_access
 from communes.models import VietnameseOrder
+from core.exports import export_links, export_response, xlsx_refusal
 from core.file_imports import detail_context
 
+from .. import exports
 from ..filters import CourseFilter
 from ..forms.courses import CourseImportForm
 from ..imports import (
@@ -49,24 +54,49 @@ def _own_import(request: HttpRequest, pk: int) -> CourseImport:
 # --- The learners' list ----------------------------------------------------------------
 
 
-@login_required
-@require_GET
-@permission_needed("trainings.view_courseenrolment")
-def course_list(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    visible = enrolments_visible(user)
+def _filtered(request: HttpRequest) -> CourseFilter:
+    """The user's course records through the filter bar (the list's and its export's)."""
+    visible = enrolments_visible(request.user)
     courses = list(visible.order_by("course").values_list("course", flat=True).distinct())
-    filters = CourseFilter(
+    return CourseFilter(
         request.GET,
         visible.order_by(VietnameseOrder("full_name"), "course", "pk"),
         courses=courses,
     )
+
+
+@login_required
+@require_GET
+@permission_needed("trainings.view_courseenrolment")
+def course_list(request: HttpRequest) -> HttpResponse:
+    filters = _filtered(request)
+    page = Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": filters.form,
-        "page": Paginator(filters.qs, PAGE_SIZE).get_page(request.GET.get("page")),
-        "can_import": user.has_perm(IMPORT_PERMISSION),
+        "page": page,
+        "exports": export_links(request, "trainings:course_export", page.paginator.count),
+        "can_import": request.user.has_perm(IMPORT_PERMISSION),
     }
     return render(request, "trainings/courses/list.html", context)
+
+
+@login_required
+@require_GET
+@permission_needed("trainings.view_courseenrolment")
+def course_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    enrolments = _filtered(request).qs
+    if fmt == "xlsx" and (refusal := xlsx_refusal(request, enrolments.count())):
+        return refusal
+    # Learners' names, e-mails and phones leave the portal.
+    audit_access(by=request.user, action=AuditEntry.Action.EXPORTED, subject=request.path)
+    return export_response(
+        request,
+        fmt,
+        "online-courses",
+        exports.course_header(),
+        exports.course_rows(enrolments),
+        _("Online courses"),
+    )
 
 
 # --- The import ------------------------------------------------------------------------
@@ -123,6 +153,7 @@ def course_import_check(request: HttpRequest, pk: int) -> HttpResponse:
 
 urlpatterns = [
     path("courses/", course_list, name="course_list"),
+    re_path(r"^courses/export\.(?P<fmt>csv|xlsx)$", course_export, name="course_export"),
     path("courses/import/", course_import_new, name="course_import_new"),
     path("courses/import/<int:pk>/", course_import_detail, name="course_import_detail"),
     path("courses/import/<int:pk>/apply/", course_import_apply, name="course_import_apply"),

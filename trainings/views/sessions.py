@@ -29,7 +29,7 @@ from accounts.models import AuditEntry, ScopeLevel, User
 from accounts.scopes import Scope, scope_for
 from accounts.services import audit_access
 from communes.models import Commune, District, VietnameseOrder
-from core.exports import export_response
+from core.exports import export_links, export_response, xlsx_refusal
 
 from .. import exports, services
 from ..filters import SessionFilter
@@ -101,9 +101,11 @@ def session_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     filters = _filtered(request)
     sessions = with_attendees(filters.qs)
+    page = Paginator(sessions, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "form": filters.form,
-        "page": Paginator(sessions, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": page,
+        "exports": export_links(request, "trainings:session_export", page.paginator.count),
         "can_add": user.has_perm("trainings.add_trainingsession"),
     }
     return render(request, "trainings/sessions/list.html", context)
@@ -422,6 +424,8 @@ def priority_communes(request: HttpRequest) -> HttpResponse:
 @permission_needed("trainings.view_trainingsession")
 def session_export(request: HttpRequest, fmt: str) -> HttpResponse:
     sessions = _filtered(request).qs
+    if fmt == "xlsx" and (refusal := xlsx_refusal(request, sessions.count())):
+        return refusal
     return export_response(
         request,
         fmt,
