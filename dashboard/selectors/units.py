@@ -21,8 +21,8 @@ from outreach.models import Service, Team
 from ..rollup import figures_late, rollup_state
 from .periods import Period
 
-# Cached figures also expire on their own: a commune's household count is edited in the
-# admin, not rolled up, and must show within the hour even when no roll-up runs.
+# Cached figures also expire on their own, a bound on what a change nobody marks (a
+# district renamed) can take to show; a commune edited in the admin is marked.
 CACHE_SECONDS = 60 * 60
 
 
