@@ -12,7 +12,6 @@ and a leader's login is one member's (Member.user is one-to-one), so one team's.
 from datetime import timedelta
 
 from django.contrib.auth import views as auth_views
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -30,7 +29,7 @@ from dashboard.selectors import (
     team_figures,
     team_in_scope,
 )
-from outreach.selectors import visits_visible
+from outreach.selectors import team_visits_since
 
 # The week's visits a leader's page lists; the visit list has them all.
 WEEK_SHOWN = 30
@@ -72,14 +71,8 @@ def team_home(request: HttpRequest) -> HttpResponse:
     team = team_in_scope(user, snap.units, min(scope_for(user).team_ids))
     today = timezone.localdate()
     week_start = today - timedelta(days=today.weekday())
-    week = visits_visible(user).filter(team_id=team.id, visited_on__range=(week_start, today))
-    counts = week.aggregate(today=Count("pk", filter=Q(visited_on=today)), week=Count("pk"))
-    shown = list(
-        week.select_related(None)
-        .select_related("household__hamlet")
-        .prefetch_related(None)
-        .order_by("-visited_on", "-pk")[:WEEK_SHOWN]
-    )
+    week = team_visits_since(user, team.id, week_start, today, shown=WEEK_SHOWN)
+    shown = week.latest
     # The households' addresses are personal data, as on the visit list.
     audit_access(by=user, action=AuditEntry.Action.VIEWED, subject=request.path)
     period = period_current(PeriodKind.MONTH, today)
@@ -90,9 +83,9 @@ def team_home(request: HttpRequest) -> HttpResponse:
         "week_start": week_start,
         "today_visits": [v for v in shown if v.visited_on == today],
         "earlier_visits": [v for v in shown if v.visited_on != today],
-        "today_count": counts["today"],
-        "week_count": counts["week"],
-        "week_more": counts["week"] > len(shown),
+        "today_count": week.today,
+        "week_count": week.count,
+        "week_more": week.count > len(shown),
         "period": period,
         "as_of": snap.last_run_at,
         "figures_late": snap.figures_late(),

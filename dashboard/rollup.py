@@ -682,11 +682,11 @@ def _running_totals_since(since: dict[int, date]) -> None:
         if not rows:
             return
         assign = ", ".join(f"{quote(name)} = r.{quote(name)}" for name in totals)
-        arrays = ", ".join(["%s::bigint[]"] * (len(totals) + 1))
+        values, params = _rows(rows, ("bigint",) * (len(totals) + 1))
         cursor.execute(
-            f"UPDATE {table} SET {assign} FROM unnest({arrays}) "  # noqa: S608
+            f"UPDATE {table} SET {assign} FROM ({values}) "  # noqa: S608
             f"AS r(id, {names}) WHERE {table}.id = r.id",
-            [list(column) for column in zip(*rows, strict=True)],
+            params,
         )
 
 

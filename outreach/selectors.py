@@ -1,6 +1,7 @@
 """Reads of teams, members, households and visits, always within the user's scope."""
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.core.cache import cache
@@ -62,6 +63,31 @@ def visits_visible(user: User) -> QuerySet[Visit]:
         commune="team__commune",
         team="team",
     )
+
+
+@dataclass(frozen=True)
+class TeamVisitsSince:
+    """A team's visits from a day to today: how many, how many today, and the latest
+    `shown` of them (with their households and hamlets)."""
+
+    count: int
+    today: int
+    latest: list[Visit]
+
+
+def team_visits_since(
+    user: User, team_id: int, start: date, today: date, *, shown: int
+) -> TeamVisitsSince:
+    """The team's visits the user may see from `start` to `today`, in two queries."""
+    visits = visits_visible(user).filter(team_id=team_id, visited_on__range=(start, today))
+    counts = visits.aggregate(today=Count("pk", filter=Q(visited_on=today)), all=Count("pk"))
+    latest = list(
+        visits.select_related(None)
+        .select_related("household__hamlet")
+        .prefetch_related(None)
+        .order_by("-visited_on", "-pk")[:shown]
+    )
+    return TeamVisitsSince(count=counts["all"], today=counts["today"], latest=latest)
 
 
 def services_active() -> QuerySet[Service]:
