@@ -370,10 +370,15 @@ def _days_and_months(day_table, month_table, place: Q, period: Period, start: da
         days = days.filter(day__gte=start)
     # Each cut month as a range of days, which the (place, day) indexes answer; the
     # month of a day (`cut`) only groups a trend's rows.
+    # Each clamped to the days asked for, so that the index condition is the few days
+    # kept, not the whole period with the cut months filtered out of it.
     in_cut = Q()
     for month in cut:
-        in_cut |= Q(day__gte=month, day__lt=_next_month(month))
-    days = days.filter(in_cut) if cut else days.none()
+        first = max(month, start) if start is not None else month
+        last = min(_next_month(month) - timedelta(days=1), period.end)
+        if first <= last:
+            in_cut |= Q(day__gte=first, day__lte=last)
+    days = day_table.objects.filter(place, in_cut) if in_cut else days.none()
     days = days.annotate(cut=TruncMonth("day", output_field=DateField()))
     return days.order_by(), months.annotate(day=F("month")).order_by()
 
