@@ -62,6 +62,11 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages and JSON travel compressed (a repeat visit of the visit form on a weak signal
+    # must cost a few KB). After WhiteNoise, which serves static files already compressed,
+    # and before any middleware that reads or changes the body, as Django's docs ask.
+    # Django pads the compressed body against BREACH.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -294,6 +299,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^healthz/figures$"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+# A refused CSRF check answers JSON to the phone's outbox, which then fetches a fresh
+# token and sends again; a page as before to everyone else.
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -5,7 +5,7 @@ from django.urls import include, path
 
 from accounts.forms import LoginForm
 
-from . import landing, metrics, views
+from . import landing, metrics, pwa, service_worker, views
 
 admin.site.site_header = "Nam Định — Công dân số"
 admin.site.site_title = "Nam Định — Công dân số"
@@ -14,6 +14,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("healthz/figures", views.healthz_figures, name="healthz_figures"),
+    path("manifest.webmanifest", pwa.web_manifest, name="web_manifest"),
+    path("sw.js", service_worker.service_worker, name="service_worker"),
     path(settings.METRICS_PATH, metrics.metrics, name="metrics"),
     path(
         "accounts/login/",

@@ -12,12 +12,14 @@ from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.utils.translation import gettext as _
+from django.views import csrf
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from accounts.decorators import PermissionNeeded
+from accounts.decorators import PermissionNeeded, json_requested
 from accounts.middleware import without_session
 from accounts.models import ScopeLevel
 from accounts.roles import roles_with
@@ -205,3 +207,15 @@ def permission_denied(request, exception):
         "roles": roles_with(permission) if permission else [],
     }
     return HttpResponse(loader.render_to_string("403.html", context), status=403)
+
+
+def csrf_failure(request, reason=""):
+    """A refused CSRF check (settings.CSRF_FAILURE_VIEW). The phone's outbox asks for
+    JSON: it is told so in JSON, then fetches a fresh token and sends the visit again.
+    Anyone else gets Django's page, as before."""
+    if json_requested(request):
+        message = _(
+            "The portal could not check that this was sent from its own page. Send it again."
+        )
+        return JsonResponse({"status": "csrf", "reason": message}, status=403)
+    return csrf.csrf_failure(request, reason)

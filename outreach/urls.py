@@ -1,4 +1,4 @@
-from .views import history, households, imports, privacy, teams, visits
+from .views import history, households, imports, offline, privacy, teams, visits
 
 app_name = "outreach"
 
@@ -6,6 +6,7 @@ app_name = "outreach"
 urlpatterns = (
     teams.urlpatterns
     + visits.urlpatterns
+    + offline.urlpatterns
     + households.urlpatterns
     + imports.urlpatterns
     + history.urlpatterns

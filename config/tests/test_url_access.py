@@ -730,7 +730,17 @@ COMMUNE_KEEPERS = roles(OFFICIAL, SUPER)
 PROVINCIAL = roles(PROVINCE, SUPER)
 HISTORY_READERS = TRAINING_READERS
 # Open to everybody, signed in or not.
-PUBLIC = {"home", "healthz", "healthz_figures", "metrics", "login", "logout", "set_language"}
+PUBLIC = {
+    "home",
+    "healthz",
+    "healthz_figures",
+    "metrics",
+    "login",
+    "logout",
+    "set_language",
+    "web_manifest",
+    "service_worker",
+}
 EVERYONE = roles(*ROLES)
 
 SESSION_PROBES = [
@@ -751,6 +761,10 @@ ROUTES: dict[str, Route] = {
     "healthz": Route(page(), EVERYONE),
     # Times only (the oldest change's age, heartbeats), no place or person: for monitoring.
     "healthz_figures": Route(page(), EVERYONE),
+    # The web app manifest: the portal's name and icons, for installing it.
+    "web_manifest": Route(page(), EVERYONE),
+    # The service worker: the same script for everyone, static URLs only.
+    "service_worker": Route(page(), EVERYONE),
     # Prometheus's figures answer by address, not login: the walk's client comes from
     # 127.0.0.1, the default monitoring host, so every role reads them, and they must
     # name nothing of anyone's scope. Any other address gets a 404 (test_metrics.py).
@@ -873,6 +887,12 @@ ROUTES: dict[str, Route] = {
         shows=visible_visits,
     ),
     "outreach:visit_new": Route(page(), roles(LEADER), writes=True),
+    # The leader's own team, its members and its commune's hamlets, for the phone to keep.
+    "outreach:visit_choices_json": Route(
+        page(), roles(LEADER), shows=kinds("TEAM", "LEADER", "MEMBER", "HAMLET")
+    ),
+    # A shell the phone fills from its own outbox: nothing of anyone's scope.
+    "outreach:visit_outbox": Route(page(), roles(LEADER, SUPER)),
     "outreach:household_search": Route(
         probing(page(), *theirs(hamlet=lambda s: s.hamlet.pk, q=lambda s: "PV")),
         VIEWERS,

@@ -69,7 +69,12 @@ class VisitForm(forms.Form):
 
     visited_on = forms.DateField(label=_("Day of the visit"), widget=DATE_WIDGET)
     hamlet = HamletChoiceField(
-        label=_("Hamlet"), queryset=Hamlet.objects.none(), empty_label=_("Choose the hamlet")
+        label=_("Hamlet"),
+        queryset=Hamlet.objects.none(),
+        empty_label=_("Choose the hamlet"),
+        error_messages={
+            "invalid_choice": _("This hamlet is no longer on the commune's list: choose it again.")
+        },
     )
     address_label = forms.CharField(
         label=_("Address"),
@@ -87,7 +92,14 @@ class VisitForm(forms.Form):
         label=_("Who went"),
         queryset=Member.objects.none(),
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": _("Choose who went.")},
+        error_messages={
+            "required": _("Choose who went."),
+            # Most often a member who has left the team since the page (or the phone's
+            # kept visit) was made: said in words, not by the member's number.
+            "invalid_choice": _(
+                "Someone you chose is no longer a member of the team: choose who went again."
+            ),
+        },
     )
     residents_helped = WholeNumberField(
         label=_("Residents helped"),

@@ -166,7 +166,7 @@ def test_a_member_who_left_is_no_longer_offered_or_accepted(
     response = client.post(NEW, _post(team, hamlet, [helper_member]))
     assert response.status_code == 200
     assert response.context["form"].errors["members"] == [
-        f"Select a valid choice. {helper_member.pk} is not one of the available choices."
+        "Someone you chose is no longer a member of the team: choose who went again."
     ]
     assert not Visit.objects.exists()
 
@@ -234,7 +234,7 @@ def test_a_deactivated_hamlet_is_no_longer_offered_or_accepted_and_a_new_one_is(
     assert _offered(response, "hamlet") == {added.pk}
     response = client.post(NEW, _post(team, hamlet, [helper_member]))
     assert response.context["form"].errors["hamlet"] == [
-        "Select a valid choice. That choice is not one of the available choices."
+        "This hamlet is no longer on the commune's list: choose it again."
     ]
     assert client.post(NEW, _post(team, added, [helper_member])).status_code == 302
     assert Visit.objects.get().household.hamlet == added

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import path, re_path
+from django.urls import path, re_path, reverse
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.access import NotAllowed, can, ensure_can, get_for_user
-from accounts.decorators import permission_needed
+from accounts.decorators import json_requested, permission_needed, refused_json
 from accounts.models import AuditEntry
 from accounts.services import audit_access
 from core.exports import export_links, export_response, xlsx_refusal
@@ -36,6 +36,7 @@ from ..selectors import (
 )
 from ..services import VisitConflict, visit_delete, visit_record, visit_update
 from ..services.access import visit_edit_window
+from .offline import choices_etag, no_team_reason
 
 VISITS_PER_PAGE = 50
 HOUSEHOLD_MATCHES = 10
@@ -58,31 +59,103 @@ def _with_fresh_submission_id(data):
     return data
 
 
-def _form_page(request, form, *, team, visit=None, status=200, conflict=None):
-    return render(
-        request,
-        "outreach/visits/form.html",
-        {"form": form, "team": team, "visit": visit, "conflict": conflict},
-        status=status,
+def _form_page(request, form, *, team, visit=None, status=200, conflict=None, choices=None):
+    context = {"form": form, "team": team, "visit": visit, "conflict": conflict}
+    if choices is not None:
+        # Which choices the page was made with: the phone's scripts compare it with the
+        # ones they stored since (outreach/views/offline.py).
+        context["choices_etag"] = choices_etag(request.user, choices)
+    return render(request, "outreach/visits/form.html", context, status=status)
+
+
+def _record(request, form, team):
+    """The form's visit stored (once per submission id): (visit, whether it is new)."""
+    data = form.cleaned_data
+    return visit_record(
+        by=request.user,
+        team=team,
+        submission_id=data["submission_id"],
+        hamlet=data["hamlet"],
+        address_label=data["address_label"],
+        data=form.visit_data(),
+        head_name=data["head_name"],
+        consent=data["consent"],
+        household_found=form.household_found,
     )
+
+
+def _invalid_json(form):
+    errors = {
+        name: [error["message"] for error in items]
+        for name, items in form.errors.get_json_data().items()
+    }
+    if "submission_id" in errors:
+        # A hidden field: the leader is told what the page says, not the UUID's rule.
+        errors["submission_id"] = [
+            _("The page was incomplete. Check what you typed and send it again.")
+        ]
+    return JsonResponse({"status": "invalid", "errors": errors}, status=400)
+
+
+def _visit_new_json(request, form, team):
+    """A visit sent by the phone's outbox (static/js/offline/outbox.js): the HTML form's
+    answers as JSON, which the outbox files as stored, to correct, or to send again."""
+    if not form.is_valid():
+        return _invalid_json(form)
+    try:
+        visit, created = _record(request, form, team)
+    except VisitConflict as conflict:
+        visit_url = (
+            reverse("outreach:visit_detail", args=[conflict.visit.pk]) if conflict.visit else None
+        )
+        reason = _(
+            "This visit was already sent with different content. Nothing was saved or changed."
+        )
+        return JsonResponse(
+            {"status": "conflict", "reason": reason, "visit_url": visit_url}, status=409
+        )
+    except NotAllowed as refusal:
+        return refused_json(str(refusal))
+    except ValidationError as error:
+        form.add_service_errors(error)
+        return _invalid_json(form)
+    if request.headers.get("X-Visit-Submit") == "foreground":
+        # The leader pressed Save and the page opens the visit: as after the HTML form.
+        # Sent in the background, a message would turn up later on an unrelated page.
+        messages.success(request, _("Visit saved."))
+    body = {
+        "status": "stored",
+        "id": visit.pk,
+        "url": reverse("outreach:visit_detail", args=[visit.pk]),
+    }
+    if not created:
+        body["again"] = True
+    return JsonResponse(body, status=201 if created else 200)
 
 
 @never_cache  # so that Back after saving fetches a fresh submission id, not the old page
 @require_http_methods(["GET", "POST"])
-@permission_needed("outreach.add_visit")
+@permission_needed("outreach.add_visit", login_next="outreach:visit_outbox")
 def visit_new(request):
+    """The phone form; posted with `Accept: application/json` (the outbox's sends), it
+    answers JSON rather than pages and redirects (_visit_new_json)."""
     # The team comes from the login, never from the form; it and the form's choices from
     # the cache, when it has them.
     choices = visit_choices_for_leader(request.user)
+    as_json = request.method == "POST" and json_requested(request)
     if choices is None:
+        if as_json:
+            return refused_json(no_team_reason())
         return render(request, "outreach/visits/no_team.html", status=403)
     team = choices.team
     if request.method != "POST":
         initial = NewVisitForm.initial_for_team(team, last_visit_defaults(team))
         form = NewVisitForm(initial=initial, team=team, user=request.user, choices=choices)
-        return _form_page(request, form, team=team)
+        return _form_page(request, form, team=team, choices=choices)
 
     form = NewVisitForm(request.POST, team=team, user=request.user, choices=choices)
+    if as_json:
+        return _visit_new_json(request, form, team)
     if not form.is_valid():
         if "submission_id" in form.errors:
             # A page that lost its id: the rest is kept and a new id lets it be sent again.
@@ -92,20 +165,9 @@ def visit_new(request):
                 user=request.user,
                 choices=choices,
             )
-        return _form_page(request, form, team=team)
-    data = form.cleaned_data
+        return _form_page(request, form, team=team, choices=choices)
     try:
-        visit, _created = visit_record(
-            by=request.user,
-            team=team,
-            submission_id=data["submission_id"],
-            hamlet=data["hamlet"],
-            address_label=data["address_label"],
-            data=form.visit_data(),
-            head_name=data["head_name"],
-            consent=data["consent"],
-            household_found=form.household_found,
-        )
+        visit, _created = _record(request, form, team)
     except VisitConflict as conflict:
         # Most often the browser's Back button re-sent an old page with new content.
         # Nothing was stored; the content stays on the page under a fresh id, so that
@@ -113,12 +175,12 @@ def visit_new(request):
         form = NewVisitForm(
             _with_fresh_submission_id(request.POST), team=team, user=request.user, choices=choices
         )
-        return _form_page(request, form, team=team, status=409, conflict=conflict)
+        return _form_page(request, form, team=team, status=409, conflict=conflict, choices=choices)
     except NotAllowed as refusal:
         return _refused(request, refusal)
     except ValidationError as error:
         form.add_service_errors(error)
-        return _form_page(request, form, team=team)
+        return _form_page(request, form, team=team, choices=choices)
     # A resend of a visit already stored lands on the same page as the first send.
     messages.success(request, _("Visit saved."))
     return redirect("outreach:visit_detail", pk=visit.pk)
