@@ -1,11 +1,12 @@
 import datetime as dt
+import uuid
 
 import factory
 from django.contrib.contenttypes.models import ContentType
 
 from accounts.models import AuditEntry
 from communes.models import Commune, Hamlet
-from outreach.models import Household, Member, Team, Visit
+from outreach.models import Household, Member, Service, Team, Visit
 from outreach.selectors import VISIT_WRITES
 
 
@@ -52,3 +53,24 @@ def visit_entries(**filters):
     return AuditEntry.objects.filter(
         content_type=ContentType.objects.get_for_model(Visit), action__in=VISIT_WRITES, **filters
     )
+
+
+def visit_form_data(team, hamlet, day, **overrides) -> dict:
+    """What the phone form posts for a new household's visit (the outbox sends the same)."""
+    values = {
+        "submission_id": str(uuid.uuid4()),
+        "consent": Household.Consent.GIVEN,
+        "visited_on": day.isoformat(),
+        "hamlet": str(hamlet.pk),
+        "address_label": "Số 12, ngõ 3",
+        "head_name": "Nguyễn Văn An",
+        "members": [str(m.pk) for m in team.members.filter(is_active=True)],
+        "residents_helped": "2",
+        "services": [str(Service.objects.get(code="portal_account").pk)],
+        "outcome": Visit.Outcome.HELPED,
+        "has_smartphone": "yes",
+        "portal_account": "no",
+        "notes": "Hướng dẫn cài VNeID",
+    }
+    values.update(overrides)
+    return values

@@ -35,6 +35,7 @@ from outreach.services import (
 from outreach.services.hamlets import hamlet_update
 from outreach.services.visits import VisitData
 from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory
+from outreach.tests.factories import visit_form_data as _form
 
 NEW = reverse("outreach:visit_new")
 CHOICES = reverse("outreach:visit_choices_json")
@@ -90,27 +91,6 @@ def other_team(hai_dong, official, hamlet):
     member = MemberFactory(team=other, role=Member.Role.LEADER, phone="0987654321")
     user, _password = member_login_create(by=official, member=member)
     return other, user
-
-
-def _form(team, hamlet, day, **overrides) -> dict:
-    """What the phone form posts for a new household's visit (the outbox sends the same)."""
-    values = {
-        "submission_id": str(uuid.uuid4()),
-        "consent": Household.Consent.GIVEN,
-        "visited_on": day.isoformat(),
-        "hamlet": str(hamlet.pk),
-        "address_label": "Số 12, ngõ 3",
-        "head_name": "Nguyễn Văn An",
-        "members": [str(m.pk) for m in team.members.filter(is_active=True)],
-        "residents_helped": "2",
-        "services": [str(Service.objects.get(code="portal_account").pk)],
-        "outcome": Visit.Outcome.HELPED,
-        "has_smartphone": "yes",
-        "portal_account": "no",
-        "notes": "Hướng dẫn cài VNeID",
-    }
-    values.update(overrides)
-    return values
 
 
 def _messages_shown(client) -> str:

@@ -23,6 +23,7 @@ from outreach.tests.factories import (
     TeamFactory,
     visit_entries,
 )
+from outreach.tests.factories import visit_form_data as _form
 
 NEW = reverse("outreach:visit_new")
 LIST = reverse("outreach:visit_list")
@@ -91,27 +92,6 @@ def other_team_visit(hai_dong, official, hamlet, day):
 def _offered(form, name: str) -> set:
     """The objects a form's choice field offers (from its queryset or its cached list)."""
     return {value.instance for value, _label in form.fields[name].choices if value}
-
-
-def _form(team, hamlet, day, **overrides) -> dict:
-    """What the phone form posts for a typical visit."""
-    values = {
-        "submission_id": str(uuid.uuid4()),
-        "consent": Household.Consent.GIVEN,
-        "visited_on": day.isoformat(),
-        "hamlet": str(hamlet.pk),
-        "address_label": "Số 12, ngõ 3",
-        "head_name": "Nguyễn Văn An",
-        "members": [str(m.pk) for m in team.members.filter(is_active=True)],
-        "residents_helped": "2",
-        "services": [str(Service.objects.get(code="portal_account").pk)],
-        "outcome": Visit.Outcome.HELPED,
-        "has_smartphone": "yes",
-        "portal_account": "no",
-        "notes": "Hướng dẫn cài VNeID",
-    }
-    values.update(overrides)
-    return values
 
 
 def _record(leader, team, hamlet, day, address, **data) -> Visit:
