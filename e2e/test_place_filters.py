@@ -43,13 +43,16 @@ def places():
 
 
 def _addresses(page) -> list[str]:
+    page.wait_for_load_state()  # the list below the form may still be arriving
     cells = page.locator("table.data tbody tr td:nth-child(4)")
     return sorted(cells.nth(i).inner_text() for i in range(cells.count()))
 
 
-def _options(page, name: str) -> int:
-    """How many places a select offers (its "any" choice left out)."""
-    return page.locator(f"select[name={name}] option[value]:not([value=''])").count()
+def _options(page, name: str):
+    """The places a select offers (its "any" choice left out), as a locator so that
+    `expect` waits for the page the last click asked for instead of counting the one
+    still showing."""
+    return page.locator(f"select[name={name}] option[value]:not([value=''])")
 
 
 def test_choosing_a_place_narrows_the_next_choices_and_the_list_at_once(open_page, places):
@@ -58,16 +61,18 @@ def test_choosing_a_place_narrows_the_next_choices_and_the_list_at_once(open_pag
     log_in(page, province_staff(Province.objects.get()).username)
     page.goto(reverse("outreach:visit_list"))
     page.locator("details.filter-box summary").click()
-    assert _options(page, "commune") == Commune.objects.count()
+    expect(_options(page, "commune")).to_have_count(Commune.objects.count())
     expect(page.locator("select[name=hamlet]")).to_have_count(0)
 
     page.locator("select[name=district]").select_option(value=str(ours.district_id))
     expect(page).to_have_url(re.compile(rf"[?&]district={ours.district_id}(&|$)"))
-    assert _options(page, "commune") == Commune.objects.filter(district=ours.district).count()
+    expect(_options(page, "commune")).to_have_count(
+        Commune.objects.filter(district=ours.district).count()
+    )
 
     page.locator("select[name=commune]").select_option(value=str(ours.pk))
     expect(page).to_have_url(re.compile(rf"[?&]commune={ours.pk}(&|$)"))
-    assert _options(page, "hamlet") == 2
+    expect(_options(page, "hamlet")).to_have_count(2)
     assert _addresses(page) == ["Số 1 thôn Đông", "Số 2 thôn Tây"]
 
     # A hamlet narrows no other choice: it waits for the Filter button, as the dates do.
@@ -95,9 +100,12 @@ def test_without_javascript_the_filter_button_narrows_the_communes(open_page, pl
     page.locator("select[name=district]").select_option(value=str(ours.district_id))
     page.locator("form.filters button[type=submit]").click()
     expect(page).to_have_url(re.compile(rf"[?&]district={ours.district_id}(&|$)"))
-    assert _options(page, "commune") == Commune.objects.filter(district=ours.district).count()
+    expect(_options(page, "commune")).to_have_count(
+        Commune.objects.filter(district=ours.district).count()
+    )
 
     page.locator("select[name=commune]").select_option(value=str(ours.pk))
     page.locator("form.filters button[type=submit]").click()
-    assert _options(page, "hamlet") == 2
+    expect(page).to_have_url(re.compile(rf"[?&]commune={ours.pk}(&|$)"))
+    expect(_options(page, "hamlet")).to_have_count(2)
     assert _addresses(page) == ["Số 1 thôn Đông", "Số 2 thôn Tây"]
