@@ -251,6 +251,37 @@ class CommuneDayService(Computed):
         return f"{self.commune_id} {self.day} {self.service_id}"
 
 
+class DistrictDayService(Computed):
+    """A district's CommuneDayService rows of one day, added up, with each (district,
+    service)'s running total: what the province's and the districts' pages read for a
+    period's visits by service, two rows a district and service whatever the period
+    (the level at its end less the level before its start), where the commune rows of a
+    period are tens of thousands. Kept by the roll-up from CommuneDayService, never from
+    raw rows."""
+
+    # The unique index is the running totals' lookup: a (district, service)'s last row
+    # on or before a day.
+    KEY_FIELDS = ("district", "service", "day")
+    FIGURE_FIELDS = ("visits",)
+    RUNNING_TOTALS = {"visits_total": ("visits", None)}
+
+    district = summary_key(District, indexed=False)
+    service = summary_key(Service, indexed=False)
+    day = models.DateField()
+    visits = models.PositiveIntegerField(default=0)
+    visits_total = models.IntegerField(default=0, db_default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["district", "service", "day"], name="district_service_day_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_id} {self.service_id} {self.day}"
+
+
 class CommuneMonth(Computed):
     """A commune's CommuneDay rows of one month, added up: what the province's and the
     districts' pages read for every whole month of their periods, some thirty times fewer

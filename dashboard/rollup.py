@@ -45,7 +45,9 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from communes.models import Commune
 from core.marks import ChangeSource
+from outreach.models import Service
 from outreach.services.facts import facts_check
 from trainings.models import Level
 
@@ -56,6 +58,7 @@ from .models import (
     CommuneMonth,
     CommuneMonthService,
     CommuneReadiness,
+    DistrictDayService,
     HamletDay,
     PendingRollup,
     RollupState,
@@ -85,6 +88,7 @@ STATE_CACHE_SECONDS = 60
 SUMMARY_MODELS = (
     CommuneDay,
     CommuneDayService,
+    DistrictDayService,
     CommuneMonth,
     CommuneMonthService,
     HamletDay,
@@ -350,12 +354,16 @@ def _replace(model, old: QuerySet, sources: Source | list[Source], now: datetime
     old_rows = _sql(old.order_by().values_list("id", *(f.attname for f in fields)))
     computed_at = model._meta.get_field("computed_at").get_db_prep_save(now, connection)
     if connection.vendor != "postgresql" or old_rows is None:
-        old.delete()
         with connection.cursor() as cursor:
-            cursor.execute(
+            # Read before the old rows go: a source may read them (the roster changes a
+            # commune's days keep, _roster_kept).
+            cursor.execute(f"SELECT {columns}, %s FROM ({new_sql}) n", [computed_at, *new_params])  # noqa: S608
+            rows = cursor.fetchall()
+            old.delete()
+            cursor.executemany(
                 f"INSERT INTO {table} ({columns}, computed_at) "  # noqa: S608 - names from the model
-                f"SELECT {columns}, %s FROM ({new_sql}) n",
-                [computed_at, *new_params],
+                f"VALUES ({', '.join(['%s'] * (len(fields) + 1))})",
+                rows,
             )
         return
     keys = _keys(model)
@@ -532,6 +540,7 @@ def _commune_cells(cells: Cells, now: datetime, *, roster: bool = True) -> dict[
     )
     _months(CommuneDay, CommuneMonth, cells, now)
     _months(CommuneDayService, CommuneMonthService, cells, now)
+    _district_services(cells, now)
     return changes
 
 
@@ -541,7 +550,9 @@ def months_rebuild() -> None:
     now = timezone.now()
     _months(CommuneDay, CommuneMonth, Cells(), now)
     _months(CommuneDayService, CommuneMonthService, Cells(), now)
+    _district_services(Cells(), now)
     running_totals_refresh()
+    running_totals_refresh(model=DistrictDayService)
 
 
 def _months(day_model, month_model, cells: Cells, now: datetime) -> None:
@@ -572,44 +583,89 @@ def _months(day_model, month_model, cells: Cells, now: datetime) -> None:
     _replace(month_model, old, rows, now)
 
 
-def running_totals_refresh(since: dict[int, date] | None = None) -> None:
-    """CommuneDay's running totals again: for each commune from the given day on (its
-    earlier rows are as they were; the last of them is where its totals start), or for
-    every row of every commune (None). A change today rewrites today's row's totals
-    only; one back in time, the commune's rows from then on. Only rows that differ are
-    written."""
+def _district_services(cells: Cells, now: datetime) -> None:
+    """The district days of the cells' communes and days, added up from their commune
+    rows (just replaced): a district's day is recomputed whole, from at most its
+    communes' rows of that day. Their running totals follow (running_totals_refresh)."""
+    districts = _districts_of(cells.places)
+    old = Cells(districts, cells.days, cells.start, cells.end)
+    days = old.narrow(CommuneDayService.objects.order_by(), "district_id")
+    rows = days.values("district_id", "service_id", "day").annotate(visits=Sum("visits"))
+    _replace(
+        DistrictDayService,
+        old.narrow(DistrictDayService.objects.all(), "district_id"),
+        rows.values_list("district_id", "service_id", "day", "visits"),
+        now,
+    )
+
+
+def _districts_of(communes: Collection[int] | None) -> list[int] | None:
+    if communes is None:
+        return None
+    return sorted(
+        set(Commune.objects.filter(pk__in=list(communes)).values_list("district_id", flat=True))
+    )
+
+
+def running_totals_refresh(since: dict | None = None, model=CommuneDay) -> None:
+    """A summary table's running totals again (CommuneDay's, or DistrictDayService's):
+    for each of its series (the rows of one key but the day: a commune, a district and
+    service) from the given day on, whose earlier rows are as they were and the last of
+    them where its totals start; or for every row of every series (None). `since` maps
+    a series' key (its value, or a tuple of them) to its first changed day. A change
+    today rewrites today's row's totals only; one back in time, the series' rows from
+    then on. Only rows that differ are written."""
     if since is not None and not since:
         return
+    series = RunningSeries(model)
     if since is None:
-        _running_totals_all()
-    elif connection.vendor == "postgresql":
-        _running_totals_since(since)
+        _running_totals_all(series)
+        return
+    since = {key if isinstance(key, tuple) else (key,): day for key, day in since.items()}
+    if connection.vendor == "postgresql":
+        _running_totals_since(series, since)
     else:
-        _running_totals_joined(since)
+        _running_totals_joined(series, since)
 
 
-def _running(base: str | None) -> tuple[str, str]:
-    """The running totals' select list over the day rows `d` (each added to the base
-    row `b`'s totals when given), and the list of their names."""
-    quote = connection.ops.quote_name
-    columns = []
-    for name, (added, removed) in CommuneDay.RUNNING_TOTALS.items():
-        change = f"d.{quote(added)}" + (f" - d.{quote(removed)}" if removed else "")
-        start = f"COALESCE({base}.{quote(name)}, 0) + " if base else ""
-        columns.append(f"{start}SUM({change}) OVER w AS {quote(name)}")
-    return ", ".join(columns), ", ".join(quote(name) for name in CommuneDay.RUNNING_TOTALS)
+class RunningSeries:
+    """How a table's running totals are computed: over the rows `d` of each series (its
+    key but the day) in the order of their days."""
+
+    def __init__(self, model):
+        quote = connection.ops.quote_name
+        self.model = model
+        self.table = quote(model._meta.db_table)
+        self.keys = [f.column for f in _keys(model) if f.name != "day"]
+        self.totals = list(model.RUNNING_TOTALS)
+        self.names = ", ".join(quote(name) for name in self.totals)
+        self.window = (
+            f"WINDOW w AS (PARTITION BY {', '.join(f'd.{quote(k)}' for k in self.keys)} "
+            "ORDER BY d.day)"
+        )
+
+    def columns(self, base: str | None) -> str:
+        """The running totals' select list over the day rows `d`, each added to the base
+        row's totals when given."""
+        quote = connection.ops.quote_name
+        columns = []
+        for name, (added, removed) in self.model.RUNNING_TOTALS.items():
+            change = f"d.{quote(added)}" + (f" - d.{quote(removed)}" if removed else "")
+            start = f"COALESCE({base}.{quote(name)}, 0) + " if base else ""
+            columns.append(f"{start}SUM({change}) OVER w AS {quote(name)}")
+        return ", ".join(columns)
+
+    def same_series(self, a: str, b: str) -> str:
+        quote = connection.ops.quote_name
+        return " AND ".join(f"{a}.{quote(k)} = {b}.{quote(k)}" for k in self.keys)
 
 
-WINDOW = "WINDOW w AS (PARTITION BY d.commune_id ORDER BY d.day)"
-
-
-def _running_totals_update(sql: str, params: list) -> None:
+def _running_totals_update(series: RunningSeries, sql: str, params: list) -> None:
     """Write the rows (id, *totals) of `sql` whose totals differ from the stored ones."""
     quote = connection.ops.quote_name
-    table = quote(CommuneDay._meta.db_table)
-    totals = CommuneDay.RUNNING_TOTALS
-    assign = ", ".join(f"{quote(name)} = r.{quote(name)}" for name in totals)
-    differ = " OR ".join(f"{table}.{quote(name)} <> r.{quote(name)}" for name in totals)
+    table = series.table
+    assign = ", ".join(f"{quote(name)} = r.{quote(name)}" for name in series.totals)
+    differ = " OR ".join(f"{table}.{quote(name)} <> r.{quote(name)}" for name in series.totals)
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH r AS ({sql}) UPDATE {table} SET {assign} FROM r "  # noqa: S608
@@ -618,71 +674,74 @@ def _running_totals_update(sql: str, params: list) -> None:
         )
 
 
-def _running_totals_all() -> None:
-    table = connection.ops.quote_name(CommuneDay._meta.db_table)
-    columns, _names = _running(None)
-    _running_totals_update(f"SELECT d.id, {columns} FROM {table} d {WINDOW}", [])  # noqa: S608
+def _running_totals_all(series: RunningSeries) -> None:
+    sql = f"SELECT d.id, {series.columns(None)} FROM {series.table} d {series.window}"  # noqa: S608
+    _running_totals_update(series, sql, [])
 
 
-def _running_totals_joined(since: dict[int, date]) -> None:
-    """From each commune's day on, in a join any database runs (SQLite's path)."""
-    table = connection.ops.quote_name(CommuneDay._meta.db_table)
-    columns, _names = _running("b")
-    starts = ", ".join(["(%s, %s)"] * len(since))
+def _running_totals_joined(series: RunningSeries, since: dict[tuple, date]) -> None:
+    """From each series' day on, in a join any database runs (SQLite's path)."""
+    quote = connection.ops.quote_name
+    table = series.table
+    keys = ", ".join(quote(k) for k in series.keys)
+    starts = ", ".join([f"({', '.join(['%s'] * (len(series.keys) + 1))})"] * len(since))
     sql = f"""
-        WITH starts(commune_id, since) AS (VALUES {starts}),
+        WITH starts({keys}, since) AS (VALUES {starts}),
         base AS (
-            SELECT s.commune_id, s.since, (
-                SELECT p.id FROM {table} p WHERE p.commune_id = s.commune_id
+            SELECT s.*, (
+                SELECT p.id FROM {table} p WHERE {series.same_series("p", "s")}
                 AND p.day < s.since ORDER BY p.day DESC LIMIT 1
             ) AS base_id
             FROM starts s
         )
-        SELECT d.id, {columns}
+        SELECT d.id, {series.columns("b")}
         FROM {table} d
-        JOIN base ON d.commune_id = base.commune_id AND d.day >= base.since
+        JOIN base ON {series.same_series("d", "base")} AND d.day >= base.since
         LEFT JOIN {table} b ON b.id = base.base_id
-        {WINDOW}
+        {series.window}
     """  # noqa: S608 - names from the model, values are parameters
-    _running_totals_update(sql, [value for pair in sorted(since.items()) for value in pair])
+    params = [value for key, day in sorted(since.items()) for value in (*key, day)]
+    _running_totals_update(series, sql, params)
 
 
-def _running_totals_since(since: dict[int, date]) -> None:
-    """From each commune's day on, on PostgreSQL: each commune's rows from its day, and
-    the row before them, read through the (commune, day) index (LATERAL; OFFSET 0 keeps
-    the planner from flattening it into a join, which it plans as a scan of the whole
-    table: a hundred milliseconds at 150,000 rows for a day's change); then the rows
-    whose totals changed are written by id. Both take their rows as arrays, a few
-    parameters however many communes and rows."""
+def _running_totals_since(series: RunningSeries, since: dict[tuple, date]) -> None:
+    """From each series' day on, on PostgreSQL: each series' rows from its day, and the
+    row before them, read through the key's index (LATERAL; OFFSET 0 keeps the planner
+    from flattening it into a join, which it plans as a scan of the whole table: a
+    hundred milliseconds at 150,000 rows for a day's change); then the rows whose
+    totals changed are written by id. Both take their rows as arrays, a few parameters
+    however many series and rows."""
     quote = connection.ops.quote_name
-    table = quote(CommuneDay._meta.db_table)
-    totals = list(CommuneDay.RUNNING_TOTALS)
-    columns, names = _running("b")
-    stored = ", ".join(f"d.{quote(name)} AS {quote('old_' + name)}" for name in totals)
+    table = series.table
+    names = series.names
+    stored = ", ".join(f"d.{quote(name)} AS {quote('old_' + name)}" for name in series.totals)
+    arrays = ", ".join("%s::bigint[]" for _key in series.keys)
+    keys = ", ".join(quote(k) for k in series.keys)
     sql = f"""
         SELECT id, {names} FROM (
-            SELECT d.id, {columns}, {stored}
-            FROM unnest(%s::bigint[], %s::date[]) AS s(commune_id, since)
+            SELECT d.id, {series.columns("b")}, {stored}
+            FROM unnest({arrays}, %s::date[]) AS s({keys}, since)
             CROSS JOIN LATERAL (
-                SELECT * FROM {table} p WHERE p.commune_id = s.commune_id AND p.day >= s.since
-                OFFSET 0
+                SELECT * FROM {table} p WHERE {series.same_series("p", "s")}
+                AND p.day >= s.since OFFSET 0
             ) d
             LEFT JOIN LATERAL (
-                SELECT * FROM {table} p WHERE p.commune_id = s.commune_id AND p.day < s.since
-                ORDER BY p.day DESC LIMIT 1
+                SELECT * FROM {table} p WHERE {series.same_series("p", "s")}
+                AND p.day < s.since ORDER BY p.day DESC LIMIT 1
             ) b ON TRUE
-            {WINDOW}
+            {series.window}
         ) r
-        WHERE ({names}) IS DISTINCT FROM ({", ".join(quote("old_" + name) for name in totals)})
+        WHERE ({names}) IS DISTINCT FROM ({", ".join(quote("old_" + n) for n in series.totals)})
     """  # noqa: S608 - names from the model, values are parameters
-    communes = sorted(since)
+    ordered = sorted(since)
+    columns = [[key[i] for key in ordered] for i in range(len(series.keys))]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [communes, [since[pk] for pk in communes]])
+        cursor.execute(sql, [*columns, [since[key] for key in ordered]])
         rows = cursor.fetchall()
         if not rows:
             return
-        assign = ", ".join(f"{quote(name)} = r.{quote(name)}" for name in totals)
-        values, params = _rows(rows, ("bigint",) * (len(totals) + 1))
+        assign = ", ".join(f"{quote(name)} = r.{quote(name)}" for name in series.totals)
+        values, params = _rows(rows, ("bigint",) * (len(series.totals) + 1))
         cursor.execute(
             f"UPDATE {table} SET {assign} FROM ({values}) "  # noqa: S608
             f"AS r(id, {names}) WHERE {table}.id = r.id",
@@ -847,6 +906,11 @@ def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
             years.add(day.year)
     result = RollupResult(claimed=len(claimed), years=len(years))
     teams: dict[int, TeamChange] = defaultdict(TeamChange)
+    # Each commune's running totals from the first day it was recomputed on: a chunk
+    # recomputes each of its communes on each of its days, and where rows are replaced
+    # rather than compared (SQLite) a commune's row on another commune's day comes back
+    # with no totals.
+    since: dict[int, date] = {}
     for cells in _chunks(outreach_days):
         roster = any(
             (commune_id, day) in roster_days for day in cells.days for commune_id in cells.places
@@ -854,13 +918,13 @@ def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
         for team, change in _commune_cells(cells, now, roster=roster).items():
             teams[team].add(change)
         result.cells += len(cells.places) * len(cells.days)
+        first = min(cells.days)
+        for commune_id in cells.places:
+            since[commune_id] = min(first, since.get(commune_id, first))
     if outreach_days:
         _team_totals_change(set().union(*outreach_days.values()), teams, now)
-        since: dict[int, date] = {}
-        for day, communes in outreach_days.items():
-            for commune_id in communes:
-                since[commune_id] = min(day, since.get(commune_id, day))
         running_totals_refresh(since)
+        running_totals_refresh(_district_since(since), model=DistrictDayService)
     if readiness:
         _readiness(readiness, now)
     for cells in _chunks(training_days):
@@ -878,6 +942,20 @@ def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
 
 
 # --- The two runs -------------------------------------------------------------------------
+
+
+def _district_since(since: dict[int, date]) -> dict[tuple[int, int], date]:
+    """Communes' first changed days as their districts' services' (every service: a
+    series without a row from that day on costs one index probe)."""
+    district_of = dict(Commune.objects.filter(pk__in=list(since)).values_list("pk", "district_id"))
+    by_district: dict[int, date] = {}
+    for commune_id, day in since.items():
+        district = district_of[commune_id]
+        by_district[district] = min(day, by_district.get(district, day))
+    services = list(Service.objects.values_list("pk", flat=True))
+    return {
+        (district, service): day for district, day in by_district.items() for service in services
+    }
 
 
 def _pending_delete(ids: list[int]) -> None:
@@ -974,6 +1052,7 @@ def rollup_full() -> RollupResult:
         result = RollupResult(claimed=len(claimed))
         _commune_cells(everything, now)
         running_totals_refresh()
+        running_totals_refresh(model=DistrictDayService)
         _training_cells(None, everything, now)
         _all_totals(now)
         years = trainings.training_years()

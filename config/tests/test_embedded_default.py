@@ -258,3 +258,33 @@ def test_twenty_visits_posted_at_once_from_eight_phones_on_the_sqlite_file_are_a
     # The roll-up that runs after each visit waited its turn too: the dashboard counts all.
     assert stored["pending"] == 0
     assert stored["on_dashboard"] == VISITS
+
+
+@pytest.mark.smoke
+def test_the_roll_ups_figures_are_exact_on_the_sqlite_file(tmp_path):
+    """The roll-up's oracle tests, run on SQLite: its rows are replaced rather than
+    compared there, and its running totals take another path (a join any database
+    runs), which the suite on PostgreSQL never takes."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'oracle.sqlite3'}"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:xdist",
+            "--create-db",
+            "dashboard/tests/test_rollup.py",
+            "-k",
+            "random_changes or full_roll_up_twice",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert re.search(r"\b3 passed\b", result.stdout), result.stdout[-2000:]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     DateField,
     F,
@@ -39,9 +40,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.scopes import scope_for
-from communes.models import Commune, Hamlet, VietnameseOrder
+from communes.models import Commune, District, Hamlet, VietnameseOrder
 from outreach.catalogue import SERVICE_LABELS
-from outreach.models import Household, Team
+from outreach.models import Household, Service, Team
 from trainings.models import Audience, Level
 
 from ..models import (
@@ -50,6 +51,7 @@ from ..models import (
     CommuneMonth,
     CommuneMonthService,
     CommuneReadiness,
+    DistrictDayService,
     Figure,
     HamletDay,
     TeamDay,
@@ -507,16 +509,52 @@ def _commune_trend(place: Q, period: Period) -> list[TrendRow]:
     return _trend_rows(months, {row["trend_month"]: row for row in rows})
 
 
-def _services(units: Units, place: Q, period: Period) -> list[ServiceRow]:
-    days, months = _days_and_months(
-        CommuneDayService, CommuneMonthService, place, period, period.start
-    )
-    rows = _union_sums(days, months, ["service_id"], {"visits": Sum("visits")})
-    visits = {row["service_id"]: row["visits"] or 0 for row in rows}
+def _services(units: Units, place: "Place", period: Period) -> list[ServiceRow]:
+    """Visits by service in the period (one query)."""
+    if place.districts:
+        visits = _district_services(units, place.districts, period)
+    else:
+        days, months = _days_and_months(
+            CommuneDayService, CommuneMonthService, place.days, period, period.start
+        )
+        rows = _union_sums(days, months, ["service_id"], {"visits": Sum("visits")})
+        visits = {row["service_id"]: row["visits"] or 0 for row in rows}
     return [
         ServiceRow(s.code, str(SERVICE_LABELS.get(s.code, s.name)), visits.get(s.id, 0))
         for s in units.services
     ]
+
+
+def _district_services(units: Units, districts: Iterable[int], period: Period) -> dict[int, int]:
+    """Service -> visits in the period in the districts: for each district and service,
+    its running total at the period's end less the one before its start, two rows read
+    on the (district, service, day) index whatever the period's length and the history.
+    In SQL of its own: the ORM spent longer building the forty subqueries of a province
+    than the database spent answering them."""
+    districts, services = list(districts), [s.id for s in units.services]
+    if not districts or not services:
+        return {}
+    quote = connection.ops.quote_name
+    table = quote(DistrictDayService._meta.db_table)
+
+    def level(before: str) -> str:
+        return (
+            f"COALESCE((SELECT t.visits_total FROM {table} t WHERE t.district_id = d.id "  # noqa: S608
+            f"AND t.service_id = s.id AND t.day < {before} ORDER BY t.day DESC LIMIT 1), 0)"
+        )
+
+    def among(values: list[int]) -> str:
+        return ", ".join(["%s"] * len(values))
+
+    sql = f"""
+        SELECT s.id, SUM({level("%s")} - {level("%s")})
+        FROM {quote(District._meta.db_table)} d CROSS JOIN {quote(Service._meta.db_table)} s
+        WHERE d.id IN ({among(districts)}) AND s.id IN ({among(services)})
+        GROUP BY s.id
+    """  # noqa: S608 - names from the models, values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [period.end + timedelta(days=1), period.start, *districts, *services])
+        return dict(cursor.fetchall())
 
 
 def _readiness_sums(place: Q) -> dict[str, tuple[int, int]]:
@@ -554,6 +592,8 @@ class Place:
     training: Q
     year: Q
     targets: dict[str, int]
+    # A province's or a district's: its services are read from the districts' rows.
+    districts: tuple[int, ...] = ()
 
 
 def province_place(units: Units, province_id: int) -> Place:
@@ -566,6 +606,7 @@ def province_place(units: Units, province_id: int) -> Place:
         training=Q(district__isnull=True, commune__isnull=True) | Q(district_id__in=district_ids),
         year=Q(district__isnull=True, commune__isnull=True),
         targets={},
+        districts=tuple(district_ids),
     )
 
 
@@ -578,6 +619,7 @@ def district_place(units: Units, district: DistrictUnit) -> Place:
         training=Q(district_id=district.id),
         year=Q(district_id=district.id, commune__isnull=True),
         targets={"district_id": district.id},
+        districts=(district.id,),
     )
 
 
@@ -754,7 +796,8 @@ def _area(
     year: PlaceYear,
 ) -> tuple[list[Tile], list[AreaRow]]:
     """A place's tiles and its communes' rows, from rows already read."""
-    rows = [_commune_row(c, units, days, _commune_sessions(cells)) for c in place.communes]
+    sessions = _commune_sessions(cells)
+    rows = [_commune_row(c, units, days, sessions) for c in place.communes]
     known = [c.households for c in place.communes if c.households is not None]
     tiles = _tiles(
         period=period,
@@ -827,7 +870,7 @@ def _with_communes(
     figures.ranking, figures.unranked = _rank([replace(row) for row in rows])
     figures.priority = _priority(place.communes, rows)
     figures.trend = _commune_trend(place.days, period)
-    figures.services = _services(units, place.days, period)
+    figures.services = _services(units, place, period)
     figures.readiness = _readiness(year.readiness)
     return figures
 
@@ -950,7 +993,7 @@ def commune_figures(user: User, snap: Snapshot, commune: CommuneUnit, period: Pe
         return Figures(
             tiles=tiles,
             trend=_commune_trend(place.days, period),
-            services=_services(units, place.days, period),
+            services=_services(units, place, period),
             readiness=_readiness(year.readiness),
             hamlets=_hamlets(commune, period),
             teams=_teams(commune, period),

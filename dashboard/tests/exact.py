@@ -13,6 +13,7 @@ from dashboard.models import (
     CommuneMonth,
     CommuneMonthService,
     CommuneReadiness,
+    DistrictDayService,
     HamletDay,
     TeamDay,
     TeamTotal,
@@ -160,6 +161,17 @@ def expected_figures(codes: Collection[int] = ()) -> dict[str, set]:
             running[c][name] += f[added] - (f[removed] if removed else 0)
         day_totals.add((c, d, nonzero(running[c])))
 
+    # A district's visits by service and day, each with the (district, service)'s
+    # visits up to that day.
+    district_services: Counter = Counter()
+    for (c, d, service), n in services.items():
+        district_services[(communes[c], service, d)] += n
+    district_totals: Counter = Counter()
+    district_rows = set()
+    for (district, service, d), n in sorted(district_services.items(), key=lambda i: i[0][2]):
+        district_totals[(district, service)] += n
+        district_rows.add((district, service, d, n, district_totals[(district, service)]))
+
     return {
         "commune_day_totals": day_totals,
         "commune_month": {
@@ -168,6 +180,7 @@ def expected_figures(codes: Collection[int] = ()) -> dict[str, set]:
         "month_services": {(c, m, s, n) for (c, m, s), n in month_services.items()},
         "commune_day": {(c, d, communes[c], nonzero(f)) for (c, d), f in days.items()},
         "services": {(c, d, s, n) for (c, d, s), n in services.items()},
+        "district_services": district_rows,
         "hamlets": {(h, c, d, nonzero(f)) for (h, c, d), f in hamlets.items()},
         "team_days": {
             (
@@ -240,6 +253,11 @@ def stored_figures() -> dict[str, set]:
         },
         "services": set(
             CommuneDayService.objects.values_list("commune_id", "day", "service_id", "visits")
+        ),
+        "district_services": set(
+            DistrictDayService.objects.values_list(
+                "district_id", "service_id", "day", "visits", "visits_total"
+            )
         ),
         "hamlets": {
             (
