@@ -125,8 +125,13 @@ def test_dashboard_section_measures_every_page_uncached_and_cached(bench_ctx):
             assert page[kind]["at_50"]["answers"] > 0, (label, kind)
             assert f"{label} {kind}: saturation" in _measures(result)
     assert result.figures["healthz"]["at_rate"]["answers"] > 0
+    assert pages["province"]["uncached"]["at_new_period_rate"]["answers"] > 0
     assert result.figures["live_from_raw_s"][0] > 0
-    assert "Live from raw / province page uncached p50" in _measures(result)
+    assert "Live from raw / province page uncached p50 at 5 req/s" in _measures(result)
+    in_process = result.figures["in_process"]
+    assert in_process["page_ms"] > 0 and in_process["healthz_ms"] > 0
+    assert in_process["ratio"] == in_process["page_ms"] / in_process["healthz_ms"]
+    assert result.figures["cached_ratio"] > 0
     assert result.figures["gunicorn_peak_rss_mb"] > 0
 
 

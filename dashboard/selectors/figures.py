@@ -443,20 +443,31 @@ class TrainingCell:
     district_id: int | None
     commune_id: int | None
     marks: dict[str, Marks]
+    # The district's own sessions in the period by audience (its page's table), on the
+    # district's cell of a district's read.
+    audiences: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _training_days(place: Q, period: Period) -> list[TrainingCell]:
-    """Sessions, attendees and completions per level and place (one query)."""
+    """Sessions, attendees and completions per level and place (one query, by
+    audience too: a district's page shows its own sessions by audience)."""
     rows = (
         TrainingDay.objects.filter(place, day__lte=period.end)
         .order_by()
-        .values("level", "district_id", "commune_id")
+        .values("level", "district_id", "commune_id", "audience")
         .annotate(**_marked_sums(TRAINING_STOCKS, period))
     )
-    return [
-        TrainingCell(r["level"], r["district_id"], r["commune_id"], _marks(r, TRAINING_STOCKS))
-        for r in rows
-    ]
+    cells: dict[tuple, TrainingCell] = {}
+    for r in rows:
+        key = (r["level"], r["district_id"], r["commune_id"])
+        marks = _marks(r, TRAINING_STOCKS)
+        cell = cells.get(key)
+        if cell is None:
+            cell = cells[key] = TrainingCell(*key, {name: Marks() for name in TRAINING_STOCKS})
+        for name, mark in marks.items():
+            cell.marks[name].add(mark)
+        cell.audiences[r["audience"]] = {name: mark.change for name, mark in marks.items()}
+    return list(cells.values())
 
 
 def _officials_trained(place: Q, year: int) -> int:
@@ -941,40 +952,23 @@ def district_figures(user: User, snap: Snapshot, district: DistrictUnit, period:
         year = _place_year(snap, place, period.year)
         tiles, rows = _area(units, place, period, days=days, cells=cells, year=year)
         figures = _with_communes(Figures(tiles=tiles), units, place, period, rows, year, cells)
-        figures.audiences = _district_audiences(district, period)
+        figures.audiences = _district_audiences(district, cells)
         return figures
 
     return figures_cached(snap, user, "district", district.code, period, compute)
 
 
-def _district_audiences(district: DistrictUnit, period: Period) -> list[AudienceRow]:
-    """The sessions the district held itself in the period, by audience."""
-    rows = (
-        TrainingDay.objects.filter(
-            level=Level.DISTRICT,
-            district_id=district.id,
-            day__gte=period.start,
-            day__lte=period.end,
-        )
-        .order_by()
-        .values("audience")
-        .annotate(
-            sessions_held=Sum("sessions_held"),
-            attendees=Sum("attendees"),
-            course_completions=Sum("course_completions"),
-        )
-    )
-    by_audience = {row["audience"]: row for row in rows}
+def _district_audiences(district: DistrictUnit, cells: list[TrainingCell]) -> list[AudienceRow]:
+    """The sessions the district held itself in the period, by audience (an audience
+    with none held, attended or completed in the period is left out)."""
+    held = {}
+    for cell in cells:
+        if cell.level == Level.DISTRICT and cell.district_id == district.id:
+            held = {name: sums for name, sums in cell.audiences.items() if any(sums.values())}
     return [
-        AudienceRow(
-            audience,
-            str(label),
-            by_audience[audience]["sessions_held"] or 0,
-            by_audience[audience]["attendees"] or 0,
-            by_audience[audience]["course_completions"] or 0,
-        )
+        AudienceRow(audience, str(label), **held[audience])
         for audience, label in Audience.choices
-        if audience in by_audience
+        if audience in held
     ]
 
 
@@ -1003,24 +997,31 @@ def commune_figures(user: User, snap: Snapshot, commune: CommuneUnit, period: Pe
 
 
 def _hamlets(commune: CommuneUnit, period: Period) -> list[HamletRow]:
-    """The commune's hamlets; one no longer in use only if it has figures (two queries)."""
+    """The commune's hamlets with their sums (one query); one no longer in use only if
+    it has figures."""
     in_period = Q(day__gte=period.start)
-    rows = (
-        HamletDay.objects.filter(commune_id=commune.id, day__lte=period.end)
+    sums = (
+        HamletDay.objects.filter(
+            hamlet_id=OuterRef("pk"), commune_id=commune.id, day__lte=period.end
+        )
         .order_by()
         .values("hamlet_id")
-        .annotate(
-            reached=Sum("households_first"),
-            visits=Sum("visits", filter=in_period),
-            first=Sum("households_first", filter=in_period),
-            residents=Sum("residents_helped", filter=in_period),
+        .values(
+            sums=JSONObject(
+                reached=Sum("households_first"),
+                visits=Sum("visits", filter=in_period),
+                first=Sum("households_first", filter=in_period),
+                residents=Sum("residents_helped", filter=in_period),
+            )
         )
     )
-    by_hamlet = {row["hamlet_id"]: row for row in rows}
-    hamlets = Hamlet.objects.filter(commune_id=commune.id).order_by(VietnameseOrder("name"), "pk")
+    hamlets = (
+        Hamlet.objects.filter(commune_id=commune.id)
+        .annotate(sums=Subquery(sums, output_field=JSONField()))
+        .order_by(VietnameseOrder("name"), "pk")
+    )
     result = []
-    for hamlet_id, name, active in hamlets.values_list("id", "name", "is_active"):
-        row = by_hamlet.get(hamlet_id)
+    for hamlet_id, name, active, row in hamlets.values_list("id", "name", "is_active", "sums"):
         if row is None and not active:
             continue
         row = row or {}
@@ -1039,28 +1040,33 @@ def _hamlets(commune: CommuneUnit, period: Period) -> list[HamletRow]:
 
 def _teams(commune: CommuneUnit, period: Period) -> list[TeamRow]:
     """The commune's teams, active first, with their work in the period and since they
-    started (two queries)."""
+    started (one query)."""
     total = TeamTotal.objects.filter(team=OuterRef("pk"))
+    in_period = (
+        TeamDay.objects.filter(
+            team_id=OuterRef("pk"),
+            commune_id=commune.id,
+            day__gte=period.start,
+            day__lte=period.end,
+        )
+        .order_by()
+        .values("team_id")
+        .values(sums=JSONObject(visits=Sum("visits"), residents=Sum("residents_helped")))
+    )
     teams = (
         Team.objects.filter(commune_id=commune.id)
         .annotate(
             visits_total=Subquery(total.values("visits")[:1]),
             reached=Subquery(total.values("households_reached")[:1]),
             last_visited_on=Subquery(total.values("last_visited_on")[:1]),
+            done=Subquery(in_period, output_field=JSONField()),
         )
         .order_by(F("dissolved_on").desc(nulls_first=True), VietnameseOrder("name"), "pk")
-        .values("id", "name", "dissolved_on", "visits_total", "reached", "last_visited_on")
+        .values("id", "name", "dissolved_on", "visits_total", "reached", "last_visited_on", "done")
     )
-    in_period = (
-        TeamDay.objects.filter(commune_id=commune.id, day__gte=period.start, day__lte=period.end)
-        .order_by()
-        .values("team_id")
-        .annotate(visits=Sum("visits"), residents=Sum("residents_helped"))
-    )
-    work = {row["team_id"]: row for row in in_period}
     result = []
     for team in teams:
-        done = work.get(team["id"], {})
+        done = team["done"] or {}
         result.append(
             TeamRow(
                 id=team["id"],

@@ -937,7 +937,7 @@ def test_unknown_tables_and_formats_are_not_found(client, figures, provincial):
 #   1  CommuneDay grouped by commune
 #   1  TrainingDay grouped by level and place
 #   1  monthly trend (CommuneDay grouped by month)
-#   1  CommuneDayService grouped by service
+#   1  visits by service: each district's DistrictDayService totals at the period's ends
 #   3  the place's year, cached per roll-up version: TrainingYear (officials trained),
 #      the year's targets, CommuneReadiness grouped by item
 OVERVIEW_UNCACHED = 14
@@ -1007,14 +1007,14 @@ def test_the_overview_makes_the_same_queries_for_more_data(client, figures, prov
 # (each user's first request), then the same page for a new period of the same year, with
 # the 2 of the session and user. The place's year (TrainingYear, targets, readiness: 3)
 # is read once per roll-up version.
-# District page for its staff: + CommuneDay, TrainingDay, trend, services, the district's
-# own trainings by audience, and the year.
-DISTRICT_UNCACHED = 7 + 5 + 3
-DISTRICT_NEW_PERIOD = 2 + 5
+# District page for its staff: + CommuneDay, TrainingDay (with the district's own
+# trainings by audience), trend, services, and the year.
+DISTRICT_UNCACHED = 7 + 4 + 3
+DISTRICT_NEW_PERIOD = 2 + 4
 # Commune page for its official (whose scope's district comes with the user): +
-# CommuneDay, TrainingDay, trend, services, hamlets (2) and teams (2), and the year.
-COMMUNE_UNCACHED = 7 + 8 + 3
-COMMUNE_NEW_PERIOD = 2 + 8
+# CommuneDay, TrainingDay, trend, services, hamlets and teams, and the year.
+COMMUNE_UNCACHED = 7 + 6 + 3
+COMMUNE_NEW_PERIOD = 2 + 6
 # Team page for its leader: + the scope's teams (kept in the cache after the user's first
 # request), the team, its period's sums, its totals and its monthly trend.
 TEAM_UNCACHED = 7 + 5
