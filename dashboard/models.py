@@ -251,6 +251,36 @@ class CommuneDayService(Computed):
         return f"{self.commune_id} {self.day} {self.service_id}"
 
 
+class DistrictDay(Computed):
+    """A district's CommuneDay visits and first visits of one day, added up, with their
+    running totals: the province's and the districts' monthly trends read, for each
+    district, its totals at each month's edge (a dozen rows a district), where the
+    commune rows of the same months are thousands. Kept by the roll-up from CommuneDay,
+    never from raw rows."""
+
+    KEY_FIELDS = ("district", "day")
+    FIGURE_FIELDS = ("visits", "households_first")
+    RUNNING_TOTALS = {
+        "visits_total": ("visits", None),
+        "households_first_total": ("households_first", None),
+    }
+
+    district = summary_key(District, indexed=False)
+    day = models.DateField()
+    visits = models.PositiveIntegerField(default=0)
+    households_first = models.PositiveIntegerField(default=0)
+    visits_total = models.IntegerField(default=0, db_default=0)
+    households_first_total = models.IntegerField(default=0, db_default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["district", "day"], name="district_day_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_id} {self.day}"
+
+
 class DistrictDayService(Computed):
     """A district's CommuneDayService rows of one day, added up, with each (district,
     service)'s running total: what the province's and the districts' pages read for a

@@ -58,6 +58,7 @@ from .models import (
     CommuneMonth,
     CommuneMonthService,
     CommuneReadiness,
+    DistrictDay,
     DistrictDayService,
     HamletDay,
     PendingRollup,
@@ -88,6 +89,7 @@ STATE_CACHE_SECONDS = 60
 SUMMARY_MODELS = (
     CommuneDay,
     CommuneDayService,
+    DistrictDay,
     DistrictDayService,
     CommuneMonth,
     CommuneMonthService,
@@ -540,7 +542,7 @@ def _commune_cells(cells: Cells, now: datetime, *, roster: bool = True) -> dict[
     )
     _months(CommuneDay, CommuneMonth, cells, now)
     _months(CommuneDayService, CommuneMonthService, cells, now)
-    _district_services(cells, now)
+    _district_days(cells, now)
     return changes
 
 
@@ -550,8 +552,9 @@ def months_rebuild() -> None:
     now = timezone.now()
     _months(CommuneDay, CommuneMonth, Cells(), now)
     _months(CommuneDayService, CommuneMonthService, Cells(), now)
-    _district_services(Cells(), now)
+    _district_days(Cells(), now)
     running_totals_refresh()
+    running_totals_refresh(model=DistrictDay)
     running_totals_refresh(model=DistrictDayService)
 
 
@@ -583,18 +586,32 @@ def _months(day_model, month_model, cells: Cells, now: datetime) -> None:
     _replace(month_model, old, rows, now)
 
 
-def _district_services(cells: Cells, now: datetime) -> None:
-    """The district days of the cells' communes and days, added up from their commune
-    rows (just replaced): a district's day is recomputed whole, from at most its
-    communes' rows of that day. Their running totals follow (running_totals_refresh)."""
+def _district_days(cells: Cells, now: datetime) -> None:
+    """The district days (DistrictDay, DistrictDayService) of the cells' communes and
+    days, added up from their commune rows (just replaced): a district's day is
+    recomputed whole, from its communes' rows of that day. Their running totals follow
+    (running_totals_refresh)."""
     districts = _districts_of(cells.places)
     old = Cells(districts, cells.days, cells.start, cells.end)
-    days = old.narrow(CommuneDayService.objects.order_by(), "district_id")
-    rows = days.values("district_id", "service_id", "day").annotate(visits=Sum("visits"))
+    # A commune's day of roster changes only has no visits to add.
+    days = old.narrow(CommuneDay.objects.order_by(), "district_id").filter(
+        Q(visits__gt=0) | Q(households_first__gt=0)
+    )
+    _replace(
+        DistrictDay,
+        old.narrow(DistrictDay.objects.all(), "district_id"),
+        days.values("district_id", "day")
+        .annotate(visits=Sum("visits"), households_first=Sum("households_first"))
+        .values_list("district_id", "day", "visits", "households_first"),
+        now,
+    )
+    services = old.narrow(CommuneDayService.objects.order_by(), "district_id")
     _replace(
         DistrictDayService,
         old.narrow(DistrictDayService.objects.all(), "district_id"),
-        rows.values_list("district_id", "service_id", "day", "visits"),
+        services.values("district_id", "service_id", "day")
+        .annotate(visits=Sum("visits"))
+        .values_list("district_id", "service_id", "day", "visits"),
         now,
     )
 
@@ -924,7 +941,15 @@ def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
     if outreach_days:
         _team_totals_change(set().union(*outreach_days.values()), teams, now)
         running_totals_refresh(since)
-        running_totals_refresh(_district_since(since), model=DistrictDayService)
+        districts = _district_since(since)
+        running_totals_refresh(districts, model=DistrictDay)
+        # Every service of each district: a series with no row from then on costs one
+        # index probe.
+        services = list(Service.objects.values_list("pk", flat=True))
+        running_totals_refresh(
+            {(d, service): day for d, day in districts.items() for service in services},
+            model=DistrictDayService,
+        )
     if readiness:
         _readiness(readiness, now)
     for cells in _chunks(training_days):
@@ -944,18 +969,14 @@ def _recompute(claimed: list[tuple], now: datetime) -> RollupResult:
 # --- The two runs -------------------------------------------------------------------------
 
 
-def _district_since(since: dict[int, date]) -> dict[tuple[int, int], date]:
-    """Communes' first changed days as their districts' services' (every service: a
-    series without a row from that day on costs one index probe)."""
+def _district_since(since: dict[int, date]) -> dict[int, date]:
+    """Communes' first recomputed days as their districts'."""
     district_of = dict(Commune.objects.filter(pk__in=list(since)).values_list("pk", "district_id"))
     by_district: dict[int, date] = {}
     for commune_id, day in since.items():
         district = district_of[commune_id]
         by_district[district] = min(day, by_district.get(district, day))
-    services = list(Service.objects.values_list("pk", flat=True))
-    return {
-        (district, service): day for district, day in by_district.items() for service in services
-    }
+    return by_district
 
 
 def _pending_delete(ids: list[int]) -> None:
@@ -1052,6 +1073,7 @@ def rollup_full() -> RollupResult:
         result = RollupResult(claimed=len(claimed))
         _commune_cells(everything, now)
         running_totals_refresh()
+        running_totals_refresh(model=DistrictDay)
         running_totals_refresh(model=DistrictDayService)
         _training_cells(None, everything, now)
         _all_totals(now)

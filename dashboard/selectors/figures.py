@@ -51,6 +51,7 @@ from ..models import (
     CommuneMonth,
     CommuneMonthService,
     CommuneReadiness,
+    DistrictDay,
     DistrictDayService,
     Figure,
     HamletDay,
@@ -505,11 +506,14 @@ def _trend_rows(months: list[date], by_month: dict[date, dict]) -> list[TrendRow
     return trend
 
 
-def _commune_trend(place: Q, period: Period) -> list[TrendRow]:
-    """Monthly visits and first visits over the trend's months, from the month rows but
-    for a month the period's end cuts (one query)."""
+def _commune_trend(place: "Place", period: Period) -> list[TrendRow]:
+    """Monthly visits and first visits over the trend's months (one query): a province's
+    or district's from its districts' running totals at the months' edges; a commune's
+    from its month rows but for a month the period's end cuts."""
     months = period.months()
-    days, whole = _days_and_months(CommuneDay, CommuneMonth, place, period, months[0])
+    if place.districts:
+        return _trend_rows(months, _district_trend(place.districts, months, period))
+    days, whole = _days_and_months(CommuneDay, CommuneMonth, place.days, period, months[0])
     sums = {"visits": Sum("visits"), "households_first": Sum("households_first")}
     rows = _union_sums(
         days.annotate(trend_month=F("cut")),
@@ -518,6 +522,43 @@ def _commune_trend(place: Q, period: Period) -> list[TrendRow]:
         sums,
     )
     return _trend_rows(months, {row["trend_month"]: row for row in rows})
+
+
+TREND_TOTALS = {"visits": "visits_total", "households_first": "households_first_total"}
+
+
+def _district_trend(districts: Iterable[int], months: list[date], period: Period) -> dict:
+    """Month -> its visits and first visits in the districts: each district's running
+    totals before the month's first day and before the next month's (the day after the
+    period's end for the last month), summed over the districts in the database."""
+    edges = [*months, period.end + timedelta(days=1)]
+    quote = connection.ops.quote_name
+    table = quote(DistrictDay._meta.db_table)
+    columns, params = [], []
+    for index, edge in enumerate(edges):
+        for figure, total in TREND_TOTALS.items():
+            columns.append(
+                f"SUM(COALESCE((SELECT t.{quote(total)} FROM {table} t "  # noqa: S608
+                f"WHERE t.district_id = d.id AND t.day < %s ORDER BY t.day DESC LIMIT 1), 0)) "
+                f"AS {figure}_{index}"
+            )
+            params.append(edge)
+    districts = list(districts)
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {quote(District._meta.db_table)} d "  # noqa: S608
+        f"WHERE d.id IN ({', '.join(['%s'] * len(districts))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *districts])
+        levels = cursor.fetchone()
+    width = len(TREND_TOTALS)
+    at = [levels[i * width : (i + 1) * width] for i in range(len(edges))]
+    return {
+        month: {
+            figure: (at[i + 1][j] or 0) - (at[i][j] or 0) for j, figure in enumerate(TREND_TOTALS)
+        }
+        for i, month in enumerate(months)
+    }
 
 
 def _services(units: Units, place: "Place", period: Period) -> list[ServiceRow]:
@@ -880,7 +921,7 @@ def _with_communes(
     # The ranking flags rows: rank copies, so the communes table stays unflagged.
     figures.ranking, figures.unranked = _rank([replace(row) for row in rows])
     figures.priority = _priority(place.communes, rows)
-    figures.trend = _commune_trend(place.days, period)
+    figures.trend = _commune_trend(place, period)
     figures.services = _services(units, place, period)
     figures.readiness = _readiness(year.readiness)
     return figures
@@ -986,7 +1027,7 @@ def commune_figures(user: User, snap: Snapshot, commune: CommuneUnit, period: Pe
         tiles, _rows = _area(units, place, period, days=days, cells=cells, year=year)
         return Figures(
             tiles=tiles,
-            trend=_commune_trend(place.days, period),
+            trend=_commune_trend(place, period),
             services=_services(units, place, period),
             readiness=_readiness(year.readiness),
             hamlets=_hamlets(commune, period),

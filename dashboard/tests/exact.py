@@ -13,6 +13,7 @@ from dashboard.models import (
     CommuneMonth,
     CommuneMonthService,
     CommuneReadiness,
+    DistrictDay,
     DistrictDayService,
     HamletDay,
     TeamDay,
@@ -161,6 +162,30 @@ def expected_figures(codes: Collection[int] = ()) -> dict[str, set]:
             running[c][name] += f[added] - (f[removed] if removed else 0)
         day_totals.add((c, d, nonzero(running[c])))
 
+    # A district's visits and first visits by day (a day with neither has no row), each
+    # with the district's sums up to that day.
+    district_days: dict[tuple, Counter] = defaultdict(Counter)
+    for (c, d), f in days.items():
+        if f["visits"] or f["households_first"]:
+            district_days[(communes[c], d)].update(
+                visits=f["visits"], households_first=f["households_first"]
+            )
+    district_day_rows = set()
+    district_running: dict[int, Counter] = defaultdict(Counter)
+    for (district, d), f in sorted(district_days.items(), key=lambda item: item[0][1]):
+        district_running[district].update(f)
+        so_far = district_running[district]
+        district_day_rows.add(
+            (
+                district,
+                d,
+                f["visits"],
+                f["households_first"],
+                so_far["visits"],
+                so_far["households_first"],
+            )
+        )
+
     # A district's visits by service and day, each with the (district, service)'s
     # visits up to that day.
     district_services: Counter = Counter()
@@ -180,6 +205,7 @@ def expected_figures(codes: Collection[int] = ()) -> dict[str, set]:
         "month_services": {(c, m, s, n) for (c, m, s), n in month_services.items()},
         "commune_day": {(c, d, communes[c], nonzero(f)) for (c, d), f in days.items()},
         "services": {(c, d, s, n) for (c, d, s), n in services.items()},
+        "district_days": district_day_rows,
         "district_services": district_rows,
         "hamlets": {(h, c, d, nonzero(f)) for (h, c, d), f in hamlets.items()},
         "team_days": {
@@ -253,6 +279,16 @@ def stored_figures() -> dict[str, set]:
         },
         "services": set(
             CommuneDayService.objects.values_list("commune_id", "day", "service_id", "visits")
+        ),
+        "district_days": set(
+            DistrictDay.objects.values_list(
+                "district_id",
+                "day",
+                "visits",
+                "households_first",
+                "visits_total",
+                "households_first_total",
+            )
         ),
         "district_services": set(
             DistrictDayService.objects.values_list(
