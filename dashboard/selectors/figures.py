@@ -449,13 +449,22 @@ class TrainingCell:
     audiences: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def _training_days(place: Q, period: Period) -> list[TrainingCell]:
-    """Sessions, attendees and completions per level and place (one query, by
-    audience too: a district's page shows its own sessions by audience)."""
+def _training_days(place: Q, period: Period, *, by_audience: bool = False) -> list[TrainingCell]:
+    """Sessions, attendees and completions per level and place (one query); with
+    `by_audience`, each cell's figures by audience too (a district's page shows its own
+    sessions so).
+
+    Training figures are counts a page shows over the period or the year so far, never
+    as levels: only the differences between the marks matter, so the rows before the
+    earlier of the period's start and its year's are not read (each mark leaves out
+    the same sum)."""
+    keys = ["level", "district_id", "commune_id", *(["audience"] if by_audience else [])]
     rows = (
-        TrainingDay.objects.filter(place, day__lte=period.end)
+        TrainingDay.objects.filter(
+            place, day__gte=min(period.start, period.year_start), day__lte=period.end
+        )
         .order_by()
-        .values("level", "district_id", "commune_id", "audience")
+        .values(*keys)
         .annotate(**_marked_sums(TRAINING_STOCKS, period))
     )
     cells: dict[tuple, TrainingCell] = {}
@@ -464,10 +473,12 @@ def _training_days(place: Q, period: Period) -> list[TrainingCell]:
         marks = _marks(r, TRAINING_STOCKS)
         cell = cells.get(key)
         if cell is None:
-            cell = cells[key] = TrainingCell(*key, {name: Marks() for name in TRAINING_STOCKS})
-        for name, mark in marks.items():
-            cell.marks[name].add(mark)
-        cell.audiences[r["audience"]] = {name: mark.change for name, mark in marks.items()}
+            cells[key] = cell = TrainingCell(*key, marks)
+        else:
+            for name, mark in marks.items():
+                cell.marks[name].add(mark)
+        if by_audience:
+            cell.audiences[r["audience"]] = {name: mark.change for name, mark in marks.items()}
     return list(cells.values())
 
 
@@ -989,7 +1000,7 @@ def district_figures(user: User, snap: Snapshot, district: DistrictUnit, period:
     def compute() -> Figures:
         place = district_place(units, district)
         days = _commune_days(place, period)
-        cells = _training_days(place.training, period)
+        cells = _training_days(place.training, period, by_audience=True)
         year = _place_year(snap, place, period.year)
         tiles, rows = _area(units, place, period, days=days, cells=cells, year=year)
         figures = _with_communes(Figures(tiles=tiles), units, place, period, rows, year, cells)
