@@ -169,3 +169,26 @@ def test_after_the_period_one_call_tries_redis_again_and_closes_the_breaker_once
     opened, closed = _warnings(caplog)
     assert "cache unavailable (TimeoutError" in opened.getMessage()
     assert "cache available again" in closed.getMessage()
+
+
+def test_the_cache_keeps_one_redis_client_for_every_call_and_reads_what_it_wrote(settings):
+    """Django builds a redis-py client per call; ours keeps one per connection pool, and
+    the values and the breaker work through it as before (one real Redis, many threads)."""
+    cache = _tolerant(settings, settings.TEST_REDIS_URL)
+    clients = set()
+
+    def work(n: int) -> None:
+        for i in range(20):
+            cache.set(f"reuse:{n}:{i}", i)
+            assert cache.get(f"reuse:{n}:{i}") == i
+            clients.add(id(cache._cache.get_client()))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(clients) == 1
+    assert cache.get_many([f"reuse:{n}:19" for n in range(4)]) == {
+        f"reuse:{n}:19": 19 for n in range(4)
+    }
