@@ -84,10 +84,16 @@ def no_divisions(db):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Each test starts with an empty local cache, as a fresh process would."""
+    """Each test starts with an empty local cache, as a fresh process would, without the
+    dashboards' copies of the entries they read (a rolled-back database numbers its
+    roll-up versions again)."""
+    from dashboard.selectors.units import local_cache_clear
+
     cache.clear()
+    local_cache_clear()
     yield
     cache.clear()
+    local_cache_clear()
 
 
 # --- No personal data in the logs (config/log_scan.py) -------------------------------------
