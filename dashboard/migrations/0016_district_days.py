@@ -3,9 +3,25 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-# The table's rows from the commune rows already computed, with their running totals, in
-# SQL that names only this migration's columns (the roll-up's code may change later).
-FILL = """
+# The district tables' rows from the commune rows already computed, with their running
+# totals, in SQL that names only this migration's columns (the roll-up's code may change
+# later). A commune's day of roster changes only has no visits to add.
+FILL = [
+    """
+    INSERT INTO dashboard_districtday
+        (district_id, day, visits, households_first, visits_total, households_first_total,
+         computed_at)
+    SELECT district_id, day, visits, households_first,
+           SUM(visits) OVER w, SUM(households_first) OVER w, %s
+    FROM (
+        SELECT district_id, day, SUM(visits) AS visits, SUM(households_first) AS households_first
+        FROM dashboard_communeday
+        WHERE visits > 0 OR households_first > 0
+        GROUP BY district_id, day
+    ) d
+    WINDOW w AS (PARTITION BY district_id ORDER BY day)
+    """,
+    """
     INSERT INTO dashboard_districtdayservice
         (district_id, service_id, day, visits, visits_total, computed_at)
     SELECT district_id, service_id, day, visits,
@@ -15,7 +31,9 @@ FILL = """
         FROM dashboard_communedayservice
         GROUP BY district_id, service_id, day
     ) d
-"""
+    """,
+]
+TABLES = ("dashboard_districtday", "dashboard_districtdayservice")
 
 
 def fill(apps, schema_editor):
@@ -23,12 +41,14 @@ def fill(apps, schema_editor):
 
     connection = schema_editor.connection
     if connection.vendor == "postgresql":
-        # Its rows' running totals are rewritten in place: room on each page for the
+        # Their rows' running totals are rewritten in place: room on each page for the
         # new version of a row (migration 0015).
-        schema_editor.execute("ALTER TABLE dashboard_districtdayservice SET (fillfactor = 80)")
+        for table in TABLES:
+            schema_editor.execute(f"ALTER TABLE {table} SET (fillfactor = 80)")
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(FILL, [now])
+        for sql in FILL:
+            cursor.execute(sql, [now])
 
 
 class Migration(migrations.Migration):
@@ -78,6 +98,38 @@ class Migration(migrations.Migration):
                     models.UniqueConstraint(
                         fields=("district", "service", "day"), name="district_service_day_unique"
                     )
+                ],
+            },
+        ),
+        migrations.CreateModel(
+            name="DistrictDay",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("computed_at", models.DateTimeField(verbose_name="computed at")),
+                ("day", models.DateField()),
+                ("visits", models.PositiveIntegerField(default=0)),
+                ("households_first", models.PositiveIntegerField(default=0)),
+                ("visits_total", models.IntegerField(db_default=0, default=0)),
+                ("households_first_total", models.IntegerField(db_default=0, default=0)),
+                (
+                    "district",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="communes.district",
+                    ),
+                ),
+            ],
+            options={
+                "constraints": [
+                    models.UniqueConstraint(fields=("district", "day"), name="district_day_unique")
                 ],
             },
         ),
