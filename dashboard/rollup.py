@@ -625,7 +625,7 @@ def _districts_of(communes: Collection[int] | None) -> list[int] | None:
 
 
 def running_totals_refresh(since: dict | None = None, model=CommuneDay) -> None:
-    """A summary table's running totals again (CommuneDay's, or DistrictDayService's):
+    """A summary table's running totals again (CommuneDay's, DistrictDay's, DistrictDayService's):
     for each of its series (the rows of one key but the day: a commune, a district and
     service) from the given day on, whose earlier rows are as they were and the last of
     them where its totals start; or for every row of every series (None). `since` maps

@@ -542,6 +542,9 @@ def _district_trend(districts: Iterable[int], months: list[date], period: Period
     """Month -> its visits and first visits in the districts: each district's running
     totals before the month's first day and before the next month's (the day after the
     period's end for the last month), summed over the districts in the database."""
+    districts = list(districts)
+    if not districts:
+        return {}
     edges = [*months, period.end + timedelta(days=1)]
     quote = connection.ops.quote_name
     table = quote(DistrictDay._meta.db_table)
@@ -554,7 +557,6 @@ def _district_trend(districts: Iterable[int], months: list[date], period: Period
                 f"AS {figure}_{index}"
             )
             params.append(edge)
-    districts = list(districts)
     sql = (
         f"SELECT {', '.join(columns)} FROM {quote(District._meta.db_table)} d "  # noqa: S608
         f"WHERE d.id IN ({', '.join(['%s'] * len(districts))})"
