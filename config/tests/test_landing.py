@@ -23,8 +23,6 @@ from outreach.tests.factories import HamletFactory, MemberFactory, TeamFactory
 
 HAI_DONG, HAI_HAU = 14269, 366
 PASSWORD = "correct horse battery staple"  # UserFactory's
-TODAY = timezone.localdate()
-WEEK_START = TODAY - dt.timedelta(days=TODAY.weekday())
 
 
 @pytest.fixture
@@ -124,7 +122,7 @@ def test_a_login_without_an_area_stays_on_the_home_page_which_says_why(client, d
 
 @pytest.mark.django_db
 def test_a_leader_whose_team_was_dissolved_sees_the_home_page_not_an_error(client, our_team):
-    our_team.dissolved_on = TODAY
+    our_team.dissolved_on = timezone.localdate()
     our_team.save(update_fields=["dissolved_on"])
     client.force_login(our_team.leader_user)
 
@@ -164,24 +162,34 @@ def test_a_signed_in_user_opening_the_login_page_is_sent_to_their_page(client, d
 # --- A team leader's page ----------------------------------------------------------------------
 
 
-# Our team's visits: two today, one earlier this week (unless today is a Monday), one
-# last week. Another team of the commune visits today too.
-OUR_VISITS = [
-    ("Số 1, ngõ 2", TODAY),
-    ("Số 3, ngõ 2", TODAY),
-    *([("Số 5, ngõ 4", WEEK_START)] if WEEK_START < TODAY else []),
-    ("Số 9, ngõ 9", WEEK_START - dt.timedelta(days=1)),
-]
+def _our_visits(today: dt.date) -> list[tuple[str, dt.date]]:
+    """Our team's visits: two today, one earlier this week (unless today is a Monday),
+    one last week. Another team of the commune visits today too (week_of_work)."""
+    week_start = _week_start(today)
+    return [
+        ("Số 1, ngõ 2", today),
+        ("Số 3, ngõ 2", today),
+        *([("Số 5, ngõ 4", week_start)] if week_start < today else []),
+        ("Số 9, ngõ 9", week_start - dt.timedelta(days=1)),
+    ]
+
+
+def _week_start(today: dt.date) -> dt.date:
+    return today - dt.timedelta(days=today.weekday())
 
 
 @pytest.fixture
 def week_of_work(our_team, hai_dong, admin):
-    """OUR_VISITS and the neighbours' visit, rolled up into the figures."""
-    for address, day in OUR_VISITS:
+    """Our visits and the neighbours' visit, rolled up into the figures. Today is read
+    when the test runs, never when the module is collected: a run across midnight (local
+    time) would otherwise log "today's" visits on yesterday."""
+    today = timezone.localdate()
+    for address, day in _our_visits(today):
         _visit(our_team, address, day)
     neighbours = _team_with_leader(hai_dong, admin, name="Tây", phone="0912000222")
-    _visit(neighbours, "Số 7, ngõ 7", TODAY)
+    _visit(neighbours, "Số 7, ngõ 7", today)
     rollup_full()
+    our_team.today = today
     return our_team
 
 
@@ -217,7 +225,8 @@ def test_a_leader_s_page_lists_today_s_and_this_week_s_visits_of_their_team_only
     assert "2 visits" in today
     assert "Số 1, ngõ 2" in today and "Số 3, ngõ 2" in today
     week = _section(html, "week-heading")
-    this_week = [address for address, day in OUR_VISITS if day >= WEEK_START]
+    visits = _our_visits(week_of_work.today)
+    this_week = [address for address, day in visits if day >= _week_start(week_of_work.today)]
     assert f": {len(this_week)} visits" in week
     assert ("Số 5, ngõ 4" in this_week) == ("Số 5, ngõ 4" in week)
     # Last week's, and another team's, are not this week's work of this team.
@@ -237,10 +246,12 @@ def test_a_leader_s_page_shows_the_team_s_figures_of_the_month_and_nothing_provi
     tiles = dict(
         re.findall(r'data-figure="(\w+)">.*?<span class="tile-value">([^<]*)</span>', figures, re.S)
     )
-    this_month = [day for _address, day in OUR_VISITS if day.replace(day=1) == TODAY.replace(day=1)]
+    visits = _our_visits(week_of_work.today)
+    month = week_of_work.today.replace(day=1)
+    this_month = [day for _address, day in visits if day.replace(day=1) == month]
     assert tiles["visits"] == str(len(this_month))
-    assert tiles["visits_total"] == str(len(OUR_VISITS))
-    assert tiles["households_reached"] == str(len(OUR_VISITS))
+    assert tiles["visits_total"] == str(len(visits))
+    assert tiles["households_reached"] == str(len(visits))
     assert tiles["residents_helped"] == str(2 * len(this_month))
     assert reverse("dashboard:team", args=[week_of_work.pk]) in figures
     # Neither the province's districts nor another district's name.
