@@ -8,6 +8,7 @@ needs, starting with the reference data a migration would have stored.
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,26 +71,21 @@ def browser() -> Iterator[Browser]:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = unsafe
 
 
-@pytest.fixture
-def open_page(browser, live_server) -> Iterator[Callable[..., Page]]:
-    """Open a page in a fresh context: open_page(viewport=PHONE, javascript=True, csp=True).
+@contextmanager
+def csp_watched_contexts(browser: Browser, base_url: str) -> Iterator[Callable[..., Page]]:
+    """Open pages in fresh contexts on `base_url`: new_page(**context options).
 
-    The browser asks for Vietnamese first, as people's phones in Nam Định do. The
-    portal's Content-Security-Policy is enforced, and a test fails if any page it opened
-    broke it (an inline script or style the policy refused); only a test that injects
-    the accessibility checker opens its pages with csp=False.
+    The browser asks for Vietnamese first, as people's phones in Nam Định do, on a phone's
+    screen unless told otherwise. The portal's Content-Security-Policy is enforced, and
+    leaving the block fails if any page it opened broke it (an inline script or style the
+    policy refused); the contexts are closed first.
     """
     contexts, refused = [], []
 
-    def _open(*, viewport: dict = PHONE, javascript: bool = True, csp: bool = True) -> Page:
+    def new_page(**options) -> Page:
         context = browser.new_context(
-            base_url=live_server.url,
-            viewport=viewport,
-            java_script_enabled=javascript,
-            locale="vi-VN",
-            timezone_id="Asia/Ho_Chi_Minh",
-            bypass_csp=not csp,
-            accept_downloads=True,
+            base_url=base_url,
+            **{"viewport": PHONE, "locale": "vi-VN", "timezone_id": "Asia/Ho_Chi_Minh", **options},
         )
         context.set_default_timeout(10_000)
         context.on(
@@ -103,11 +99,30 @@ def open_page(browser, live_server) -> Iterator[Callable[..., Page]]:
         contexts.append(context)
         return context.new_page()
 
-    _open.refused = refused  # for the test that proves the listener hears a refusal
-    yield _open
+    new_page.refused = refused  # for the test that proves the listener hears a refusal
+    yield new_page
     for context in contexts:
         context.close()
     assert not refused, "The Content-Security-Policy refused:\n" + "\n".join(refused)
+
+
+@pytest.fixture
+def open_page(browser, live_server) -> Iterator[Callable[..., Page]]:
+    """Open a page in a fresh context on the live server: open_page(viewport=PHONE,
+    javascript=True, csp=True), as csp_watched_contexts does; only a test that injects
+    the accessibility checker opens its pages with csp=False."""
+    with csp_watched_contexts(browser, live_server.url) as new_page:
+
+        def _open(*, viewport: dict = PHONE, javascript: bool = True, csp: bool = True) -> Page:
+            return new_page(
+                viewport=viewport,
+                java_script_enabled=javascript,
+                bypass_csp=not csp,
+                accept_downloads=True,
+            )
+
+        _open.refused = new_page.refused
+        yield _open
 
 
 @pytest.fixture(autouse=True)

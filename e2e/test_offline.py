@@ -39,6 +39,7 @@ from .conftest import (
     PHONE,
     ROOT,
     Leader,
+    csp_watched_contexts,
     fill_visit,
     log_in,
     menu,
@@ -84,37 +85,11 @@ def proxy(live_server) -> Iterator[SwitchableProxy]:
 
 @pytest.fixture
 def open_phone(browser, proxy) -> Iterator[Callable[..., Page]]:
-    """A page in a fresh context on the phone, talking to the portal through the proxy.
-
-    As e2e.conftest's open_page: Vietnamese first, the portal's CSP enforced, and the test
-    fails if any page broke it. Options are the context's (storage_state, ...).
-    """
-    contexts, refused = [], []
-
-    def _open(**options) -> Page:
-        context = browser.new_context(
-            base_url=proxy.url,
-            viewport=PHONE,
-            locale="vi-VN",
-            timezone_id="Asia/Ho_Chi_Minh",
-            **options,
-        )
-        context.set_default_timeout(10_000)
-        context.on(
-            "console",
-            lambda message: (
-                refused.append(f"{message.page.url if message.page else ''}: {message.text}")
-                if "Content Security Policy" in message.text
-                else None
-            ),
-        )
-        contexts.append(context)
-        return context.new_page()
-
-    yield _open
-    for context in contexts:
-        context.close()
-    assert not refused, "The Content-Security-Policy refused:\n" + "\n".join(refused)
+    """A page in a fresh context on the phone, talking to the portal through the proxy,
+    as e2e.conftest's open_page does with the live server. Options are the context's
+    (storage_state, ...)."""
+    with csp_watched_contexts(browser, proxy.url) as new_page:
+        yield new_page
 
 
 def _form() -> str:
