@@ -96,6 +96,52 @@ def _fresh_cache():
     local_cache_clear()
 
 
+# --- The production cache, on the test Redis -------------------------------------------
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache as production configures it (core.cache.TolerantRedisCache), on
+    the test Redis, under a key prefix of the test's own: the suite's default is a
+    process-local cache, and another test file may share the Redis database, so nothing
+    clears it (FLUSHDB); the test's keys are deleted after it."""
+    import uuid
+
+    from django.core.cache import caches
+
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "core.cache.TolerantRedisCache",
+            "LOCATION": settings.TEST_REDIS_URL,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+        }
+    }
+    redis_cache = caches["default"]
+    yield redis_cache
+    client = redis_cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """The names of the commands sent to Redis through redis-py's client, in order."""
+    import redis
+
+    sent: list[str] = []
+    original = redis.Redis.execute_command
+
+    def counted(self, *args, **options):
+        sent.append(args[0])
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+    return sent
+
+
 # --- No personal data in the logs (config/log_scan.py) -------------------------------------
 
 _RECORDER = None

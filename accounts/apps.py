@@ -11,9 +11,15 @@ class AccountsConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in
         from django.db.models.signals import m2m_changed, post_delete
 
-        from .backends import permissions_changed
+        from core.cache import read_ahead_register
+
+        from .backends import permissions_changed, read_ahead_keys
         from .middleware import session_start
         from .models import User
+        from .selectors import demo_read_ahead_keys
+
+        read_ahead_register(read_ahead_keys)
+        read_ahead_register(demo_read_ahead_keys)
 
         user_logged_in.connect(session_start, dispatch_uid="accounts.session_start")
         # What CachedPermissionBackend keeps: renewed whenever who may do what changes.

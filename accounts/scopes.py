@@ -177,8 +177,10 @@ def _compute_scope(user: User) -> Scope:
     if level == ScopeLevel.DISTRICT:
         return Scope(level, district_ids=frozenset({user.scope_district_id}))
     if level == ScopeLevel.COMMUNE:
-        # Loaded with the user by the login's backend (accounts/backends.py): no query.
-        district_id = user.scope_commune.district_id
+        # Read with the user by the login's backend (accounts/backends.py): no query.
+        district_id = getattr(user, "scope_commune_district_id", None)
+        if district_id is None:
+            district_id = user.scope_commune.district_id
         return Scope(
             level,
             district_ids=frozenset({district_id}),

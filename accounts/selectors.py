@@ -46,6 +46,11 @@ def demo_data_present() -> bool:
     return present
 
 
+def demo_read_ahead_keys(request, view) -> list[str]:
+    """Every page's ribbon asks the flag (core.cache.read_ahead)."""
+    return [DEMO_PRESENT_CACHE_KEY]
+
+
 def demo_data_changed() -> None:
     # Skipped while the cache is away (core/cache.py): its answer expires within a minute.
     cache.delete(DEMO_PRESENT_CACHE_KEY)

@@ -20,7 +20,9 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import redis
@@ -137,11 +139,77 @@ class ReusedClientRedisCacheClient(RedisCacheClient):
         return client
 
 
+# --- Reading ahead: the entries a request will ask for, in one round trip --------------
+
+# The entries read ahead for the request being answered, by their full key (prefix and
+# version included, so that two caches never mix), a missing entry as _ABSENT; None
+# outside a request that reads ahead.
+_ahead: ContextVar[dict[str, Any] | None] = ContextVar("cache_read_ahead", default=None)
+_ABSENT = object()
+
+# Who says which entries a request will read: callables of (request, view) returning
+# keys, registered by the apps that own the entries (their AppConfig.ready).
+_ahead_providers: list[Callable[[Any, Callable], Iterable[str]]] = []
+
+
+def read_ahead_register(provider: Callable[[Any, Callable], Iterable[str]]) -> None:
+    """Add a provider of the keys a request will read (core.middleware reads them)."""
+    if provider not in _ahead_providers:
+        _ahead_providers.append(provider)
+
+
+def read_ahead_keys(request, view) -> list[str]:
+    keys: dict[str, None] = {}
+    for provider in _ahead_providers:
+        keys.update(dict.fromkeys(provider(request, view)))
+    return list(keys)
+
+
+def _read(keys: Iterable[str], alias: str) -> dict[str, Any] | None:
+    backend = caches[alias]
+    keys = list(keys)
+    if not keys or not isinstance(backend, TolerantRedisCache):
+        return None
+    found = backend.get_many(keys)
+    # A breaker open or a Redis that failed reads nothing ahead: every read is then
+    # the backend's own (and answers its "nothing" while the breaker is open).
+    if not found and not backend.breaker.closed:
+        return None
+    return {backend.make_key(key): found.get(key, _ABSENT) for key in keys}
+
+
+def read_ahead(keys: Iterable[str], alias: str = "default") -> None:
+    """Until read_ahead_end(), the cache answers reads of `keys` from one MGET made now.
+
+    A page asks the cache for several small entries, one after the other (the roll-up's
+    state, the permissions' generation and the user's permissions, the demo flag), each
+    a round trip to Redis. Read together they cost one. What is written or deleted
+    meanwhile is forgotten from what was read ahead, so a read after a write sees the
+    write. Only for the Redis cache: another backend answers from the process anyway.
+    """
+    _ahead.set(_read(keys, alias))
+
+
+def read_ahead_end() -> None:
+    _ahead.set(None)
+
+
+@contextmanager
+def reading_ahead(keys: Iterable[str], alias: str = "default") -> Iterator[None]:
+    """read_ahead() for a block."""
+    token = _ahead.set(_read(keys, alias))
+    try:
+        yield
+    finally:
+        _ahead.reset(token)
+
+
 class TolerantRedisCache(RedisCache):
     """RedisCache whose every operation goes through the process's breaker.
 
     OPTIONS may hold `breaker_seconds` (how long the breaker stays open); the other
-    options go to redis-py as RedisCache's do.
+    options go to redis-py as RedisCache's do. Within `reading_ahead`, reads of the keys
+    read ahead are answered without a round trip.
     """
 
     def __init__(self, server, params):
@@ -166,27 +234,42 @@ class TolerantRedisCache(RedisCache):
         self.breaker.succeeded(trial)
         return value
 
+    def _forget_ahead(self, keys: Iterable[str], version=None) -> None:
+        ahead = _ahead.get()
+        if ahead:
+            for key in keys:
+                ahead.pop(self.make_key(key, version), None)
+
     def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        self._forget_ahead([key], version)
         return self._guarded(
             lambda: False, lambda: super(TolerantRedisCache, self).add(key, value, timeout, version)
         )
 
     def get(self, key, default=None, version=None):
+        ahead = _ahead.get()
+        if ahead:
+            value = ahead.get(self.make_key(key, version), ahead)
+            if value is not ahead:
+                return default if value is _ABSENT else value
         return self._guarded(
             lambda: default, lambda: super(TolerantRedisCache, self).get(key, default, version)
         )
 
     def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        self._forget_ahead([key], version)
         return self._guarded(
             lambda: None, lambda: super(TolerantRedisCache, self).set(key, value, timeout, version)
         )
 
     def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
+        self._forget_ahead([key], version)
         return self._guarded(
             lambda: False, lambda: super(TolerantRedisCache, self).touch(key, timeout, version)
         )
 
     def delete(self, key, version=None):
+        self._forget_ahead([key], version)
         return self._guarded(
             lambda: False, lambda: super(TolerantRedisCache, self).delete(key, version)
         )
@@ -202,6 +285,8 @@ class TolerantRedisCache(RedisCache):
         )
 
     def incr(self, key, delta=1, version=None):
+        self._forget_ahead([key], version)
+
         def absent():
             # What Django's API says of a key the cache does not hold.
             raise ValueError(f"Key '{key}' not found.")
@@ -211,6 +296,7 @@ class TolerantRedisCache(RedisCache):
         )
 
     def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
+        self._forget_ahead(data, version)
         # The keys that were not stored: all of them.
         return self._guarded(
             lambda: list(data),
@@ -218,11 +304,16 @@ class TolerantRedisCache(RedisCache):
         )
 
     def delete_many(self, keys, version=None):
+        keys = list(keys)
+        self._forget_ahead(keys, version)
         return self._guarded(
             lambda: None, lambda: super(TolerantRedisCache, self).delete_many(keys, version)
         )
 
     def clear(self):
+        ahead = _ahead.get()
+        if ahead:
+            ahead.clear()
         return self._guarded(lambda: False, lambda: super(TolerantRedisCache, self).clear())
 
 

@@ -2,9 +2,12 @@ import logging
 import socket
 import threading
 import time
+from importlib import import_module
 
 import pytest
 from django.conf import settings
+from django.contrib.sessions.backends import cached_db as cached_db_sessions
+from django.contrib.sessions.backends import db as db_sessions
 
 from bench.processes import PrivateRedis
 
@@ -127,7 +130,10 @@ def test_every_redis_client_has_short_timeouts():
     assert 0 < transport["socket_timeout"] <= 5
     assert 0 < transport["socket_connect_timeout"] <= 5
     assert 0 < settings.CELERY_BROKER_CONNECTION_TIMEOUT <= 5
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    # Sessions are not in Redis: an outage logs nobody out.
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    assert issubclass(store, db_sessions.SessionStore)
+    assert not issubclass(store, cached_db_sessions.SessionStore)
 
 
 @pytest.mark.broker

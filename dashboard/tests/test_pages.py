@@ -970,6 +970,25 @@ def test_the_overview_makes_a_fixed_number_of_queries(
 
 
 @pytest.mark.django_db
+def test_a_cached_page_asks_redis_once(
+    client, figures, provincial, redis_cache, redis_commands, django_assert_num_queries
+):
+    """With the production cache: the figures' state, the permissions and the demo flag
+    in one round trip (core.cache.read_ahead), the units and the rendered tables from
+    the process's copies; the database for the session and the user only."""
+    client.force_login(provincial)
+    publish(version=2)
+    first = client.get(url("overview", **Q1_2025))
+    redis_commands.clear()
+    with django_assert_num_queries(OVERVIEW_CACHED):
+        again = client.get(url("overview", **Q1_2025))
+    assert redis_commands == ["MGET"]
+    assert again.content == first.content.replace(
+        first.context["csrf_token"].encode(), again.context["csrf_token"].encode()
+    )
+
+
+@pytest.mark.django_db
 def test_the_communes_page_costs_what_the_overview_costs_and_shares_its_figures(
     client, figures, provincial, django_assert_num_queries
 ):
