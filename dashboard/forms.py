@@ -10,28 +10,32 @@ from datetime import date
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import PlainDateInput, PlainSelect
+
 from .selectors import DistrictUnit, Period, PeriodKind, period_current, period_custom
 
 EARLIEST = date(2020, 1, 1)
 
 
 class DashboardFilterForm(forms.Form):
-    period = forms.ChoiceField(label=_("Period"), choices=PeriodKind.choices, required=False)
+    period = forms.ChoiceField(
+        label=_("Period"), choices=PeriodKind.choices, required=False, widget=PlainSelect
+    )
     # Day-first typing (31/12/2026) works as in every form of the portal; the date
     # picker sends 2026-12-31, which is accepted too.
     start = forms.DateField(
         label=_("From"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=PlainDateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("For a custom range."),
     )
     end = forms.DateField(
         label=_("To"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=PlainDateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     district = forms.TypedChoiceField(
-        label=_("District"), coerce=int, required=False, empty_value=None
+        label=_("District"), coerce=int, required=False, empty_value=None, widget=PlainSelect
     )
 
     def __init__(self, data, *, today: date, districts: list[DistrictUnit] | None = None):
