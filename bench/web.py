@@ -593,6 +593,10 @@ def _in_process(ctx: Context, *, cookie_user: User) -> dict:
     medians, after a warm-up."""
     from django.test import Client
 
+    # This process set up as a web process is (config/wsgi.py: what it has loaded is
+    # frozen out of Python's collections), not as a harness holding the load's data.
+    import config.wsgi  # noqa: F401
+
     host = next((h for h in settings.ALLOWED_HOSTS if h and "*" not in h), "testserver")
     client = Client(HTTP_HOST=host.lstrip("."))
     client.force_login(cookie_user)

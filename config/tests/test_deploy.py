@@ -94,3 +94,16 @@ def test_over_https_pages_send_hsts_and_cookies_are_secure_httponly_and_same_sit
     assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"
     csrf = page.cookies["csrftoken"]
     assert csrf["secure"] and csrf["httponly"] and csrf["samesite"] == "Lax"
+
+
+def test_a_web_process_freezes_what_it_loaded_for_the_garbage_collector(tmp_path):
+    """config/wsgi.py: Django, the apps and every view are out of Python's collections
+    once the WSGI application is loaded; before it nothing is frozen."""
+    result = _run_settings(
+        {"DEBUG": "true", "SQLITE_PATH": str(tmp_path / "x.sqlite3")},
+        "import gc, sys; before = gc.get_freeze_count(); import config.wsgi; "
+        "print(before, gc.get_freeze_count(), 'dashboard.views' in sys.modules)",
+    )
+    assert result.returncode == 0, result.stderr
+    before, after, views = result.stdout.split()
+    assert int(before) == 0 and int(after) > 50_000 and views == "True"

@@ -347,15 +347,6 @@ class Marks:
         self.year += other.year
 
 
-def _marks(row: dict, names: Iterable[str]) -> dict[str, Marks]:
-    marks = {}
-    for name in names:
-        before = row[f"{name}__before"] or 0
-        year = row.get(f"{name}__year", before) or 0
-        marks[name] = Marks(row[f"{name}__end"] or 0, before, year)
-    return marks
-
-
 def _split_months(period: Period) -> set[date]:
     """The months a period's marks cut (its start, its year's start, the day after its
     end): their figures come from the day rows, every other month's from the month
@@ -477,18 +468,27 @@ def _training_days(place: Q, period: Period, *, by_audience: bool = False) -> li
     earlier of the period's start and its year's are not read (each mark leaves out
     the same sum)."""
     keys = ["level", "district_id", "commune_id", *(["audience"] if by_audience else [])]
+    sums = _marked_sums(TRAINING_STOCKS, period)
+    # Tuples, not dicts: each stock's sums come in _marked_sums' order (end, before, and
+    # the year's start when it is another mark), `width` of them.
+    width = len(sums) // len(TRAINING_STOCKS)
     rows = (
         TrainingDay.objects.filter(
             place, day__gte=min(period.start, period.year_start), day__lte=period.end
         )
         .order_by()
         .values(*keys)
-        .annotate(**_marked_sums(TRAINING_STOCKS, period))
+        .annotate(**sums)
+        .values_list(*keys, *sums)
     )
     cells: dict[tuple, TrainingCell] = {}
-    for r in rows:
-        key = (r["level"], r["district_id"], r["commune_id"])
-        marks = _marks(r, TRAINING_STOCKS)
+    for row in rows:
+        key = row[:3]
+        values = [value or 0 for value in row[len(keys) :]]
+        marks = {}
+        for i, name in enumerate(TRAINING_STOCKS):
+            end, before, *year = values[i * width : (i + 1) * width]
+            marks[name] = Marks(end, before, year[0] if year else before)
         cell = cells.get(key)
         if cell is None:
             cells[key] = cell = TrainingCell(*key, marks)
@@ -496,7 +496,7 @@ def _training_days(place: Q, period: Period, *, by_audience: bool = False) -> li
             for name, mark in marks.items():
                 cell.marks[name].add(mark)
         if by_audience:
-            cell.audiences[r["audience"]] = {name: mark.change for name, mark in marks.items()}
+            cell.audiences[row[3]] = {name: mark.change for name, mark in marks.items()}
     return list(cells.values())
 
 
