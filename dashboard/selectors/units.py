@@ -164,24 +164,61 @@ def local_cache_clear() -> None:
         _local.clear()
 
 
-def _cached(key: str, compute: Callable[[], Any]) -> Any:
-    """The cached value, or a fresh one (always, while the cache is away). The values
-    are shared between the process's requests: nothing may change them."""
-    now = time.monotonic()
+# One computation of a missing entry at a time in a process: right after a roll-up the
+# pages being read all miss their new entries at once, and each request computing the
+# same figures (80 ms of CPU each at M) queued the next ones behind it (the mixed
+# minute's pages waited 400 ms at p95). The others wait for the one computing, then
+# read its copy. Per process: two processes may each compute an entry once.
+FLIGHTS_KEPT = 256
+_flights: dict[str, threading.Lock] = {}
+
+
+def _local_get(key: str, now: float) -> Any:
     with _local_lock:
         held = _local.get(key)
         if held is not None and held[0] > now:
             _local.move_to_end(key)
             return held[1]
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, CACHE_SECONDS)
+    return None
+
+
+def _local_put(key: str, value: Any, now: float) -> None:
     with _local_lock:
         _local[key] = (now + LOCAL_SECONDS, value)
         _local.move_to_end(key)
         while len(_local) > LOCAL_ENTRIES:
             _local.popitem(last=False)
+
+
+def _cached(key: str, compute: Callable[[], Any]) -> Any:
+    """The cached value, or a fresh one (always, while the cache is away). The values
+    are shared between the process's requests: nothing may change them."""
+    value = _local_get(key, time.monotonic())
+    if value is not None:
+        return value
+    value = cache.get(key)
+    if value is None:
+        with _local_lock:
+            if len(_flights) >= FLIGHTS_KEPT:
+                _flights.clear()  # a waiting thread holds its lock still
+            flight = _flights.setdefault(key, threading.Lock())
+        waited = not flight.acquire(blocking=False)
+        if waited:
+            flight.acquire()
+        try:
+            if waited:
+                # Computed by the thread this one waited for (or by another process)?
+                value = _local_get(key, time.monotonic())
+                if value is None:
+                    value = cache.get(key)
+            if value is None:
+                value = compute()
+                cache.set(key, value, CACHE_SECONDS)
+            _local_put(key, value, time.monotonic())
+        finally:
+            flight.release()
+        return value
+    _local_put(key, value, time.monotonic())
     return value
 
 

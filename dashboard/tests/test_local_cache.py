@@ -1,6 +1,11 @@
 """The dashboards keep their own copies of the cache entries they read (every key names a
 roll-up version): a page seen since the roll-up reads Redis only for what changes."""
 
+import threading
+import time
+
+import pytest
+
 from dashboard.selectors import units
 from dashboard.selectors.units import LOCAL_ENTRIES, LOCAL_SECONDS, _cached
 
@@ -49,3 +54,35 @@ def test_the_process_keeps_only_the_latest_entries():
     assert len(units._local) == LOCAL_ENTRIES
     assert "dashboard:test:v1:page0" not in units._local
     assert f"dashboard:test:v1:page{LOCAL_ENTRIES + 9}" in units._local
+
+
+def test_an_entry_missing_for_several_requests_at_once_is_computed_once():
+    """Right after a roll-up every page read misses its new entry together: one request
+    computes it, the others wait for it and read its copy."""
+    computed = []
+
+    def compute():
+        computed.append(1)
+        time.sleep(0.2)  # the figures of a page at M take about this long
+        return {"visits": 7}
+
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(_cached("dashboard:test:v9:f", compute)))
+        for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [{"visits": 7}] * 6
+    assert len(computed) == 1
+
+
+def test_when_the_computation_fails_the_next_request_computes_again():
+    def failing():
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        _cached("dashboard:test:v10:f", failing)
+    assert _cached("dashboard:test:v10:f", lambda: {"visits": 1}) == {"visits": 1}
