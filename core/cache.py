@@ -208,7 +208,7 @@ class TolerantRedisCache(RedisCache):
     """RedisCache whose every operation goes through the process's breaker.
 
     OPTIONS may hold `breaker_seconds` (how long the breaker stays open); the other
-    options go to redis-py as RedisCache's do. Within `reading_ahead`, reads of the keys
+    options go to redis-py as RedisCache's do. Within `read_ahead`, reads of the keys
     read ahead are answered without a round trip.
     """
 
