@@ -66,26 +66,25 @@ def test_a_fresh_sqlite_file_migrates_loads_seeds_and_serves_the_home_page(embed
     embedded.manage("migrate", "--noinput")
     assert "237 created" in embedded.manage("load_divisions")
     assert "demo_tinh" in embedded.manage("seed_demo")
-    page = embedded.python(
-        "from django.test import Client; r = Client().get('/', HTTP_HOST='localhost'); "
-        "print('STATUS', r.status_code); print(r.content.decode())",
-    )
-    status, html = page.split("STATUS ", 1)[1].split("\n", 1)
-    assert status.strip() == "200"
-    assert "Tỉnh Nam Định" in html
-    assert "Huyện Hải Hậu" in html
-    assert "demo-ribbon" in html
-    assert (tmp_path / "portal.sqlite3").exists()
-    # The provincial dashboard computes its figures on SQLite too (its levels' read
-    # takes SQLite's JSON_ARRAY where PostgreSQL's takes an ARRAY).
-    dashboard = embedded.python(
+    # The home page, and the provincial dashboard, which computes its figures on SQLite
+    # too (its levels' read takes SQLite's JSON_ARRAY where PostgreSQL's takes an ARRAY).
+    pages = embedded.python(
         "from django.test import Client; from accounts.models import User; c = Client(); "
+        "r = c.get('/', HTTP_HOST='localhost'); "
+        "print('STATUS', r.status_code); print(r.content.decode()); "
         "c.force_login(User.objects.get(username='demo_tinh')); "
         "r = c.get('/dashboard/?period=custom&start=2025-01-01&end=2026-06-30', "
         "HTTP_HOST='localhost'); "
         "print('STATUS', r.status_code); print(r.content.decode())",
     )
-    status, html = dashboard.split("STATUS ", 1)[1].split("\n", 1)
+    _, home, dashboard = pages.split("STATUS ")
+    status, html = home.split("\n", 1)
+    assert status.strip() == "200"
+    assert "Tỉnh Nam Định" in html
+    assert "Huyện Hải Hậu" in html
+    assert "demo-ribbon" in html
+    assert (tmp_path / "portal.sqlite3").exists()
+    status, html = dashboard.split("\n", 1)
     assert status.strip() == "200"
     assert 'class="data ranking"' in html and "Hải Hậu" in html
 
