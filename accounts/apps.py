@@ -13,12 +13,12 @@ class AccountsConfig(AppConfig):
 
         from core.cache import read_ahead_register
 
-        from .backends import permissions_changed, read_ahead_keys
+        from .backends import permissions_changed, permissions_read_ahead_keys
         from .middleware import session_start
         from .models import User
         from .selectors import demo_read_ahead_keys
 
-        read_ahead_register(read_ahead_keys)
+        read_ahead_register(permissions_read_ahead_keys)
         read_ahead_register(demo_read_ahead_keys)
 
         user_logged_in.connect(session_start, dispatch_uid="accounts.session_start")

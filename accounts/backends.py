@@ -30,7 +30,7 @@ def permissions_key(user_pk) -> str:
     return f"accounts:permissions:{user_pk}"
 
 
-def read_ahead_keys(request, view) -> list[str]:
+def permissions_read_ahead_keys(request, view) -> list[str]:
     """What a signed-in request's permission checks read, for core.cache.read_ahead."""
     user_pk = request.session.get(SESSION_KEY)
     return [GENERATION_KEY, permissions_key(user_pk)] if user_pk else []
