@@ -2,10 +2,12 @@
 
 import datetime as dt
 import logging
+from collections import Counter
 
 import pytest
 from celery import current_app
 from django.db import transaction
+from django.utils import timezone
 
 from communes.models import Commune
 from core.marks import ChangeSource, mark_changed
@@ -50,6 +52,31 @@ def test_marks_are_stored_and_the_roll_up_is_queued_once_on_commit(
     assert list(PendingRollup.objects.values_list("commune_id", "day")) == [(commune.pk, DAY)]
     assert len(callbacks) == 1
     assert rollup_task == [1]  # eager mode ran the task by name, after the marks were stored
+
+
+@pytest.mark.django_db
+def test_every_kind_of_mark_is_stored_with_its_place_day_source_and_time(divisions):
+    commune = Commune.objects.get(code=14269)
+    before = timezone.now()
+    mark_changed(
+        source=ChangeSource.TRAININGS,
+        commune_days=[(commune.pk, DAY)],
+        district_days=[(commune.district_id, DAY)],
+        province_days=[DAY + dt.timedelta(days=1)],
+        also={ChangeSource.READINESS: [(commune.pk, DAY)]},
+    )
+    rows = PendingRollup.objects.order_by("pk").values_list(
+        "commune_id", "district_id", "day", "source", "marked_at"
+    )
+    assert Counter(row[:4] for row in rows) == Counter(
+        [
+            (commune.pk, None, DAY, "trainings"),
+            (commune.pk, None, DAY, "readiness"),
+            (None, commune.district_id, DAY, "trainings"),
+            (None, None, DAY + dt.timedelta(days=1), "trainings"),
+        ]
+    )
+    assert all(before <= row[4] <= timezone.now() for row in rows)
 
 
 @pytest.mark.django_db
