@@ -88,7 +88,7 @@ def require(package: str, version: str) -> None:
         raise SystemExit(f"{package} {version} is needed, not {found}")
 
 
-def provinces(version: str) -> list[dict]:
+def provinces() -> list[dict]:
     source = resources.files("vietnam_provinces") / "data" / "nested-divisions.json"
     return json.loads(source.read_text(encoding="utf-8"))
 
@@ -110,7 +110,7 @@ def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
 def edition_2025_01() -> None:
     require("vietnam-provinces", "0.6.0")
     require("vietnamadminunits", "1.0.4")
-    units = {p["code"]: p for p in provinces("0.6.0") if p["code"] in MERGED}
+    units = {p["code"]: p for p in provinces() if p["code"] in MERGED}
     data = {
         "source": (
             "vietnam-provinces 0.6.0 (https://pypi.org/project/vietnam-provinces/0.6.0/), "
@@ -221,7 +221,7 @@ def edition_2025_01() -> None:
 def edition_2025_07() -> None:
     require("vietnam-provinces", "2025.10.1")
     require("vietnamadminunits", "1.0.4")
-    ninh_binh = next(p for p in provinces("2025.10.1") if p["code"] == NEW_PROVINCE)
+    ninh_binh = next(p for p in provinces() if p["code"] == NEW_PROVINCE)
     data = {
         "source": (
             "vietnam-provinces 2025.10.1 (https://pypi.org/project/vietnam-provinces/2025.10.1/), "
